@@ -1,0 +1,85 @@
+"""The harcopa exception hierarchy and its gRPC status mapping; used by servers and clients.
+
+Lean saying "no" is data (a TacticError result), never one of these. These are for bad input
+and infrastructure failures. The server interceptor maps them to status codes; the clients
+map the codes back to the same classes.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class HarcopaError(Exception):
+    """Base class; ``code`` is the gRPC status the server answers with."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    retryable: bool = False
+
+
+class InvalidRequest(HarcopaError):
+    """Bad input: unparsable statement, unknown pipeline, oversized request."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class StateNotFound(HarcopaError):
+    """Unknown, expired or evicted session or state handle; restart the proof."""
+
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class Overloaded(HarcopaError):
+    """A pool or queue is full past its wait limit; retry with backoff."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    retryable = True
+
+
+class BackendUnavailable(HarcopaError):
+    """The backend is not ready or went away (process exited, replica gone)."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    retryable = True
+
+
+class BackendCrashed(BackendUnavailable):
+    """The backend process died or answered garbage during the call; it was replaced."""
+
+
+class DeadlineExceeded(HarcopaError):
+    """A wall-clock limit fired; the caller decides whether to retry."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class Cancelled(HarcopaError):
+    code = grpc.StatusCode.CANCELLED
+
+
+class FailedPrecondition(HarcopaError):
+    """The request is valid but not in this state (e.g. run already finished)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+_BY_CODE: dict[grpc.StatusCode, type[HarcopaError]] = {
+    InvalidRequest.code: InvalidRequest,
+    StateNotFound.code: StateNotFound,
+    Overloaded.code: Overloaded,
+    BackendUnavailable.code: BackendUnavailable,
+    DeadlineExceeded.code: DeadlineExceeded,
+    Cancelled.code: Cancelled,
+    FailedPrecondition.code: FailedPrecondition,
+}
+
+
+def from_status(code: grpc.StatusCode, details: str) -> HarcopaError:
+    """The exception a client raises for a failed call with this status."""
+    return _BY_CODE.get(code, HarcopaError)(details)
+
+
+def from_rpc_error(error: grpc.RpcError) -> HarcopaError:
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
+    return from_status(code, details or "")
