@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """A hypothesis or binder: ``name : type`` or ``name : type := value``; name None is anonymous."""
+    """A hypothesis or binder, ``name : type [:= value]``; a None name is anonymous."""
 
     name: str | None
     type: str
@@ -89,7 +89,7 @@ class StateHandle:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ProofState:
-    """A proof state: its handle and its goals. Equal/hashed by the rendered goals (search dedup)."""
+    """A proof state and its goals; equal and hashed by the rendered goals (search dedup)."""
 
     handle: StateHandle
     goals: tuple[Goal, ...]

@@ -71,7 +71,7 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class SolutionStep:
-    """An accepted solution step (drafted ``sorry``s included) and the proof that closed its gaps."""
+    """An accepted solution step (drafted ``sorry``s kept) and the proof that closed its gaps."""
 
     text: str
     gap_proof: tuple[ProofStep, ...] = ()

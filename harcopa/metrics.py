@@ -1,0 +1,58 @@
+"""Prometheus helpers: idempotent metric constructors, standard buckets, the metrics exporter.
+
+Services declare their metric objects in their own ``metrics.py`` through these constructors,
+so building two servers in one process (tests) reuses the same collectors.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import start_http_server
+
+TACTIC_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+LONG_BUCKETS = (*TACTIC_BUCKETS, 300)
+SEARCH_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600)
+
+_lock = threading.Lock()
+_metrics: dict[str, Any] = {}
+
+
+def _get_or_create(kind: type, name: str, doc: str, labels: tuple[str, ...], **kw: Any) -> Any:
+    with _lock:
+        existing = _metrics.get(name)
+        if existing is None:
+            existing = kind(name, doc, labels, registry=REGISTRY, **kw)
+            _metrics[name] = existing
+        return existing
+
+
+def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+    return _get_or_create(Counter, name, doc, labels)  # type: ignore[no-any-return]
+
+
+def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+    return _get_or_create(Gauge, name, doc, labels)  # type: ignore[no-any-return]
+
+
+def histogram(
+    name: str, doc: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] = LONG_BUCKETS
+) -> Histogram:
+    return _get_or_create(Histogram, name, doc, labels, buckets=buckets)  # type: ignore[no-any-return]
+
+
+def build_info(service: str, version: str, lean_version: str = "") -> None:
+    info = gauge(
+        "harcopa_build_info",
+        "Always 1; labels describe the build.",
+        ("service", "version", "lean_version"),
+    )
+    info.labels(service, version, lean_version).set(1)
+
+
+def start_exporter(host: str, port: int, registry: CollectorRegistry = REGISTRY) -> tuple[Any, int]:
+    """Serve /metrics on a background thread; returns (server, bound port)."""
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server, int(server.server_port)

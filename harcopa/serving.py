@@ -1,0 +1,352 @@
+"""The common gRPC server skeleton every service runs on (STYLE.md §4).
+
+``create_server`` builds a ``grpc.aio`` server with three interceptors (request id, metrics,
+error mapping), health (liveness on ``""``, readiness on each service name) and reflection.
+``ServiceRunner`` owns the lifecycle: start the backend, mark SERVING, and on SIGTERM mark
+NOT_SERVING, drain for ``grace_seconds``, then close the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from harcopa import errors
+from harcopa import logging as hlog
+from harcopa.metrics import LONG_BUCKETS, counter, histogram, start_exporter
+from harcopa.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "x-request-id"
+
+
+class Lifecycle(Protocol):
+    """What a backend offers the runner: ``start`` (load, warm up) and ``close``."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One gRPC service to host: its full proto name, servicer and generated ``add_*`` function."""
+
+    name: str
+    servicer: object
+    register: Callable[[Any, grpc.aio.Server], None]
+
+
+def _wrap_handler(
+    handler: grpc.RpcMethodHandler, wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]
+) -> grpc.RpcMethodHandler:
+    """Return ``handler`` with its behaviour wrapped (unary and server-streaming methods)."""
+    if handler is None:
+        return handler
+    if handler.unary_unary is not None or (
+        # A streaming method written with ``context.write`` is a plain coroutine: wrap it as unary.
+        handler.unary_stream is not None and not inspect.isasyncgenfunction(handler.unary_stream)
+    ):
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                wrap(handler.unary_stream, False),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(handler.unary_unary, False),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap(handler.unary_stream, True),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
+
+
+def _method_name(details: grpc.HandlerCallDetails) -> str:
+    return details.method.rsplit("/", 1)[-1]
+
+
+class RequestIdInterceptor(grpc.aio.ServerInterceptor):
+    """Takes ``x-request-id`` from metadata (or makes one) and puts it in the log context."""
+
+    async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        if details.method.startswith("/grpc."):
+            return await continuation(details)
+        metadata = dict(details.invocation_metadata or ())
+        rid = str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4().hex[:16])
+
+        def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+            if streaming:
+
+                async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                    hlog.request_id.set(rid)
+                    async for item in behavior(request, context):
+                        yield item
+
+                return stream
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                hlog.request_id.set(rid)
+                return await behavior(request, context)
+
+            return unary
+
+        return _wrap_handler(await continuation(details), wrap)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Rejects calls without ``authorization: Bearer <token>`` (health checks stay open)."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}"
+
+    async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        if details.method.startswith("/grpc.health.") or details.method.startswith(
+            "/grpc.reflection."
+        ):
+            return await continuation(details)
+        metadata = dict(details.invocation_metadata or ())
+        if metadata.get("authorization") == self._expected:
+            return await continuation(details)
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+        return grpc.unary_unary_rpc_method_handler(deny)
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    """Maps harcopa exceptions to status codes; anything else becomes INTERNAL, logged once."""
+
+    async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        method = _method_name(details)
+        if details.method.startswith("/grpc."):
+            return await continuation(details)
+
+        async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+            if isinstance(exc, errors.HarcopaError):
+                await context.abort(exc.code, str(exc) or type(exc).__name__)
+            logger.error("unhandled error in %s", method, exc_info=exc)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
+
+        def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+            if streaming:
+
+                async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                    try:
+                        async for item in behavior(request, context):
+                            yield item
+                    except (asyncio.CancelledError, grpc.aio.AbortError):
+                        raise
+                    except Exception as exc:
+                        await fail(context, exc)
+
+                return stream
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    return await behavior(request, context)
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:
+                    await fail(context, exc)
+
+            return unary
+
+        return _wrap_handler(await continuation(details), wrap)
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Counts calls by method and status code and times them (``harcopa_<service>_requests_*``)."""
+
+    def __init__(self, service: str, methods: Sequence[str] = ()) -> None:
+        self.requests = counter(
+            f"harcopa_{service}_requests_total",
+            "gRPC calls by method and code.",
+            ("method", "code"),
+        )
+        self.duration = histogram(
+            f"harcopa_{service}_request_duration_seconds",
+            "gRPC call latency.",
+            ("method",),
+            buckets=LONG_BUCKETS,
+        )
+        for method in methods:  # initialise the common combinations to zero
+            self.duration.labels(method)
+            for code in ("OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAVAILABLE", "INTERNAL"):
+                self.requests.labels(method, code)
+
+    async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        method = _method_name(details)
+        if details.method.startswith("/grpc."):
+            return await continuation(details)
+
+        def record(context: grpc.aio.ServicerContext, started: float) -> None:
+            code = context.code() if hasattr(context, "code") else None
+            name = code.name if isinstance(code, grpc.StatusCode) else "OK"
+            self.requests.labels(method, name).inc()
+            self.duration.labels(method).observe(time.perf_counter() - started)
+
+        def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+            if streaming:
+
+                async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                    started = time.perf_counter()
+                    try:
+                        async for item in behavior(request, context):
+                            yield item
+                    finally:
+                        record(context, started)
+
+                return stream
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await behavior(request, context)
+                finally:
+                    record(context, started)
+
+            return unary
+
+        return _wrap_handler(await continuation(details), wrap)
+
+
+def create_server(
+    settings: ServiceSettings, services: Sequence[Service], metrics_service: str
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Build (not start) the server; returns (server, bound port, health servicer).
+
+    Interceptor order: auth, request id, metrics (sees the final code), error mapping (innermost,
+    so exceptions become statuses before metrics record them).
+    """
+    interceptors: list[grpc.aio.ServerInterceptor] = []
+    if settings.auth_token:
+        interceptors.append(AuthInterceptor(settings.auth_token))
+    interceptors += [
+        RequestIdInterceptor(),
+        MetricsInterceptor(metrics_service),
+        ErrorMappingInterceptor(),
+    ]
+    options = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+    ]
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=options,
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
+    for service in services:
+        service.register(service.servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [s.name for s in services]
+    reflection.enable_server_reflection(
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise errors.BackendUnavailable(f"cannot bind {settings.host}:{settings.port}")
+    return server, port, health_servicer
+
+
+class ServiceRunner:
+    """Runs one service: backend start -> SERVING -> (stop) NOT_SERVING -> drain -> close.
+
+    Liveness (``""``) is SERVING as soon as the server listens; readiness (each service name)
+    only after ``backend.start()`` returned.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        services: Sequence[Service],
+        backend: Lifecycle,
+        metrics_service: str,
+    ) -> None:
+        self.settings = settings
+        self.services = list(services)
+        self.backend = backend
+        self.metrics_service = metrics_service
+        self.server, self.port, self.health = create_server(settings, services, metrics_service)
+        self.metrics_port: int | None = None
+        self._metrics_server: Any = None
+        self._stopped = asyncio.Event()
+
+    async def _set_all(self, status: int) -> None:
+        for service in self.services:
+            await self.health.set(service.name, status)
+
+    async def start(self) -> None:
+        if self.settings.metrics_enabled:
+            self._metrics_server, self.metrics_port = start_exporter(
+                self.settings.host, self.settings.metrics_port
+            )
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.server.start()
+        logger.info("%s listening on %s:%s", self.metrics_service, self.settings.host, self.port)
+        await self.backend.start()
+        await self._set_all(health_pb2.HealthCheckResponse.SERVING)
+        logger.info("%s ready", self.metrics_service)
+
+    async def stop(self) -> None:
+        """Graceful shutdown; safe to call more than once."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.settings.grace_seconds)
+        await self.backend.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+        logger.info("%s stopped", self.metrics_service)
+
+    async def serve_forever(self) -> None:
+        """Start, then stop on SIGTERM/SIGINT."""
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_requested.set)
+        try:
+            await self.start()
+            await stop_requested.wait()
+        finally:
+            await self.stop()
+
+
+async def run_service(
+    settings: ServiceSettings,
+    services: Sequence[Service],
+    backend: Lifecycle,
+    metrics_service: str,
+    on_ready: Callable[[ServiceRunner], Awaitable[None]] | None = None,
+) -> None:
+    """Entry point used by every ``services/<name>/__main__.py``."""
+    runner = ServiceRunner(settings, services, backend, metrics_service)
+    if on_ready is not None:
+        await on_ready(runner)
+    await runner.serve_forever()

@@ -1,0 +1,41 @@
+"""Settings shared by every service (ports, limits, logging); each service subclasses them.
+
+Parsed once at the edge (``__main__``) from ``HARCOPA_<SERVICE>_*`` environment variables and
+passed down explicitly; there is no module-level instance.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Common server settings. Subclasses set ``model_config`` with their own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="HARCOPA_", env_nested_delimiter="__")
+
+    host: str = Field("127.0.0.1", description="Address the gRPC server binds to.")
+    port: int = Field(50051, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_port: int = Field(
+        8000, ge=0, le=65535, description="Prometheus HTTP port; 0 picks one, -1 is not allowed."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics over HTTP.")
+    grace_seconds: float = Field(
+        10.0, ge=0, description="On SIGTERM, in-flight calls get this long before cancellation."
+    )
+    max_message_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest gRPC request or response accepted."
+    )
+    max_concurrent_rpcs: int | None = Field(
+        None, ge=1, description="Calls beyond this many in flight are rejected (None: no cap)."
+    )
+    log_level: str = Field("INFO", description="Root log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Human-readable text locally, JSON lines in the cluster."
+    )
+    auth_token: str | None = Field(
+        None, description="When set, callers must send `authorization: Bearer <token>`."
+    )

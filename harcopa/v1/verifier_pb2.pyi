@@ -1,0 +1,193 @@
+from harcopa.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OpenSessionRequest(_message.Message):
+    __slots__ = ("problem", "frameworks", "mode", "imports")
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    FRAMEWORKS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    problem: _common_pb2.FormalProblem
+    frameworks: _containers.RepeatedScalarFieldContainer[_common_pb2.Framework]
+    mode: _common_pb2.Mode
+    imports: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, problem: _Optional[_Union[_common_pb2.FormalProblem, _Mapping]] = ..., frameworks: _Optional[_Iterable[_Union[_common_pb2.Framework, str]]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., imports: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FrameworkState(_message.Message):
+    __slots__ = ("framework", "state")
+    FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    framework: _common_pb2.Framework
+    state: _common_pb2.ProofState
+    def __init__(self, framework: _Optional[_Union[_common_pb2.Framework, str]] = ..., state: _Optional[_Union[_common_pb2.ProofState, _Mapping]] = ...) -> None: ...
+
+class OpenSessionResponse(_message.Message):
+    __slots__ = ("session_id", "replica_id", "parsed", "states")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    PARSED_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    replica_id: str
+    parsed: _common_pb2.ParsedProblem
+    states: _containers.RepeatedCompositeFieldContainer[FrameworkState]
+    def __init__(self, session_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., parsed: _Optional[_Union[_common_pb2.ParsedProblem, _Mapping]] = ..., states: _Optional[_Iterable[_Union[FrameworkState, _Mapping]]] = ...) -> None: ...
+
+class ApplyStepRequest(_message.Message):
+    __slots__ = ("state", "goal_index", "step", "whole")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    GOAL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WHOLE_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.StateHandle
+    goal_index: int
+    step: str
+    whole: bool
+    def __init__(self, state: _Optional[_Union[_common_pb2.StateHandle, _Mapping]] = ..., goal_index: _Optional[int] = ..., step: _Optional[str] = ..., whole: _Optional[bool] = ...) -> None: ...
+
+class ApplyStepResponse(_message.Message):
+    __slots__ = ("result", "num_gaps")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NUM_GAPS_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.TacticResult
+    num_gaps: int
+    def __init__(self, result: _Optional[_Union[_common_pb2.TacticResult, _Mapping]] = ..., num_gaps: _Optional[int] = ...) -> None: ...
+
+class RunTacticRequest(_message.Message):
+    __slots__ = ("state", "goal_index", "tactic", "ignored_goals")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    GOAL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TACTIC_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_GOALS_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.StateHandle
+    goal_index: int
+    tactic: str
+    ignored_goals: int
+    def __init__(self, state: _Optional[_Union[_common_pb2.StateHandle, _Mapping]] = ..., goal_index: _Optional[int] = ..., tactic: _Optional[str] = ..., ignored_goals: _Optional[int] = ...) -> None: ...
+
+class RunTacticResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.TacticResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.TacticResult, _Mapping]] = ...) -> None: ...
+
+class ValidateSubmissionRequest(_message.Message):
+    __slots__ = ("session_id", "path", "submission")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    path: _containers.RepeatedScalarFieldContainer[str]
+    submission: str
+    def __init__(self, session_id: _Optional[str] = ..., path: _Optional[_Iterable[str]] = ..., submission: _Optional[str] = ...) -> None: ...
+
+class ValidateSubmissionResponse(_message.Message):
+    __slots__ = ("result", "submission")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.TacticResult
+    submission: str
+    def __init__(self, result: _Optional[_Union[_common_pb2.TacticResult, _Mapping]] = ..., submission: _Optional[str] = ...) -> None: ...
+
+class ReadSubmissionRequest(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.StateHandle
+    def __init__(self, state: _Optional[_Union[_common_pb2.StateHandle, _Mapping]] = ...) -> None: ...
+
+class ReadSubmissionResponse(_message.Message):
+    __slots__ = ("submission",)
+    SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    submission: str
+    def __init__(self, submission: _Optional[str] = ...) -> None: ...
+
+class CheckEquivalenceRequest(_message.Message):
+    __slots__ = ("session_id", "submission")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    submission: str
+    def __init__(self, session_id: _Optional[str] = ..., submission: _Optional[str] = ...) -> None: ...
+
+class CheckEquivalenceResponse(_message.Message):
+    __slots__ = ("tactic", "supervised", "messages")
+    TACTIC_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    tactic: str
+    supervised: bool
+    messages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tactic: _Optional[str] = ..., supervised: _Optional[bool] = ..., messages: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteStatesRequest(_message.Message):
+    __slots__ = ("states",)
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedCompositeFieldContainer[_common_pb2.StateHandle]
+    def __init__(self, states: _Optional[_Iterable[_Union[_common_pb2.StateHandle, _Mapping]]] = ...) -> None: ...
+
+class DeleteStatesResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CloseSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class CloseSessionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CheckFileRequest(_message.Message):
+    __slots__ = ("text", "imports", "timeout_seconds")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    imports: _containers.RepeatedScalarFieldContainer[str]
+    timeout_seconds: float
+    def __init__(self, text: _Optional[str] = ..., imports: _Optional[_Iterable[str]] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+
+class LeanMessage(_message.Message):
+    __slots__ = ("severity", "text", "line", "column")
+    class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        SEVERITY_UNSPECIFIED: _ClassVar[LeanMessage.Severity]
+        SEVERITY_INFO: _ClassVar[LeanMessage.Severity]
+        SEVERITY_WARNING: _ClassVar[LeanMessage.Severity]
+        SEVERITY_ERROR: _ClassVar[LeanMessage.Severity]
+    SEVERITY_UNSPECIFIED: LeanMessage.Severity
+    SEVERITY_INFO: LeanMessage.Severity
+    SEVERITY_WARNING: LeanMessage.Severity
+    SEVERITY_ERROR: LeanMessage.Severity
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    severity: LeanMessage.Severity
+    text: str
+    line: int
+    column: int
+    def __init__(self, severity: _Optional[_Union[LeanMessage.Severity, str]] = ..., text: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ...) -> None: ...
+
+class CheckFileResponse(_message.Message):
+    __slots__ = ("ok", "messages", "sorries", "axioms", "seconds")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    SORRIES_FIELD_NUMBER: _ClassVar[int]
+    AXIOMS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    messages: _containers.RepeatedCompositeFieldContainer[LeanMessage]
+    sorries: int
+    axioms: _containers.RepeatedScalarFieldContainer[str]
+    seconds: float
+    def __init__(self, ok: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[LeanMessage, _Mapping]]] = ..., sorries: _Optional[int] = ..., axioms: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ...) -> None: ...
