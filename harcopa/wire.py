@@ -6,6 +6,10 @@ Every ``to_*`` builds a protobuf message from a domain value and every ``from_*`
 
 from __future__ import annotations
 
+from typing import Any
+
+from google.protobuf import json_format
+
 from harcopa import domain as d
 from harcopa.v1 import common_pb2 as c
 from harcopa.v1 import model_pb2 as m
@@ -599,3 +603,34 @@ def from_run_event(msg: o.RunEvent) -> d.RunEvent:
         problem_solved=msg.problem_solved,
         unix_time=msg.unix_time,
     )
+
+
+# ----------------------------------------------------------------------------- JSON storage
+
+
+def _to_json(message: Any) -> str:
+    return json_format.MessageToJson(message, indent=None, preserving_proto_field_name=True)
+
+
+def attempt_to_json(attempt: d.Attempt) -> str:
+    return _to_json(to_attempt(attempt))
+
+
+def attempt_from_json(text: str) -> d.Attempt:
+    return from_attempt(json_format.Parse(text, o.Attempt()))
+
+
+def result_to_json(result: d.ProblemResult) -> str:
+    return _to_json(to_problem_result(result))
+
+
+def result_from_json(text: str) -> d.ProblemResult:
+    return from_problem_result(json_format.Parse(text, o.ProblemResult()))
+
+
+def run_spec_to_json(spec: d.RunSpec) -> str:
+    return _to_json(to_run_spec(spec))
+
+
+def run_spec_from_json(text: str) -> d.RunSpec:
+    return from_run_spec(json_format.Parse(text, o.RunSpec()))

@@ -47,7 +47,8 @@ def _scan_identifiers(text: str) -> Iterator[re.Match[str]]:
         if char == '"':
             index = _skip_string(text, index)
             continue
-        if _IDENT_START.match(text, index) and (index == 0 or not _continues_token(text[index - 1])):
+        glued = index > 0 and _continues_token(text[index - 1])
+        if not glued and _IDENT_START.match(text, index):
             match = IDENTIFIER.match(text, index)
             if match:
                 yield match

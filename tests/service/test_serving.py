@@ -34,7 +34,7 @@ class SlowBackend:
 class RaisingVerifier(verifier_pb2_grpc.VerifierServiceServicer):
     """CloseSession raises the exception named by the session id; CheckFile is slow."""
 
-    async def CloseSession(self, request, context):  # noqa: N802
+    async def CloseSession(self, request, context):
         raise {
             "invalid": errors.InvalidRequest("bad statement"),
             "missing": errors.StateNotFound("no such session"),
@@ -44,7 +44,7 @@ class RaisingVerifier(verifier_pb2_grpc.VerifierServiceServicer):
             "bug": RuntimeError("boom"),
         }[request.session_id]
 
-    async def CheckFile(self, request, context):  # noqa: N802
+    async def CheckFile(self, request, context):
         await asyncio.sleep(request.timeout_seconds)
         return verifier_pb2.CheckFileResponse(ok=True)
 
@@ -61,7 +61,9 @@ async def _health(channel: grpc.aio.Channel, service: str) -> int:
 
 async def test_health_metrics_status_codes_and_shutdown() -> None:
     backend = SlowBackend()
-    service = Service(SERVICE, RaisingVerifier(), verifier_pb2_grpc.add_VerifierServiceServicer_to_server)
+    service = Service(
+        SERVICE, RaisingVerifier(), verifier_pb2_grpc.add_VerifierServiceServicer_to_server
+    )
     runner = ServiceRunner(_settings(), [service], backend, "testsvc")
     start = asyncio.create_task(runner.start())
     async with grpc.aio.insecure_channel(f"127.0.0.1:{runner.port}") as channel:
@@ -95,8 +97,8 @@ async def test_health_metrics_status_codes_and_shutdown() -> None:
             if code != grpc.StatusCode.INTERNAL:
                 assert mapped.code == code
 
-        body = urllib.request.urlopen(f"http://127.0.0.1:{runner.metrics_port}/metrics").read()
-        text = body.decode()
+        url = f"http://127.0.0.1:{runner.metrics_port}/metrics"
+        text = (await asyncio.to_thread(lambda: urllib.request.urlopen(url).read())).decode()
         assert 'harcopa_testsvc_requests_total{code="NOT_FOUND",method="CloseSession"} 1.0' in text
         assert 'harcopa_testsvc_requests_total{code="INTERNAL",method="CloseSession"} 1.0' in text
         assert "harcopa_testsvc_request_duration_seconds_bucket" in text
@@ -107,7 +109,9 @@ async def test_health_metrics_status_codes_and_shutdown() -> None:
         )
         first = await watcher.read()
         assert first.status == health_pb2.HealthCheckResponse.SERVING
-        slow = asyncio.ensure_future(stub.CheckFile(verifier_pb2.CheckFileRequest(timeout_seconds=0.5)))
+        slow = asyncio.ensure_future(
+            stub.CheckFile(verifier_pb2.CheckFileRequest(timeout_seconds=0.5))
+        )
         await asyncio.sleep(0.1)
         stop = asyncio.create_task(runner.stop())
         update = await asyncio.wait_for(watcher.read(), 2)

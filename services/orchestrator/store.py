@@ -1,0 +1,237 @@
+"""The orchestrator's run store: SQLite in WAL mode, every attempt persisted the moment it ends.
+
+Used by the run manager. A restarted orchestrator reads runs that were pending or running and
+resumes them: problems with a stored result are never redone, attempts are keyed by
+(run, problem, attempt index) so a replayed write never duplicates one. Rows hold the protobuf
+JSON of the domain values (through harcopa.wire), so the stored format is the API's format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from harcopa import domain as d
+from harcopa import wire
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    problems_total INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    solved INTEGER NOT NULL,
+    errored INTEGER NOT NULL,
+    model_calls INTEGER NOT NULL,
+    tactic_calls INTEGER NOT NULL,
+    generator_seconds REAL NOT NULL,
+    verifier_seconds REAL NOT NULL,
+    sessions_lost INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    finished REAL NOT NULL,
+    PRIMARY KEY (run_id, problem_id)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    attempt_index INTEGER NOT NULL,
+    attempt TEXT NOT NULL,
+    PRIMARY KEY (run_id, problem_id, attempt_index)
+);
+"""
+
+
+class RunStore:
+    """Thread-safe SQLite store; async methods run the blocking work in a worker thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    async def _run(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return await asyncio.to_thread(self._exec, sql, list(args))
+
+    # ------------------------------------------------------------------ runs
+
+    async def create_run(self, run_id: str, spec: d.RunSpec, problems_total: int) -> d.Run:
+        now = time.time()
+        await self._run(
+            "INSERT INTO runs (run_id, spec, status, problems_total, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                wire.run_spec_to_json(spec),
+                d.RunStatus.PENDING.value,
+                problems_total,
+                now,
+                now,
+            ),
+        )
+        run = await self.get_run(run_id)
+        assert run is not None  # just inserted
+        return run
+
+    async def set_status(self, run_id: str, status: d.RunStatus, error: str = "") -> None:
+        await self._run(
+            "UPDATE runs SET status = ?, error = ?, updated = ? WHERE run_id = ?",
+            (status.value, error, time.time(), run_id),
+        )
+
+    async def get_run(self, run_id: str) -> d.Run | None:
+        rows = await self._run(
+            "SELECT run_id, spec, status, error, problems_total, created, updated FROM runs"
+            " WHERE run_id = ?",
+            (run_id,),
+        )
+        if not rows:
+            return None
+        return await self._to_run(rows[0])
+
+    async def list_runs(self, statuses: Iterable[d.RunStatus] = ()) -> list[d.Run]:
+        wanted = [s.value for s in statuses]
+        sql = "SELECT run_id, spec, status, error, problems_total, created, updated FROM runs"
+        if wanted:
+            sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
+        rows = await self._run(sql + " ORDER BY created", wanted)
+        return [await self._to_run(row) for row in rows]
+
+    async def _to_run(self, row: tuple[Any, ...]) -> d.Run:
+        run_id, spec, status, error, total, created, updated = row
+        return d.Run(
+            run_id=run_id,
+            spec=wire.run_spec_from_json(spec),
+            status=d.RunStatus(status),
+            progress=await self.progress(run_id, total),
+            created_unix=created,
+            updated_unix=updated,
+            error=error,
+        )
+
+    async def progress(self, run_id: str, total: int | None = None) -> d.RunProgress:
+        if total is None:
+            rows = await self._run("SELECT problems_total FROM runs WHERE run_id = ?", (run_id,))
+            total = rows[0][0] if rows else 0
+        row = (
+            await self._run(
+                "SELECT COUNT(*), TOTAL(solved), TOTAL(errored), TOTAL(model_calls),"
+                " TOTAL(tactic_calls), TOTAL(generator_seconds), TOTAL(verifier_seconds),"
+                " TOTAL(sessions_lost) FROM results WHERE run_id = ?",
+                (run_id,),
+            )
+        )[0]
+        return d.RunProgress(
+            problems_total=total or 0,
+            problems_done=int(row[0]),
+            problems_solved=int(row[1]),
+            problems_errored=int(row[2]),
+            model_calls=int(row[3]),
+            tactic_calls=int(row[4]),
+            generator_seconds=float(row[5]),
+            verifier_seconds=float(row[6]),
+            sessions_lost=int(row[7]),
+        )
+
+    # ------------------------------------------------------------------ results
+
+    async def record_attempt(self, run_id: str, problem_id: str, attempt: d.Attempt) -> None:
+        """Idempotent: writing the same (run, problem, index) again replaces the row."""
+        await self._run(
+            "INSERT OR REPLACE INTO attempts (run_id, problem_id, attempt_index, attempt)"
+            " VALUES (?, ?, ?, ?)",
+            (run_id, problem_id, attempt.index, wire.attempt_to_json(attempt)),
+        )
+
+    async def attempts(self, run_id: str, problem_id: str) -> list[d.Attempt]:
+        rows = await self._run(
+            "SELECT attempt FROM attempts WHERE run_id = ? AND problem_id = ?"
+            " ORDER BY attempt_index",
+            (run_id, problem_id),
+        )
+        return [wire.attempt_from_json(text) for (text,) in rows]
+
+    async def record_result(
+        self, run_id: str, result: d.ProblemResult, *, errored: bool = False
+    ) -> None:
+        """Marks the problem finished; its attempts are stored alongside the result."""
+        for attempt in result.attempts:
+            await self.record_attempt(run_id, result.problem_id, attempt)
+        stats = result.stats
+        await self._run(
+            "INSERT OR REPLACE INTO results (run_id, problem_id, solved, errored, model_calls,"
+            " tactic_calls, generator_seconds, verifier_seconds, sessions_lost, result, finished)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                result.problem_id,
+                int(result.solved),
+                int(errored),
+                stats.model_calls,
+                stats.tactic_calls,
+                stats.generator_seconds,
+                stats.verifier_seconds,
+                stats.sessions_lost,
+                wire.result_to_json(result),
+                time.time(),
+            ),
+        )
+
+    async def finished_problems(self, run_id: str) -> set[str]:
+        """Problems that need no more work (an infrastructure error is redone on resume)."""
+        rows = await self._run(
+            "SELECT problem_id FROM results WHERE run_id = ? AND errored = 0", (run_id,)
+        )
+        return {row[0] for row in rows}
+
+    async def result(self, run_id: str, problem_id: str) -> d.ProblemResult | None:
+        rows = await self._run(
+            "SELECT result FROM results WHERE run_id = ? AND problem_id = ?", (run_id, problem_id)
+        )
+        return wire.result_from_json(rows[0][0]) if rows else None
+
+    async def results(self, run_id: str) -> list[d.ProblemResult]:
+        rows = await self._run(
+            "SELECT result FROM results WHERE run_id = ? ORDER BY finished", (run_id,)
+        )
+        return [wire.result_from_json(text) for (text,) in rows]
+
+    async def export_jsonl(self, run_id: str, path: Path) -> int:
+        """One JSON object per finished problem; returns the number of lines written."""
+        rows = await self._run(
+            "SELECT result FROM results WHERE run_id = ? ORDER BY finished", (run_id,)
+        )
+
+        def write() -> None:
+            with open(path, "w", encoding="utf-8") as out:
+                for (text,) in rows:
+                    out.write(json.dumps(json.loads(text), ensure_ascii=False) + "\n")
+
+        await asyncio.to_thread(write)
+        return len(rows)

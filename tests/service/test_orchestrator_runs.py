@@ -1,0 +1,190 @@
+"""Run manager and OrchestratorService through real gRPC and a real SQLite store: progress
+streaming, persistence, resume after a restart, cancellation, per-problem errors."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+
+from harcopa import domain as d
+from harcopa import errors, wire
+from harcopa.serving import Service, ServiceRunner
+from harcopa.settings import ServiceSettings
+from harcopa.v1 import orchestrator_pb2 as pb
+from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
+from services.orchestrator.runs import RunManager
+from services.orchestrator.servicer import OrchestratorServicer
+from services.orchestrator.store import RunStore
+
+PROBLEMS = [
+    d.FormalProblem("toy", i, f"example (answer : ℕ) : answer = {i} := sorry") for i in range(6)
+]
+
+
+def load(spec: d.RunSpec) -> list[d.FormalProblem]:
+    if spec.benchmark != "toy":
+        raise errors.InvalidRequest(f"unknown benchmark {spec.benchmark!r}")
+    if spec.problem_indices:
+        return [PROBLEMS[i] for i in spec.problem_indices]
+    return PROBLEMS
+
+
+class ToySolver:
+    """Solves even-indexed problems; raises for indices in ``broken``; can be held at a gate."""
+
+    def __init__(self, broken: set[int] = frozenset(), gate_after: int | None = None) -> None:
+        self.broken = set(broken)
+        self.calls: list[int] = []
+        self.gate = asyncio.Event()
+        self.gate_after = gate_after
+
+    async def solve(self, spec, problem, on_attempt):
+        self.calls.append(problem.index)
+        if self.gate_after is not None and len(self.calls) > self.gate_after:
+            await self.gate.wait()
+        if problem.index in self.broken:
+            raise errors.BackendUnavailable("verifier replica gone")
+        outcome = (
+            d.AttemptOutcome.SOLVED if problem.index % 2 == 0 else d.AttemptOutcome.WRONG_ANSWER
+        )
+        attempt = d.Attempt(
+            0, outcome, candidates=3, stats=d.SearchStats(model_calls=2, tactic_calls=5)
+        )
+        await on_attempt(attempt)
+        return d.ProblemResult(problem.problem_id, spec.pipeline.value, spec.mode.value, (attempt,))
+
+
+SPEC = d.RunSpec(d.Pipeline.AR, "toy", d.ModelRef("127.0.0.1:1"), max_concurrent_problems=1)
+
+
+async def _finish(manager: RunManager, run_id: str) -> d.Run:
+    async for event in manager.watch(run_id):
+        if event.status.finished:
+            break
+    return await manager.get_run(run_id)
+
+
+async def test_run_completes_persists_and_reports(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    manager = RunManager(store, load, ToySolver())
+    run = await manager.start_run(SPEC)
+    final = await _finish(manager, run.run_id)
+    assert final.status is d.RunStatus.SUCCEEDED
+    assert final.progress.problems_done == 6 and final.progress.problems_solved == 3
+    assert final.progress.model_calls == 12 and final.progress.tactic_calls == 30
+    result = await manager.problem_result(run.run_id, "toy/2")
+    assert result.solved and result.attempts[0].candidates == 3
+    out = tmp_path / "out.jsonl"
+    assert await store.export_jsonl(run.run_id, out) == 6
+    assert len(out.read_text().splitlines()) == 6
+    with pytest.raises(errors.StateNotFound):
+        await manager.problem_result(run.run_id, "toy/99")
+    with pytest.raises(errors.InvalidRequest):
+        await manager.start_run(d.RunSpec(d.Pipeline.HAR, "toy", d.ModelRef("x:1")))  # no prover
+    store.close()
+
+
+async def test_resume_after_restart_skips_finished_and_redoes_errors(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    first_solver = ToySolver(broken={1}, gate_after=3)  # problems 0..2 finish, then it hangs
+    first = RunManager(RunStore(db), load, first_solver)
+    run = await first.start_run(SPEC)
+    for _ in range(200):
+        if (await first.get_run(run.run_id)).progress.problems_done == 3:
+            break
+        await asyncio.sleep(0.01)
+    await first.close()  # the orchestrator goes away mid-run
+    first.store.close()
+    assert (await RunManager(RunStore(db), load, ToySolver()).get_run(run.run_id)).status is (
+        d.RunStatus.RUNNING
+    )
+
+    second_solver = ToySolver()
+    second = RunManager(RunStore(db), load, second_solver)
+    await second.start()  # resumes the run
+    final = await _finish(second, run.run_id)
+    assert final.status is d.RunStatus.SUCCEEDED
+    # 0 and 2 were done; 1 had errored and is redone; 3 was in flight; 4, 5 never started.
+    assert sorted(second_solver.calls) == [1, 3, 4, 5]
+    assert final.progress.problems_done == 6 and final.progress.problems_errored == 0
+    second.store.close()
+
+
+async def test_cancel_and_per_problem_error(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    solver = ToySolver(broken={3}, gate_after=4)
+    manager = RunManager(store, load, solver)
+    run = await manager.start_run(SPEC)
+    for _ in range(200):
+        if (await manager.get_run(run.run_id)).progress.problems_done == 4:
+            break
+        await asyncio.sleep(0.01)
+    progress = (await manager.get_run(run.run_id)).progress
+    assert progress.problems_errored == 1  # problem 3 failed alone; the run went on
+    errored = await manager.problem_result(run.run_id, "toy/3")
+    assert errored.attempts[-1].outcome is d.AttemptOutcome.ERROR
+    assert "replica gone" in errored.attempts[-1].detail
+    cancelled = await manager.cancel_run(run.run_id)
+    assert cancelled.status is d.RunStatus.CANCELLED
+    await manager.start()  # a cancelled run is not resumed
+    assert (await manager.get_run(run.run_id)).status is d.RunStatus.CANCELLED
+    store.close()
+
+
+async def test_orchestrator_service_over_grpc(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    manager = RunManager(store, load, ToySolver())
+    service = Service(
+        "harcopa.v1.OrchestratorService",
+        OrchestratorServicer(manager),
+        pb_grpc.add_OrchestratorServiceServicer_to_server,
+    )
+    runner = ServiceRunner(
+        ServiceSettings(port=0, metrics_enabled=False), [service], manager, "orchestrator"
+    )
+    await runner.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{runner.port}") as channel:
+            stub = pb_grpc.OrchestratorServiceStub(channel)
+            reply = await stub.StartRun(pb.StartRunRequest(spec=wire.to_run_spec(SPEC)))
+            events = [
+                wire.from_run_event(e)
+                async for e in stub.WatchRun(pb.WatchRunRequest(run_id=reply.run_id))
+            ]
+            assert events[-1].status is d.RunStatus.SUCCEEDED
+            # A snapshot first, then one event per problem finished after subscribing.
+            assert events[-1].progress.problems_done == len(PROBLEMS)
+            seen = {e.problem_id for e in events if e.problem_id}
+            assert seen <= {p.problem_id for p in PROBLEMS}
+            assert events[0].progress.problems_done + len(seen) >= len(PROBLEMS)
+            got = wire.from_run((await stub.GetRun(pb.GetRunRequest(run_id=reply.run_id))).run)
+            assert got.spec == SPEC and got.progress.problems_solved == 3
+            assert len((await stub.ListRuns(pb.ListRunsRequest())).runs) == 1
+            result = await stub.GetProblemResult(
+                pb.GetProblemResultRequest(run_id=reply.run_id, problem_id="toy/4")
+            )
+            assert result.result.solved
+            for bad, code in (
+                (
+                    pb.StartRunRequest(spec=pb.RunSpec(benchmark="toy")),
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ),
+                (
+                    pb.StartRunRequest(
+                        spec=wire.to_run_spec(d.RunSpec(d.Pipeline.AR, "nope", d.ModelRef("x:1")))
+                    ),
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ),
+            ):
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await stub.StartRun(bad)
+                assert info.value.code() == code
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetRun(pb.GetRunRequest(run_id="missing"))
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await runner.stop()
+        store.close()
