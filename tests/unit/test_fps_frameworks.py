@@ -97,9 +97,7 @@ FORWARD_GOAL = Goal(
 
 
 def test_solution_state_text() -> None:
-    assert solution_state_text(FORWARD_GOAL) == (
-        "case h.mp\nanswer : ℕ\na b : ℝ\nh : a = b\n⊢ ?w"
-    )
+    assert solution_state_text(FORWARD_GOAL) == ("case h.mp\nanswer : ℕ\na b : ℝ\nh : a = b\n⊢ ?w")
     with pytest.raises(InvalidRequest):
         solution_state_text(Goal((), "True"))
 

@@ -43,7 +43,7 @@ def test_normalize_collapses_whitespace_after_comment_removal() -> None:
 
 
 def test_identifiers_cover_lean_grammar() -> None:
-    text = "inst✝¹ h₀ Real.sqrt «my x» apply? x' αβ λ 2y \"answer\" Π"
+    text = 'inst✝¹ h₀ Real.sqrt «my x» apply? x\' αβ λ 2y "answer" Π'
     assert identifiers(text) == ["inst✝¹", "h₀", "Real.sqrt", "«my x»", "apply?", "x'", "αβ", "y"]
 
 

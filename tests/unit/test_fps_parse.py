@@ -64,7 +64,7 @@ def test_variables_named_in_the_answer_move_to_intros() -> None:
 
 
 def test_string_answer_type_is_rejected() -> None:
-    statement = "example (answer : String) (h : answer = \"a\") : answer = \"a\" := sorry"
+    statement = 'example (answer : String) (h : answer = "a") : answer = "a" := sorry'
     goal = _goal(("answer", "String"), ("h", "answer = x"), target="answer = x")
     with pytest.raises(InvalidRequest, match="String"):
         parse_fps(statement, goal, "@Eq String answer x")

@@ -1,0 +1,42 @@
+"""Orchestrator settings, parsed once from ``HARCOPA_ORCHESTRATOR_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from harcopa.settings import ServiceSettings
+
+
+class OrchestratorSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="HARCOPA_ORCHESTRATOR_", env_nested_delimiter="__")
+
+    port: int = Field(50050, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_port: int = Field(8002, ge=0, le=65535, description="Prometheus HTTP port.")
+    store_path: Path = Field(
+        Path("runs/harcopa.sqlite"), description="SQLite run store (WAL mode; put it on a volume)."
+    )
+    benchmark_root: Path = Field(
+        Path("benchmark"), description="Folder with the benchmark JSON files."
+    )
+    verifier_target: str = Field(
+        "127.0.0.1:50051",
+        description="VerifierService address; `dns:///name:port` resolves every replica.",
+    )
+    verifier_token: str | None = Field(None, description="Bearer token for the verifier.")
+    model_token: str | None = Field(None, description="Bearer token for model servers.")
+    templates_path: Path | None = Field(
+        None, description="Prompt template TOML (default: the packaged templates)."
+    )
+    max_active_runs: int = Field(8, ge=1, description="Runs executing at once.")
+    max_problems_in_flight: int = Field(
+        32, ge=1, description="Problems in flight across all runs (each holds a verifier session)."
+    )
+    max_model_requests: int = Field(
+        64, ge=1, description="Model requests in flight across all runs and problems."
+    )
+    max_verifier_sessions: int = Field(
+        32, ge=1, description="Verifier sessions open at once across all runs."
+    )

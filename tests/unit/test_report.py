@@ -1,0 +1,71 @@
+"""The paper's table (official-impl §5): budgets per pipeline family, exclusions, steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from harcopa import domain as d
+from harcopa.cli_runs import parse_indices
+from harcopa.errors import InvalidRequest
+from services.orchestrator.report import build_report
+
+SOLVER = d.ModelRef("127.0.0.1:1")
+
+
+def _attempt(
+    i: int, solved: bool, budget: float, steps: int = 0, draft: str | None = None
+) -> d.Attempt:
+    return d.Attempt(
+        i,
+        d.AttemptOutcome.SOLVED if solved else d.AttemptOutcome.WRONG_ANSWER,
+        steps=tuple(d.SolutionStep(f"have h{k} : True := trivial") for k in range(steps)),
+        submission_step="exact h -- submit" if solved and draft is None else None,
+        draft=draft,
+        budget_used=budget,
+        stats=d.SearchStats(model_calls=1),
+    )
+
+
+def test_step_family_budget_and_exclusions() -> None:
+    spec = d.RunSpec(d.Pipeline.HAR, "formal_math500", SOLVER)
+    results = [
+        # solved on the second rollout: budget 3 + 2, steps 2 accepted + submission
+        d.ProblemResult(
+            "formal_math500/0", "har", "strict", (_attempt(0, False, 3), _attempt(1, True, 2, 2))
+        ),
+        # unsolved: a flat K_S
+        d.ProblemResult("formal_math500/1", "har", "strict", (_attempt(0, False, 7),)),
+        # index 31 is on the paper's exclusion list
+        d.ProblemResult("formal_math500/31", "har", "strict", (_attempt(0, True, 1, 0),)),
+    ]
+    report = build_report(spec, results)
+    assert (report.all, report.solved, report.excluded) == (2, 1, 1)
+    assert report.budget_sum == 3 + 2 + 80
+    assert report.steps_sum == 3 and report.steps_mean == 3
+    assert report.stats.model_calls == 3
+    assert "Solved" in report.render()
+    everything = build_report(spec, results, apply_exclusions=False)
+    assert (everything.all, everything.solved) == (3, 2)
+
+
+def test_whole_draft_family_budget() -> None:
+    spec = d.RunSpec(d.Pipeline.WG, "minif2f_solving", SOLVER)
+    results = [
+        d.ProblemResult(
+            "minif2f_solving/0",
+            "wg",
+            "strict",
+            (_attempt(0, False, 4, draft="x"), _attempt(1, True, 5, draft="y")),
+        ),
+        d.ProblemResult("minif2f_solving/1", "wg", "strict", (_attempt(0, False, 6, draft="z"),)),
+    ]
+    report = build_report(spec, results)
+    assert report.budget_sum == 4 + 5 + 6  # unsolved WG problems add their attempts, not 80
+    assert report.steps_sum == 5 and report.solve_rate == 0.5
+
+
+def test_parse_indices() -> None:
+    assert parse_indices("0,3,10-12") == (0, 3, 10, 11, 12)
+    assert parse_indices("") == ()
+    with pytest.raises(InvalidRequest):
+        parse_indices("a-b")
