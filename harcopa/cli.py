@@ -22,6 +22,9 @@ from harcopa.errors import HarcopaError
 #: (command name, "module:function") — the function registers the command's subparser.
 COMMANDS: list[tuple[str, str]] = [
     ("benchmarks", "harcopa.cli:register_benchmarks"),
+    ("run", "harcopa.cli_runs:register"),
+    ("verifier", "harcopa.cli_verifier:register"),
+    ("model", "harcopa.cli_model:register"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
+# Test servers spawn REPL subprocesses while gRPC threads run; gRPC's fork handlers crash such
+# children before exec (SIGSEGV). Must be set before grpc is first imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCHMARK_ROOT = Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", REPO_ROOT.parent / "shared" / "benchmark"))
+BENCHMARK_ROOT = Path(
+    os.environ.get("HARCOPA_BENCHMARK_ROOT", REPO_ROOT.parent / "shared" / "benchmark")
+)
 
 
 def require_benchmarks() -> Path:

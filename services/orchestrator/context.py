@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from harcopa.domain import Attempt, Generation, Mode, SearchParams, SearchStats, TokenUsage
+from harcopa.fps import BannedPolicy
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
+from services.orchestrator.search.tree import SearchTree
 
 
 class Meter:
@@ -88,14 +90,20 @@ class SearchContext:
     meter: Meter
     seed: int | None = None
     on_attempt: Callable[[Attempt], Awaitable[None]] | None = None
+    #: Called with every search tree an algorithm builds (tests check their invariants).
+    on_tree: Callable[[SearchTree], None] | None = None
 
     @property
     def strict(self) -> bool:
         return self.mode is Mode.STRICT
 
     @property
-    def banned_policy(self) -> str:
+    def banned_policy(self) -> BannedPolicy:
         return "strict" if self.strict else "paper"
+
+    def observe(self, tree: SearchTree) -> None:
+        if self.on_tree is not None:
+            self.on_tree(tree)
 
     async def record(self, attempt: Attempt) -> Attempt:
         """Hand ``attempt`` to ``on_attempt`` (if any) and return it."""

@@ -30,7 +30,8 @@ class SimulatedConfig(BaseModel):
         "or on PATH, else a launcher running `python -m services.lean_verifier.simulator`.",
     )
     scenario_path: Path | None = Field(
-        None, description="Scenario JSON for the simulator (rules and faults); None: built-in rules."
+        None,
+        description="Scenario JSON for the simulator (rules and faults); None: built-in rules.",
     )
     imports: tuple[str, ...] = Field(
         ("Mathlib", "Aesop"), description="Module names passed to every simulator process."

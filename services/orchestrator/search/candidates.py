@@ -50,15 +50,13 @@ def tactic_candidates(ctx: SearchContext, generation: Generation) -> list[Candid
         if not key or key in seen:
             continue
         seen.add(key)
-        if find_banned(tactic, allow_sorry=False, policy=ctx.banned_policy) is not None:  # type: ignore[arg-type]
+        if find_banned(tactic, allow_sorry=False, policy=ctx.banned_policy) is not None:
             continue
         out.append(Candidate(tactic, completion.mean_nll))
     return out
 
 
-def step_candidates(
-    ctx: SearchContext, generation: Generation, *, dedup: bool
-) -> list[Candidate]:
+def step_candidates(ctx: SearchContext, generation: Generation, *, dedup: bool) -> list[Candidate]:
     """P2 rule: finished samples, code extracted, non-empty, no banned token but ``sorry``.
 
     A submission may not contain ``sorry`` in strict mode (DESIGN §2.4). BFS deduplicates
@@ -67,7 +65,9 @@ def step_candidates(
     out: list[Candidate] = []
     seen: set[str] = set()
     for completion in generation.completions:
-        step = usable_step(ctx, completion.text) if completion.finish_reason is FinishReason.STOP else None
+        if completion.finish_reason is not FinishReason.STOP:
+            continue
+        step = usable_step(ctx, completion.text)
         if step is None:
             continue
         key = normalize(step)
@@ -84,6 +84,6 @@ def usable_step(ctx: SearchContext, text: str) -> str | None:
     if not step:
         return None
     allow_sorry = not (ctx.strict and is_submission(step))
-    if find_banned(step, allow_sorry=allow_sorry, policy=ctx.banned_policy) is not None:  # type: ignore[arg-type]
+    if find_banned(step, allow_sorry=allow_sorry, policy=ctx.banned_policy) is not None:
         return None
     return step

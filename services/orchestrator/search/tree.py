@@ -27,7 +27,7 @@ class Node:
     """One distinct state. ``cost`` is the accumulated NALP priority (lower is better)."""
 
     key: str
-    state: ProofState | None
+    state: ProofState
     cost: float = 0.0
     depth: int = 0
     status: Status = Status.OPEN
@@ -62,7 +62,7 @@ class SearchTree:
     - a FAILED inner node was expanded and all its children are FAILED.
     """
 
-    def __init__(self, root_key: str, root_state: ProofState | None) -> None:
+    def __init__(self, root_key: str, root_state: ProofState) -> None:
         self.root = Node(root_key, root_state)
         self.nodes: dict[str, Node] = {root_key: self.root}
 
@@ -78,7 +78,7 @@ class SearchTree:
         src: Node,
         label: str,
         key: str,
-        state: ProofState | None,
+        state: ProofState,
         cost: float,
         data: object = None,
     ) -> Node | None:

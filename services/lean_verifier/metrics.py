@@ -1,0 +1,80 @@
+"""The lean_verifier's Prometheus metrics; used by the REPL client, the pool and the FPS calls.
+
+Every label takes values from a closed set and every combination is created at import time,
+so dashboards see zeros instead of gaps (STYLE.md §11). The constructors in
+``harcopa.metrics`` are idempotent, so importing this module twice (or building two servers in
+one test process) reuses the same collectors.
+"""
+
+from __future__ import annotations
+
+from harcopa.metrics import LONG_BUCKETS, counter, gauge, histogram
+
+#: ``state`` of a REPL process: ``starting`` (spawned, before ``ready.``), ``idle``, ``busy``.
+REPL_STATES = ("starting", "idle", "busy")
+#: Why a REPL process was destroyed (and, when the pool is open, replaced).
+RESTART_REASONS = ("max_uses", "timeout", "crash", "oom", "cancelled", "rss", "stderr")
+#: ``kind`` of one REPL request: a tactic, a draft, a whole file, the start handshake, the rest.
+CALL_KINDS = ("tactic", "draft", "file", "ready", "other")
+#: ``outcome`` of a tactic, step or submission as the FPS layer reports it.
+TACTIC_OUTCOMES = ("progress", "complete", "error", "timeout")
+
+REPLS = gauge("harcopa_verifier_repls", "REPL processes of this replica by state.", ("state",))
+QUEUE_DEPTH = gauge("harcopa_verifier_queue_depth", "Callers waiting for a free REPL process.")
+REPL_RESTARTS = counter(
+    "harcopa_verifier_repl_restarts_total",
+    "REPL processes destroyed (and replaced), by reason.",
+    ("reason",),
+)
+# One histogram cannot carry two bucket sets; LONG_BUCKETS is TACTIC_BUCKETS extended to 300 s.
+CALL_DURATION = histogram(
+    "harcopa_verifier_call_duration_seconds",
+    "Wall time of one request to a REPL process (ready: spawn to `ready.`), by kind.",
+    ("kind",),
+    buckets=LONG_BUCKETS,
+)
+TACTIC_RESULTS = counter(
+    "harcopa_verifier_tactic_results_total",
+    "Tactic, step and submission outcomes.",
+    ("outcome",),
+)
+
+for _state in REPL_STATES:
+    REPLS.labels(_state)
+for _reason in RESTART_REASONS:
+    REPL_RESTARTS.labels(_reason)
+for _kind in CALL_KINDS:
+    CALL_DURATION.labels(_kind)
+for _outcome in TACTIC_OUTCOMES:
+    TACTIC_RESULTS.labels(_outcome)
+
+
+def call_kind(command: str, payload: dict[str, object]) -> str:
+    """The ``kind`` label of a request: ``tactic``, ``draft``, ``file`` or ``other``."""
+    if command == "goal.tactic":
+        return "draft" if "draft" in payload else "tactic"
+    if command == "frontend.process":
+        return "file"
+    return "other"
+
+
+def observe_call(kind: str, seconds: float) -> None:
+    """Record the duration of one REPL request of ``kind`` (one of CALL_KINDS)."""
+    CALL_DURATION.labels(kind).observe(seconds)
+
+
+def count_restart(reason: str) -> None:
+    """Count one destroyed REPL process; ``reason`` is one of RESTART_REASONS."""
+    REPL_RESTARTS.labels(reason if reason in RESTART_REASONS else "crash").inc()
+
+
+def set_repls(*, starting: int, idle: int, busy: int) -> None:
+    """Publish the pool's process counts."""
+    REPLS.labels("starting").set(starting)
+    REPLS.labels("idle").set(idle)
+    REPLS.labels("busy").set(busy)
+
+
+def set_queue_depth(waiters: int) -> None:
+    """Publish the number of callers waiting in ``ReplPool.acquire``."""
+    QUEUE_DEPTH.set(waiters)

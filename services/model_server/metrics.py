@@ -1,0 +1,43 @@
+"""Prometheus metrics of the model server; the servicer and the batcher update them.
+
+Request counts and latency come from the common metrics interceptor
+(``harcopa_model_requests_total``, ``harcopa_model_request_duration_seconds``).
+"""
+
+from __future__ import annotations
+
+from harcopa.metrics import counter, gauge, histogram
+
+BACKENDS = ("transformers", "openai", "sim", "vllm")
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+GENERATED_TOKENS = counter(
+    "harcopa_model_generated_tokens_total",
+    "Tokens generated, summed over all completions.",
+    ("backend",),
+)
+CACHED_PROMPT_TOKENS = counter(
+    "harcopa_model_cached_prompt_tokens_total",
+    "Prompt tokens served from a prefix cache instead of being prefilled.",
+    ("backend",),
+)
+PROMPT_TOKENS = counter(
+    "harcopa_model_prompt_tokens_total",
+    "Prompt tokens of accepted requests (counted once per request, whatever its n).",
+    ("backend",),
+)
+QUEUE_DEPTH = gauge(
+    "harcopa_model_queue_depth",
+    "Generate requests admitted and not yet answered (queued or running).",
+)
+BATCH_SIZE = histogram(
+    "harcopa_model_batch_size",
+    "Requests run together in one batch by the in-process batcher.",
+    buckets=BATCH_BUCKETS,
+)
+
+
+def init_backend(backend: str) -> None:
+    """Create the per-backend series at zero, so dashboards see them before any traffic."""
+    for metric in (GENERATED_TOKENS, CACHED_PROMPT_TOKENS, PROMPT_TOKENS):
+        metric.labels(backend)

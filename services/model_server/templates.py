@@ -1,0 +1,88 @@
+"""Chat templates: the checkpoint's own, the named ``xtuner-default`` layout, or a Jinja file.
+
+Every backend that renders chat messages itself (transformers, vllm, openai in completions mode)
+calls :func:`load_template` once at start and :func:`render_chat` per request. ``None`` means
+"use the checkpoint's own template" (the tokenizer's ``chat_template``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from harcopa.domain import ChatMessage
+from harcopa.errors import InvalidRequest
+
+XTUNER_DEFAULT = "xtuner-default"
+
+#: XTuner 0.1.23's ``default`` prompt template (official-impl §6.1), the layout the paper's
+#: checkpoints were fine-tuned on: ``<|System|>:{system}\n`` once, then per turn
+#: ``<|User|>:{input}\n<|Bot|>:`` and the answer followed by EOS; later turns are preceded by
+#: the separator ``\n``. The generation prompt (``<|Bot|>:``) is part of each user turn, so
+#: ``add_generation_prompt`` changes nothing.
+XTUNER_DEFAULT_SOURCE = (
+    "{% set ns = namespace(turns=0) %}"
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}"
+    "{{ '<|System|>:' + message['content'] + '\n' }}"
+    "{% elif message['role'] == 'user' %}"
+    "{% if ns.turns > 0 %}{{ '\n' }}{% endif %}"
+    "{{ '<|User|>:' + message['content'] + '\n<|Bot|>:' }}"
+    "{% set ns.turns = ns.turns + 1 %}"
+    "{% elif message['role'] == 'assistant' %}"
+    "{{ message['content'] + eos_token }}"
+    "{% endif %}"
+    "{% endfor %}"
+)
+
+NAMED_TEMPLATES: dict[str, str] = {XTUNER_DEFAULT: XTUNER_DEFAULT_SOURCE}
+
+
+def load_template(spec: str | None) -> str | None:
+    """Jinja source for ``spec``: None (checkpoint's own), a named template, or a file path."""
+    if spec is None or spec in ("", "checkpoint"):
+        return None
+    if spec in NAMED_TEMPLATES:
+        return NAMED_TEMPLATES[spec]
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(
+            f"chat template {spec!r} is neither a named template "
+            f"({', '.join(sorted(NAMED_TEMPLATES))}) nor a readable file"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=16)
+def _compile(source: str) -> Any:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+
+    def raise_exception(message: str) -> None:
+        raise InvalidRequest(f"chat template rejected the conversation: {message}")
+
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(source)
+
+
+def render_chat(
+    messages: Sequence[ChatMessage],
+    source: str,
+    *,
+    bos_token: str = "",
+    eos_token: str = "",
+    add_generation_prompt: bool = True,
+) -> str:
+    """Render ``messages`` with the Jinja template ``source`` (HF chat-template variables)."""
+    template = _compile(source)
+    return str(
+        template.render(
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            bos_token=bos_token,
+            eos_token=eos_token,
+            add_generation_prompt=add_generation_prompt,
+        )
+    )

@@ -1,0 +1,297 @@
+"""Unit tests of the REPL pool's logic, with in-memory stand-in processes as the factory."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded, Overloaded
+from services.lean_verifier.backends.pantograph import ReplConfig
+from services.lean_verifier.pool import PoolConfig, ReplPool
+
+_ids = itertools.count()
+
+
+class StandInRepl:
+    """Behaves like a Repl towards the pool: start, kill, close, alive, uses, rss."""
+
+    def __init__(self, config: ReplConfig, *, start_seconds: float = 0.0, fail: bool = False):
+        self.config = config
+        self.incarnation = f"stand-in-{next(_ids)}"
+        self.alive = False
+        self.uses = 0
+        self.rss = 0
+        self.last_failure: str | None = None
+        self.stderr_noise = False
+        self.closed = False
+        self._start_seconds = start_seconds
+        self._fail = fail
+
+    async def start(self) -> None:
+        await asyncio.sleep(self._start_seconds)
+        if self._fail:
+            raise BackendUnavailable("stand-in start failure")
+        self.alive = True
+
+    def kill(self, reason: str | None = None) -> None:
+        if reason is not None and self.last_failure is None:
+            self.last_failure = reason
+        self.alive = False
+
+    async def close(self) -> None:
+        self.kill()
+        self.closed = True
+
+    async def rss_bytes(self) -> int:
+        return self.rss
+
+
+class Factory:
+    """Makes stand-ins and remembers them; ``fail``/``start_seconds`` apply to new ones."""
+
+    def __init__(self) -> None:
+        self.made: list[StandInRepl] = []
+        self.fail = False
+        self.start_seconds = 0.0
+
+    def __call__(self, config: ReplConfig) -> StandInRepl:
+        repl = StandInRepl(config, start_seconds=self.start_seconds, fail=self.fail)
+        self.made.append(repl)
+        return repl
+
+    def live(self) -> list[StandInRepl]:
+        return [r for r in self.made if r.alive]
+
+
+def restarts(reason: str) -> float:
+    value = REGISTRY.get_sample_value("harcopa_verifier_repl_restarts_total", {"reason": reason})
+    return value or 0.0
+
+
+def make_pool(factory: Factory, **overrides: Any) -> ReplPool:
+    config = PoolConfig(**{"size": 2, "acquire_timeout_seconds": 0.3, **overrides})
+    repl_config = ReplConfig(executable=Path("stand-in"), imports=("Mathlib",), options=("a=1",))
+    return ReplPool(config, repl_config, repl_factory=factory)
+
+
+async def settle(pool: ReplPool) -> None:
+    """Let background reaps and refills finish."""
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if not pool.starting_count:
+            return
+
+
+async def test_start_warms_size_and_lease_reuses_processes() -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    assert pool.idle_count == 2 and len(factory.made) == 2
+    async with pool.lease() as first:
+        assert first.config.imports == ("Mathlib",) and first.config.options == ("a=1",)
+        assert first.config.hard_ceiling_seconds == pool.config.hard_ceiling_seconds
+        assert pool.busy_count == 1
+    async with pool.lease() as second:
+        assert second is first  # the most recently used process is reused
+    assert len(factory.made) == 2
+    await pool.close()
+    assert all(r.closed for r in factory.made)
+
+
+async def test_acquire_times_out_with_overloaded_and_counts_waiters() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=1)
+    await pool.start()
+    held = await pool.acquire()
+    waiter = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.05)
+    assert REGISTRY.get_sample_value("harcopa_verifier_queue_depth") == 1
+    with pytest.raises(Overloaded):
+        await waiter
+    assert REGISTRY.get_sample_value("harcopa_verifier_queue_depth") == 0
+    await pool.release(held, destroy=False)
+    await pool.close()
+
+
+async def test_waiter_gets_the_released_process() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=1, acquire_timeout_seconds=5)
+    await pool.start()
+    held = await pool.acquire()
+    waiter = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.02)
+    assert not waiter.done()
+    await pool.release(held, destroy=False)
+    assert await asyncio.wait_for(waiter, 1) is held
+    await pool.release(held, destroy=False)
+    await pool.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(DeadlineExceeded("slow"), "timeout"), (BackendCrashed("gone"), "crash")],
+)
+async def test_failed_call_destroys_and_refills(error: Exception, reason: str) -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    before = restarts(reason)
+    with pytest.raises(type(error)):
+        async with pool.lease() as repl:
+            repl.kill(reason)  # a real Repl kills itself before raising
+            raise error
+    assert repl.last_failure == reason
+    await settle(pool)
+    assert repl.closed and restarts(reason) == before + 1
+    assert pool.idle_count == 2 and len(factory.made) == 3
+    await pool.close()
+
+
+async def test_cancelled_body_destroys_the_process() -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    entered = asyncio.Event()
+    seen: list[StandInRepl] = []
+    before = restarts("cancelled")
+
+    async def body() -> None:
+        async with pool.lease() as repl:
+            seen.append(repl)
+            entered.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(body())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await settle(pool)
+    assert seen[0].closed and seen[0].last_failure == "cancelled"
+    assert restarts("cancelled") == before + 1 and pool.idle_count == 2
+    await pool.close()
+
+
+async def test_other_errors_return_a_live_process() -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    with pytest.raises(ValueError):
+        async with pool.lease():
+            raise ValueError("not a process problem")
+    assert pool.idle_count == 2 and len(factory.made) == 2
+    await pool.close()
+
+
+@pytest.mark.parametrize("reason", ["max_uses", "rss", "stderr"])
+async def test_recycle_after_normal_use(reason: str) -> None:
+    factory = Factory()
+    pool = make_pool(factory, max_uses=3, max_rss_bytes=1000)
+    await pool.start()
+    before = restarts(reason)
+    async with pool.lease() as repl:
+        if reason == "max_uses":
+            repl.uses = 3
+        elif reason == "rss":
+            repl.rss = 1001
+        else:
+            repl.stderr_noise = True
+    await settle(pool)
+    assert repl.closed and restarts(reason) == before + 1
+    assert pool.idle_count == 2 and len(factory.made) == 3
+    await pool.close()
+
+
+async def test_process_that_died_while_idle_is_skipped() -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    for repl in factory.made:
+        repl.alive = False
+    async with pool.lease() as fresh:
+        assert fresh not in factory.made[:2] and fresh.alive
+    await settle(pool)
+    assert all(r.closed for r in factory.made[:2])
+    await pool.close()
+
+
+async def test_other_key_evicts_the_longest_idle_process() -> None:
+    factory = Factory()
+    pool = make_pool(factory)
+    await pool.start()
+    async with pool.lease() as a, pool.lease() as b:
+        assert {a, b} == set(factory.made)
+    oldest = b  # the inner lease ends first, so b has been idle longest
+    key = (("Mathlib",), ("a=1", "pp.explicit=true"))
+    async with pool.lease(key) as other:
+        assert other.config.options == key[1]
+        assert pool.total == 2
+    await settle(pool)
+    assert oldest.closed and not a.closed
+    async with pool.lease(key) as again:
+        assert again is other
+    await pool.close()
+
+
+async def test_start_fails_only_when_no_process_starts() -> None:
+    factory = Factory()
+    factory.fail = True
+    pool = make_pool(factory)
+    with pytest.raises(BackendUnavailable):
+        await pool.start()
+    assert pool.total == 0
+    await pool.close()
+
+
+async def test_spawn_failure_on_acquire_frees_the_slot() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=1)
+    factory.fail = True
+    with pytest.raises(BackendUnavailable):
+        await pool.acquire()
+    assert pool.total == 0
+    factory.fail = False
+    repl = await pool.acquire()
+    assert repl.alive
+    await pool.release(repl, destroy=True)
+    await pool.close()
+
+
+async def test_close_wakes_waiters_and_kills_everything() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=1, acquire_timeout_seconds=5)
+    await pool.start()
+    held = await pool.acquire()
+    waiter = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.02)
+    await pool.close()
+    with pytest.raises(BackendUnavailable):
+        await asyncio.wait_for(waiter, 1)
+    assert held.closed and not factory.live()
+    await pool.release(held, destroy=False)  # a late release is harmless
+    with pytest.raises(BackendUnavailable):
+        await pool.acquire()
+
+
+async def test_close_stops_a_process_that_is_starting() -> None:
+    factory = Factory()
+    factory.start_seconds = 5
+    pool = make_pool(factory, size=1)
+    starting = asyncio.create_task(pool.start())
+    await asyncio.sleep(0.05)
+    assert pool.starting_count == 1
+    await pool.close()
+    starting.cancel()
+    with pytest.raises((asyncio.CancelledError, BackendUnavailable)):
+        await starting
+    assert not factory.live()
+
+
+def test_pool_config_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        PoolConfig(size=0)
