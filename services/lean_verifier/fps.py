@@ -9,6 +9,7 @@ run on leased processes so a session's process is never restarted.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from harcopa.domain import (
     Framework,
     Goal,
     Mode,
+    ParsedProblem,
     ProofComplete,
     ProofState,
     Session,
@@ -41,7 +43,8 @@ from services.lean_verifier.stateless import Equivalence
 
 logger = logging.getLogger(__name__)
 
-_ANSWER_FRAMEWORKS = (Framework.SOLVING, Framework.FORWARD_SOLVING)
+#: Parsed problems remembered (re-opened sessions skip the parsing pass).
+PARSE_CACHE_SIZE = 4096
 
 
 def _policy(mode: Mode) -> BannedPolicy:
@@ -76,6 +79,7 @@ class PantographVerifier:
         self.max_states = max_states_per_session
         self.hard_ceiling_seconds = hard_ceiling_seconds
         self.sessions = SessionRegistry(replica_id, session_idle_seconds, self._release)
+        self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
 
     async def start(self) -> None:
         await self.pool.start()
@@ -106,8 +110,7 @@ class PantographVerifier:
         if missing:
             raise InvalidRequest(f"imports {missing} are not served (loaded: {list(self.imports)})")
         kinds = tuple(dict.fromkeys(frameworks))
-        async with self.pool.lease(self.parsing_key) as parser:
-            parsed = await parse_problem(parser, problem, self.timeouts)
+        parsed = await self._parse(problem)
         repl = await self.pool.acquire(self.default_key)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
@@ -122,10 +125,24 @@ class PantographVerifier:
         except BaseException:
             await self.sessions.drop(record, destroy=True, reason="opening failed")
             raise
-        logger.info(
+        logger.debug(
             "session %s opened for %s (%s)", record.session_id, problem.problem_id, mode.value
         )
         return Session(record.session_id, parsed, tuple(zip(kinds, states, strict=True)))
+
+    async def _parse(self, problem: FormalProblem) -> ParsedProblem:
+        """Parse on a process with explicit printing; results are cached (parsing is pure)."""
+        key = (problem.effective_header, problem.formal_statement)
+        cached = self._parsed.get(key)
+        if cached is not None:
+            self._parsed.move_to_end(key)
+            return cached
+        async with self.pool.lease(self.parsing_key) as parser:
+            parsed = await parse_problem(parser, problem, self.timeouts)
+        self._parsed[key] = parsed
+        if len(self._parsed) > PARSE_CACHE_SIZE:
+            self._parsed.popitem(last=False)
+        return parsed
 
     async def _build(
         self, record: SessionRecord, problem: FormalProblem, kind: Framework

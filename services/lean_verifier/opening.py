@@ -207,13 +207,18 @@ async def build_framework(
     """Build one framework state on ``repl`` (official-impl §2.2)."""
     builder = _Builder(repl, timeouts, kind)
     header = problem.effective_header
-    match kind:
-        case Framework.FORWARD_REASONING:
-            return await _forward_reasoning(builder, header, parsed)
-        case Framework.SOLVING:
-            return await _solving(builder, header, parsed)
-        case Framework.FORWARD_SOLVING:
-            return await _forward_solving(builder, header, parsed)
-        case Framework.STATEMENT:
-            return await _statement(builder, header, problem)
+    try:
+        match kind:
+            case Framework.FORWARD_REASONING:
+                return await _forward_reasoning(builder, header, parsed)
+            case Framework.SOLVING:
+                return await _solving(builder, header, parsed)
+            case Framework.FORWARD_SOLVING:
+                return await _forward_solving(builder, header, parsed)
+            case Framework.STATEMENT:
+                return await _statement(builder, header, problem)
+    except InvalidRequest:
+        if builder.created:  # the process stays in use: free what the failed build made
+            await repl.goal_delete(builder.created, timeout_seconds=timeouts.tactic)
+        raise
     raise InvalidRequest(f"unknown framework {kind!r}")

@@ -164,7 +164,8 @@ class SessionRegistry:
             return
         record.closed = True
         self._sessions.pop(record.session_id, None)
-        logger.info("session %s closed: %s", record.session_id, reason)
+        log = logger.info if destroy else logger.debug
+        log("session %s closed: %s", record.session_id, reason)
         await self._release(record, destroy)
 
     async def start(self) -> None:

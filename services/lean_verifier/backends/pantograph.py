@@ -18,14 +18,16 @@ import logging
 import os
 import pty
 import resource
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import tty
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,9 +87,6 @@ class ReplConfig:
     #: No request may run longer than this, whatever timeout the caller asks for (None: no cap).
     hard_ceiling_seconds: float | None = None
 
-    def argv(self) -> list[str]:
-        return [str(self.executable), *self.imports, *(f"--{o}" for o in self.options)]
-
 
 _LEAN_PATHS: dict[Path, str] = {}
 _LEAN_PATH_LOCK = threading.Lock()
@@ -135,22 +134,52 @@ def encode_request(command: str, payload: dict[str, Any]) -> bytes:
         raise InvalidRequest(f"the payload of {command} cannot be sent: {exc}") from exc
 
 
-def _child_setup(config: ReplConfig) -> Callable[[], None]:
-    """The ``preexec_fn``: stack limit raised to the hard maximum, RLIMIT_AS, CPU affinity."""
-    stack, memory, cpus = config.stack_unlimited, config.max_memory_bytes, config.cpu_affinity
+# Limits are applied by a tiny exec trampoline rather than a ``preexec_fn``: a ``preexec_fn``
+# forces fork() instead of vfork(), which runs gRPC's fork handlers in a threaded server and
+# can crash the child before exec.
+_LIMITS_TRAMPOLINE = """\
+import os, resource, sys
+stack, memory, cpus = sys.argv[1:4]
+if stack:
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
+if memory:
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = int(memory) if hard == resource.RLIM_INFINITY else min(int(memory), hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+if cpus:
+    os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
+os.execv(sys.argv[4], sys.argv[4:])
+"""
 
-    def setup() -> None:
-        if stack:
-            _soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
-            resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
-        if memory is not None:
-            _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        if cpus:
-            os.sched_setaffinity(0, cpus)
 
-    return setup
+def resolve_executable(config: ReplConfig, env: Mapping[str, str]) -> str:
+    """Absolute path of the executable (a bare name is looked up on PATH, a relative path
+    under ``project_root`` as subprocess does); BackendUnavailable if it cannot be run."""
+    name = str(config.executable)
+    if os.sep not in name:
+        found = shutil.which(name, path=env.get("PATH"))
+    else:
+        path = Path(name) if Path(name).is_absolute() else (config.project_root or Path()) / name
+        found = str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    if found is None:
+        raise BackendUnavailable(f"cannot start {name}: no such executable file")
+    return os.path.abspath(found)
+
+
+def launch_argv(config: ReplConfig, program: str) -> list[str]:
+    """The argv to spawn: the REPL's own argv, behind the limits trampoline when one is needed."""
+    argv = [program, *config.imports, *(f"--{o}" for o in config.options)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    stack = config.stack_unlimited and soft != hard
+    if not (stack or config.max_memory_bytes is not None or config.cpu_affinity):
+        return argv
+    limits = [
+        "1" if stack else "",
+        str(config.max_memory_bytes or ""),
+        ",".join(str(c) for c in config.cpu_affinity or ()),
+    ]
+    return [sys.executable, "-I", "-S", "-c", _LIMITS_TRAMPOLINE, *limits, *argv]
 
 
 class _LineReader(asyncio.Protocol):
@@ -249,7 +278,8 @@ class Repl:
         if self._proc is not None:
             raise RuntimeError("a Repl is started once; make a new one")
         started = time.monotonic()
-        await self._spawn(await self._environment())
+        env = await self._environment()
+        await self._spawn(launch_argv(self.config, resolve_executable(self.config, env)), env)
         try:
             async with asyncio.timeout(self.config.ready_timeout_seconds):
                 await self._await_ready()
@@ -282,19 +312,18 @@ class Repl:
         env.update(self.config.env)
         return env
 
-    async def _spawn(self, env: dict[str, str]) -> None:
+    async def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
         master, slave = pty.openpty()
         try:
             tty.setraw(slave)  # no echo, no CR/LF translation of the child's output
             self._proc = await asyncio.create_subprocess_exec(
-                *self.config.argv(),
+                *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=slave,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=self.config.project_root,
                 env=env,
-                start_new_session=True,
-                preexec_fn=_child_setup(self.config),
+                start_new_session=True,  # its own process group: one killpg takes every child
             )
         except OSError as exc:
             os.close(master)

@@ -124,6 +124,8 @@ async def conclude(
             rpe = result
     final_ok: bool | None = None
     detail = "" if rpe else "RPE found no equivalence proof"
+    if session.parsed.formal_answer is None:
+        detail = "unsupervised problem: no ground truth to compare with"
     if ctx.strict and rpe is not None:
         final_ok, detail = await final_check(ctx, problem, session, path, step)
     return Conclusion(
