@@ -23,6 +23,7 @@ from harcopa.errors import HarcopaError
 COMMANDS: list[tuple[str, str]] = [
     ("benchmarks", "harcopa.cli:register_benchmarks"),
     ("run", "harcopa.cli_runs:register"),
+    ("eval", "harcopa.cli_eval:register"),
     ("verifier", "harcopa.cli_verifier:register"),
     ("model", "harcopa.cli_model:register"),
 ]

@@ -1,16 +1,19 @@
-"""Builds tiny random-weight causal LMs with a locally made tokenizer, for model-server tests.
+"""Tiny random-weight causal LMs with a local tokenizer, and a model server on port 0, for tests.
 
-Used by the model-server service tests (transformers backend) and by
-``scripts/test-vllm-cpu.sh`` (``python -m tests.model_tiny OUT_DIR``). Nothing is downloaded:
+Used by the model-server service tests and by ``scripts/test-vllm-cpu.sh``
+(``python -m tests.model_tiny OUT_DIR``). Nothing is downloaded:
 the tokenizer is character-level (every printable ASCII character is one token, so decoding and
 re-encoding a generated text gives back the same token ids) and the weights are random.
 """
 
 from __future__ import annotations
 
+import contextlib
 import string
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 #: ChatML, the layout SmolLM2 and Qwen2 checkpoints use.
 CHAT_TEMPLATE = (
@@ -72,6 +75,21 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, layers: int = 2) -> Path:
     model.generation_config.eos_token_id = config.eos_token_id
     model.save_pretrained(str(out_dir))
     return out_dir
+
+
+@contextlib.asynccontextmanager
+async def serve_model(backend: Any, generator: Any = None, **settings: Any) -> AsyncIterator[Any]:
+    """A started model server on 127.0.0.1 port 0 (metrics off); yields its ServiceRunner."""
+    from services.model_server.server import build_runner
+    from services.model_server.settings import ModelSettings
+
+    fields = {"port": 0, "metrics_enabled": False, "grace_seconds": 0.5, **settings}
+    runner = build_runner(ModelSettings(backend=backend, **fields), generator)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
 
 
 if __name__ == "__main__":

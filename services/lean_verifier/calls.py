@@ -10,15 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harcopa.domain import Goal, TacticError
+from harcopa.domain import Goal, ProofComplete, ProofState, TacticError, TacticResult
 from harcopa.errors import StateNotFound
 from services.lean_verifier.backends.pantograph import PantographError, goals_from_json
 from services.lean_verifier.metrics import TACTIC_RESULTS
 
 
-def count_result(outcome: str) -> None:
-    """Record one outcome: ``progress``, ``complete``, ``error`` or ``timeout``."""
+def counted(result: TacticResult) -> TacticResult:
+    """``result``, after counting its outcome in ``harcopa_verifier_tactic_results_total``."""
+    match result:
+        case ProofState():
+            outcome = "progress"
+        case ProofComplete():
+            outcome = "complete"
+        case TacticError():
+            outcome = "error"
+        case _:
+            outcome = "timeout"
     TACTIC_RESULTS.labels(outcome).inc()
+    return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,10 @@ from harcopa.domain import (
     TacticResult,
     TacticTimeout,
 )
-from harcopa.errors import DeadlineExceeded, FailedPrecondition, InvalidRequest
+from harcopa.errors import DeadlineExceeded, FailedPrecondition, HarcopaError, InvalidRequest
 from harcopa.fps import BannedPolicy, find_banned, is_submission
 from services.lean_verifier import stateless, submission
-from services.lean_verifier.calls import Step, count_result, rejection, tactic_call
+from services.lean_verifier.calls import Step, counted, rejection, tactic_call
 from services.lean_verifier.opening import (
     PARSING_EXTRA_OPTIONS,
     Timeouts,
@@ -92,7 +92,10 @@ class PantographVerifier:
     async def _release(self, record: SessionRecord, destroy: bool) -> None:
         if not destroy and record.alive and record.states:
             ids = [ref.pantograph_id for ref in record.states.values()]
-            await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+            try:
+                await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+            except HarcopaError:  # a process that cannot free its states is not reused
+                destroy = True
         record.states.clear()
         await self.pool.release(record.repl, destroy=destroy or not record.alive)
 
@@ -190,18 +193,6 @@ class PantographVerifier:
             await self.sessions.drop(record, destroy=True, reason="a tactic timed out")
             return TacticTimeout(seconds)
 
-    def _record_result(self, result: TacticResult) -> TacticResult:
-        match result:
-            case ProofState():
-                count_result("progress")
-            case ProofComplete():
-                count_result("complete")
-            case TacticError():
-                count_result("error")
-            case TacticTimeout():
-                count_result("timeout")
-        return result
-
     async def apply_step(
         self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
     ) -> TacticResult:
@@ -217,17 +208,17 @@ class PantographVerifier:
             _check_goal_index(ref.goals, goal_index)
             refused = _step_text_error(record.mode, step, whole)
             if refused is not None:
-                return self._record_result(refused), 0
+                return counted(refused), 0
             draft = f"by {{\n{step}\n}}" if whole else f"by\n{step}\nsorry"
             outcome = await self._call(record, ref.pantograph_id, goal_index, draft=draft)
             if not isinstance(outcome, Step):
-                return self._record_result(outcome), 0
+                return counted(outcome), 0
             others = {g.mvar_id for i, g in enumerate(ref.goals) if i != goal_index}
             produced = [g for g in outcome.goals if g.mvar_id not in others]
             if not whole and (
                 not produced or not _is_continuation(produced[-1], ref.goals[goal_index])
             ):
-                return self._record_result(
+                return counted(
                     rejection(
                         "the step must leave the goal's continuation last "
                         "(an anonymous goal with the acted-on goal's target)"
@@ -236,7 +227,7 @@ class PantographVerifier:
             new_state = record.add_state(outcome.state_id, outcome.goals, ref.origin)
             gaps = len(produced) - (0 if whole else 1)
             result: TacticResult = new_state if outcome.goals else ProofComplete(new_state)
-            return self._record_result(result), gaps
+            return counted(result), gaps
 
     async def run_tactic(
         self, state: StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
@@ -249,14 +240,12 @@ class PantographVerifier:
                 raise InvalidRequest("empty tactic")
             banned = find_banned(tactic, allow_sorry=False, policy=_policy(record.mode))
             if banned is not None:
-                return self._record_result(
-                    rejection(f"the tactic contains the banned token `{banned}`")
-                )
+                return counted(rejection(f"the tactic contains the banned token `{banned}`"))
             outcome = await self._call(record, ref.pantograph_id, goal_index, tactic=tactic)
             if not isinstance(outcome, Step):
-                return self._record_result(outcome)
+                return counted(outcome)
             new_state = record.add_state(outcome.state_id, outcome.goals, ref.origin)
-            return self._record_result(_classify(ref.goals, new_state, ignored_goals))
+            return counted(_classify(ref.goals, new_state, ignored_goals))
 
     # ------------------------------------------------------------------ submissions
 
@@ -274,7 +263,7 @@ class PantographVerifier:
             _, ref = record.framework(Framework.SOLVING)
             refused = submission.check_submission_text(record.mode, path, submission_step)
             if refused is not None:
-                return self._record_result(refused), None
+                return counted(refused), None
 
             async def call(state_id: int, goal_id: int, **action: str) -> Any:
                 return await self._call(record, state_id, goal_id, **action)
@@ -289,14 +278,14 @@ class PantographVerifier:
                     call, ref.pantograph_id, ref.goals, path, submission_step
                 )
             if record.closed:  # a timeout lost the session
-                return self._record_result(outcome), None  # type: ignore[arg-type]
+                return counted(outcome), None  # type: ignore[arg-type]
             if intermediate:
                 await record.repl.goal_delete(intermediate, timeout_seconds=self.timeouts.tactic)
             if not isinstance(outcome, Step):
-                return self._record_result(outcome), None
+                return counted(outcome), None
             state = record.add_state(outcome.state_id, outcome.goals, Framework.SOLVING)
             text = await self._read(record, record.resolve(state.handle))
-            return self._record_result(state), text
+            return counted(state), text
 
     async def read_submission(self, state: StateHandle) -> str | None:
         async with self.sessions.use(state.session_id) as record:

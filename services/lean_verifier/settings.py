@@ -68,7 +68,10 @@ class VerifierSettings(ServiceSettings):
         CORE_OPTIONS, description="Lean `key=value` options passed to every REPL."
     )
     pool_size: int = Field(
-        4, ge=2, description="Warm REPL processes; sessions pin one each, checks lease one."
+        4,
+        ge=2,
+        description="Most REPL processes (all keys): each open session pins one, and parsing, "
+        "RPE and CheckFile lease one each, so allow at least 2 beyond the sessions in flight.",
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(
@@ -129,6 +132,3 @@ class VerifierLimits(BaseModel):
     @classmethod
     def of(cls, settings: VerifierSettings) -> VerifierLimits:
         return cls(**{name: getattr(settings, name) for name in cls.model_fields})
-
-
-BackendKind = Literal["pantograph", "sim"]

@@ -122,6 +122,14 @@ class Scheduler:
         self._session_slots = asyncio.Semaphore(limits.max_verifier_sessions)
         self._problem_slots = asyncio.Semaphore(limits.max_problems)
 
+    def with_generators(self, solver: Generator, prover: Generator | None) -> Scheduler:
+        """A scheduler for other models sharing this one's pools (each run brings its models)."""
+        other = Scheduler(self.verifier, solver, prover, self.limits)
+        other._model_slots = self._model_slots
+        other._session_slots = self._session_slots
+        other._problem_slots = self._problem_slots
+        return other
+
     def context(
         self,
         *,

@@ -29,6 +29,14 @@ STATEMENT = "example (a b : Nat) (h : a = b) : a = b := sorry"
 PoolMaker = Callable[..., ReplPool]
 
 
+def gone(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie awaiting its reaper counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 async def wait_until(predicate: Callable[[], object], seconds: float) -> None:
     """Poll ``predicate`` every 20 ms for up to ``seconds`` (processes exit asynchronously)."""
     for _ in range(int(seconds / 0.02) + 1):
@@ -233,4 +241,4 @@ async def test_max_uses_recycles_real_processes(make_pool: PoolMaker) -> None:
             await first.stat(timeout_seconds=5)
     async with pool.lease() as second:
         assert second.incarnation != first.incarnation and second.pid != first.pid
-    assert not psutil.pid_exists(first.pid) or psutil.Process(first.pid).status() == "zombie"
+    assert gone(first.pid)

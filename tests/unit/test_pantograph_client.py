@@ -94,6 +94,14 @@ for raw in iter(sys.stdin.buffer.readline, b""):
 """
 
 
+def gone(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie awaiting its reaper counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 async def wait_until(predicate: Callable[[], object], seconds: float) -> None:
     """Poll ``predicate`` every 20 ms for up to ``seconds`` (processes exit asynchronously)."""
     for _ in range(int(seconds / 0.02) + 1):
@@ -244,7 +252,7 @@ async def test_timeout_kills_the_whole_process_group(stub: Path) -> None:
         await repl.request("sleep", {"seconds": 30}, timeout_seconds=0.3)
     assert time.monotonic() - began < 5
     assert not repl.alive and repl.last_failure == "timeout"
-    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"
+    assert gone(grandchild)
     with pytest.raises(BackendCrashed):
         await repl.stat(timeout_seconds=5)
     await repl.close()

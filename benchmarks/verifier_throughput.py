@@ -1,0 +1,222 @@
+"""Verifier throughput benchmark: REPL round trips straight to the process and through gRPC.
+
+Run ``python benchmarks/verifier_throughput.py [--calls 500] [--concurrency 4] [--in-process]``.
+Both paths drive lean-sim (the Pantograph wire-protocol simulator, zero latency, not a
+prover), so the numbers measure our own overhead, not Lean:
+
+(a) direct: ``Repl.goal_tactic`` on one simulator process per session (client + pty framing);
+(b) gRPC: ``RunTactic`` through ``VerifierClient`` -> VerifierService (its own server process,
+    or this process with ``--in-process``) -> session -> pool -> the same simulator.
+
+Each path runs with 1 and with N concurrent sessions (one process per session). It prints
+calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The server part may spawn REPLs while gRPC threads run; keep gRPC's fork handlers off.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+from harcopa.domain import FormalProblem, Framework, ProofState
+from harcopa.local import ServiceProcess, free_port
+from harcopa.verifier_client import VerifierClient
+from services.lean_verifier.backends.pantograph import Repl, ReplConfig
+from services.lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
+
+#: The goal both paths work on: the statement as a file (a) and as an FPS problem (b).
+FILE_STATEMENT = "example (answer : ℕ) (h_answer : answer = 3 + 4) : answer = 7 := sorry"
+FPS_STATEMENT = "example\n(answer : ℕ)\n(h_answer : answer = 3 + 4)\n: answer = 7\n:= sorry"
+TACTIC = "exfalso"
+SERVICE_NAME = "harcopa.v1.VerifierService"
+
+
+@dataclass(frozen=True)
+class Row:
+    """Latencies (seconds) of every measured call of one configuration."""
+
+    path: str
+    sessions: int
+    latencies: tuple[float, ...]
+    wall_seconds: float
+
+    @property
+    def calls_per_second(self) -> float:
+        return len(self.latencies) / self.wall_seconds
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.latencies)
+
+
+async def measure(
+    path: str, sessions: int, calls: int, warmup: int, one_call: Callable[[int], Awaitable[None]]
+) -> Row:
+    """Run ``calls`` measured calls (after ``warmup``) in each of ``sessions`` workers."""
+    latencies: list[float] = []
+
+    async def worker(index: int) -> None:
+        for _ in range(warmup):
+            await one_call(index)
+        for _ in range(calls):
+            began = time.perf_counter()
+            await one_call(index)
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for index in range(sessions):
+            group.create_task(worker(index))
+    return Row(path, sessions, tuple(latencies), time.perf_counter() - began)
+
+
+async def direct(sessions: int, calls: int, warmup: int) -> Row:
+    """(a) ``goal.tactic`` straight on simulator processes."""
+    config = ReplConfig(
+        executable=simulator_executable(SimulatedConfig()), ready_timeout_seconds=60
+    )
+    repls = [Repl(config) for _ in range(sessions)]
+    try:
+        await asyncio.gather(*(r.start() for r in repls))
+        states = []
+        for repl in repls:
+            units = await repl.frontend_process(FILE_STATEMENT, sorrys=True, timeout_seconds=60)
+            states.append(int(units[-1]["goalStateId"]))
+
+        async def one_call(index: int) -> None:
+            reply = await repls[index].goal_tactic(
+                states[index], 0, tactic=TACTIC, timeout_seconds=60
+            )
+            if "nextStateId" not in reply:
+                raise RuntimeError(f"unexpected reply {reply}")
+
+        return await measure("(a) direct Repl.goal_tactic", sessions, calls, warmup, one_call)
+    finally:
+        await asyncio.gather(*(r.close() for r in repls))
+
+
+async def through_grpc(target: str, sessions: int, calls: int, warmup: int) -> Row:
+    """(b) RunTactic through the VerifierClient and the VerifierService."""
+    problem = FormalProblem(benchmark="throughput", index=0, formal_statement=FPS_STATEMENT)
+    async with VerifierClient(target, timeout_seconds=120, retries=False) as client:
+        opened = [
+            await client.open_session(problem, [Framework.FORWARD_REASONING])
+            for _ in range(sessions)
+        ]
+        handles = [s.state(Framework.FORWARD_REASONING).handle for s in opened]
+
+        async def one_call(index: int) -> None:
+            result = await client.run_tactic(handles[index], 0, TACTIC)
+            if not isinstance(result, ProofState):
+                raise RuntimeError(f"unexpected result {result}")
+
+        try:
+            return await measure("(b) gRPC RunTactic", sessions, calls, warmup, one_call)
+        finally:
+            for session in opened:
+                await client.close_session(session.session_id)
+
+
+def server_environment(port: int, pool_size: int) -> dict[str, str]:
+    """HARCOPA_VERIFIER_* settings of a benchmark server on the simulator backend."""
+    return {
+        "HARCOPA_VERIFIER_HOST": "127.0.0.1",
+        "HARCOPA_VERIFIER_PORT": str(port),
+        "HARCOPA_VERIFIER_METRICS_ENABLED": "false",
+        "HARCOPA_VERIFIER_BACKEND__KIND": "sim",
+        "HARCOPA_VERIFIER_POOL_SIZE": str(pool_size),
+        "HARCOPA_VERIFIER_REPLICA_ID": "throughput",
+        "HARCOPA_VERIFIER_LOG_LEVEL": "WARNING",
+        "HARCOPA_VERIFIER_MAX_STATES_PER_SESSION": "1000000",
+    }
+
+
+@asynccontextmanager
+async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str]:
+    """A running VerifierService over lean-sim; yields its target address."""
+    port = free_port()
+    env = server_environment(port, pool_size)
+    if not in_process:
+        process = ServiceProcess("services.lean_verifier", SERVICE_NAME, env, port=port)
+        await process.start(ready_timeout_seconds=120)
+        try:
+            yield process.target
+        finally:
+            await process.stop()
+        return
+    from services.lean_verifier.server import build_runner
+    from services.lean_verifier.settings import VerifierSettings
+
+    for key, value in env.items():
+        os.environ.setdefault(key, value)
+    runner = build_runner(VerifierSettings())
+    await runner.start()
+    try:
+        yield f"127.0.0.1:{runner.port}"
+    finally:
+        await runner.stop()
+
+
+def report(rows: Sequence[Row], calls: int) -> str:
+    lines = [
+        f"lean-sim (simulator, zero latency): `{TACTIC}` x {calls} calls per session",
+        f"{'path':<30} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row.path:<30} {row.sessions:>8} {row.calls_per_second:>10.0f} "
+            f"{row.quantile(0.5) * 1e3:>9.3f} {row.quantile(0.99) * 1e3:>9.3f}"
+        )
+    direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
+    for row in rows:
+        base = direct_rows.get(row.sessions)
+        if row.path.startswith("(b)") and base is not None:
+            lines.append(
+                f"overhead per call (b - a), {row.sessions} session(s): "
+                f"p50 +{(row.quantile(0.5) - base.quantile(0.5)) * 1e3:.3f} ms, "
+                f"mean +{(row.mean - base.mean) * 1e3:.3f} ms"
+            )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    levels = sorted({1, args.concurrency})
+    rows = [await direct(n, args.calls, args.warmup) for n in levels]
+    async with verifier_server(max(levels) + 1, args.in_process) as target:
+        rows += [await through_grpc(target, n, args.calls, args.warmup) for n in levels]
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=500, help="measured calls per session")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured calls per session")
+    parser.add_argument("--concurrency", type=int, default=4, help="N concurrent sessions")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the gRPC server in this process"
+    )
+    args = parser.parse_args(argv)
+    if args.calls < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--calls and --concurrency must be positive, --warmup not negative")
+    rows = asyncio.run(run(args))
+    print(report(rows, args.calls))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

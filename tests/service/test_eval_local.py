@@ -1,0 +1,133 @@
+"""The one-command local evaluation end to end: `harcopa eval` starts the verifier (lean-sim),
+the model server (the model simulator) and the orchestrator as real processes, runs HAR over a
+problems file, prints the paper's table, exports JSONL, and resumes an interrupted run id."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+PROBLEMS = [
+    {
+        "formal_statement": "example (answer : ℕ) (h_answer : answer = 2 + 2) :"
+        " answer = 4 := sorry",
+        "informal_problem": "What is 2 + 2?",
+        "informal_answer": "4",
+    },
+    {
+        "formal_statement": "example (answer : ℕ) (h_answer : answer = 3 * 5) :"
+        " answer = 15 := sorry",
+        "informal_problem": "What is 3 times 5?",
+        "informal_answer": "15",
+    },
+]
+
+# The solver drafts `h1 : answer = 4` (right for problem 0 only), the prover closes the gap.
+MODEL_SCENARIO = {
+    "name": "eval-e2e",
+    "rules": [
+        {"match": "h1 : answer = 4", "completions": ["```lean4\nexact h1 -- submit\n```"]},
+        {
+            "match": "Current Solution State",
+            "completions": ["```lean4\n-- the answer is 4\nhave h1 : answer = 4 := sorry\n```"],
+        },
+        {"match": "tactic state", "completions": ["norm_num [h_answer]"]},
+    ],
+    "default": "sorry",
+}
+
+
+def _harcopa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harcopa.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_eval_runs_har_end_to_end(tmp_path: Path) -> None:
+    problems = tmp_path / "problems.json"
+    problems.write_text(json.dumps(PROBLEMS), encoding="utf-8")
+    scenario = tmp_path / "model.json"
+    scenario.write_text(json.dumps(MODEL_SCENARIO), encoding="utf-8")
+    workdir = tmp_path / "runs"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    done = _harcopa(
+        "eval",
+        "--pipeline",
+        "har",
+        "--benchmark",
+        str(problems),
+        "--model-backend",
+        "sim",
+        "--model-scenario",
+        str(scenario),
+        "--workdir",
+        str(workdir),
+        "--ks",
+        "6",
+        "--pool-size",
+        "2",
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SIMULATOR" in done.stderr  # the simulators announce themselves
+    table = done.stdout.splitlines()
+    assert table[1].split()[:3] == ["All", "Solved", "Rate"]
+    assert table[2].split()[:2] == ["2", "1"]
+    assert table[2].split()[3] == "8.0"  # 2 steps for the solved problem + flat K_S=6
+    exports = list(workdir.glob("*.jsonl"))
+    assert len(exports) == 1
+    lines = [json.loads(x) for x in exports[0].read_text().splitlines()]
+    solved = {x["problem_id"]: x.get("solved", False) for x in lines}
+    assert solved == {"problems/0": True, "problems/1": False}
+    attempt = next(x for x in lines if x["problem_id"] == "problems/0")["attempts"][0]
+    assert attempt["rpe_tactic"] and attempt["final_check_ok"] is True
+    assert attempt["steps"][0]["gap_proof"][0]["tactic"] == "norm_num [h_answer]"
+
+    # Re-attaching to the finished run re-prints its report without redoing any problem.
+    run_id = exports[0].stem
+    again = _harcopa(
+        "eval",
+        "--pipeline",
+        "har",
+        "--benchmark",
+        str(problems),
+        "--model-backend",
+        "sim",
+        "--model-scenario",
+        str(scenario),
+        "--workdir",
+        str(workdir),
+        "--resume",
+        run_id,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.splitlines()[2].split()[:2] == ["2", "1"]
+    assert "model calls" in again.stdout
+    # Every service process was stopped.
+    leftover = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    assert not leftover
+
+
+def test_eval_rejects_unknown_benchmark(tmp_path: Path) -> None:
+    done = _harcopa(
+        "eval",
+        "--pipeline",
+        "ar",
+        "--benchmark",
+        "nope",
+        "--workdir",
+        str(tmp_path),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("harcopa: error: unknown benchmark")
