@@ -162,9 +162,16 @@ async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str
     from services.lean_verifier.server import build_runner
     from services.lean_verifier.settings import VerifierSettings
 
-    for key, value in env.items():
-        os.environ.setdefault(key, value)
-    runner = build_runner(VerifierSettings())
+    settings = VerifierSettings(
+        host="127.0.0.1",
+        port=port,
+        metrics_enabled=False,
+        backend=SimulatedConfig(),
+        pool_size=pool_size,
+        replica_id="throughput",
+        max_states_per_session=1_000_000,
+    )
+    runner = build_runner(settings)
     await runner.start()
     try:
         yield f"127.0.0.1:{runner.port}"

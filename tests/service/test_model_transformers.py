@@ -19,14 +19,14 @@ import pytest
 pytest.importorskip("torch", reason="the transformers backend needs torch (model-server extra)")
 pytest.importorskip("transformers", reason="the transformers backend needs transformers")
 
-import torch  # noqa: E402
-from prometheus_client import REGISTRY  # noqa: E402
+import torch
+from prometheus_client import REGISTRY
 
-from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams  # noqa: E402
-from harcopa.errors import DeadlineExceeded, InvalidRequest, Overloaded  # noqa: E402
-from harcopa.model_client import ModelClient  # noqa: E402
-from services.model_server.backends import TransformersConfig  # noqa: E402
-from tests.model_tiny import build_tiny_model, serve_model  # noqa: E402
+from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
+from harcopa.errors import DeadlineExceeded, InvalidRequest, Overloaded
+from harcopa.model_client import ModelClient
+from services.model_server.backends import TransformersConfig
+from tests.model_tiny import build_tiny_model, serve_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -252,6 +252,7 @@ async def test_timeout_kills_the_whole_process_group(stub: Path) -> None:
         await repl.request("sleep", {"seconds": 30}, timeout_seconds=0.3)
     assert time.monotonic() - began < 5
     assert not repl.alive and repl.last_failure == "timeout"
+    await wait_until(lambda: gone(grandchild), 3)  # its fds close just before it exits
     assert gone(grandchild)
     with pytest.raises(BackendCrashed):
         await repl.stat(timeout_seconds=5)

@@ -12,7 +12,8 @@ script solver and prover behaviour. It is not a language model and says so: its 
   A call's list is repeated or cut to ``n`` items.
 - a completion is a string or ``{text, finish_reason, logprobs, nll, tokens}``; sampling
   parameters still apply: stop strings cut the text (STOP), ``max_tokens`` cuts it (LENGTH).
-  Tokens are counted as words and punctuation marks. Without ``logprobs`` a completion gets
+  Tokens are counted as words and punctuation marks (or given by ``tokens``, or by the length
+  of ``logprobs``). Without ``logprobs`` a completion gets
   ``-nll`` per token, ``nll`` defaulting to a value derived from a hash of its text.
 - ``default``: the answer when no rule matches (``null`` makes that an INVALID_ARGUMENT error).
 - ``latency``: per-request overhead, per uncached prompt token, per generated token (of the
@@ -168,7 +169,10 @@ def _shape(spec: SimCompletion, params: SamplingParams) -> Completion:
     if len(tokens) > params.max_tokens:
         text, finish = text[: tokens[params.max_tokens - 1].end()], FinishReason.LENGTH
         tokens = tokens[: params.max_tokens]
-    num = spec.tokens if spec.tokens is not None and text == spec.text else len(tokens)
+    num = len(tokens)
+    if text == spec.text:  # untouched: the scenario's own token count wins
+        given = spec.logprobs
+        num = spec.tokens if spec.tokens is not None else len(given) if given else num
     logprobs: tuple[float, ...] = ()
     if params.logprobs:
         if spec.logprobs is not None:
