@@ -35,7 +35,9 @@ def generate(out_root: Path) -> list[Path]:
         if protoc.main(args) != 0:
             raise SystemExit(f"protoc failed on {proto}")
     init = out_root / OUT_PACKAGE / "__init__.py"
-    init.write_text('"""Generated gRPC code for harcopa.v1 (do not edit; see scripts/gen_protos.py)."""\n')
+    init.write_text(
+        '"""Generated gRPC code for harcopa.v1 (do not edit; see scripts/gen_protos.py)."""\n'
+    )
     return sorted(p for p in (out_root / OUT_PACKAGE).iterdir() if p.is_file())
 
 

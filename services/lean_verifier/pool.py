@@ -8,8 +8,9 @@ back idle after use unless it must be destroyed: it died, a call timed out or wa
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
 
-Invariant: ``starting + idle + busy <= size``; every state change happens without an
-``await`` in between, so the event loop makes it atomic; waiters sleep on one Condition.
+Invariant: ``starting + idle + busy <= size``. Every state change is synchronous (no ``await``
+in between), so the event loop makes it atomic; after each one every waiter is woken and
+re-checks (``_changed``), so a waiter that times out never swallows a wake-up.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class ReplPool:
         self._starting = 0
         self._waiters = 0
         self._closed = False
-        self._cond = asyncio.Condition()
+        self._wakeups: set[asyncio.Future[None]] = set()
         self._start_slots = asyncio.Semaphore(config.max_parallel_starts)
         self._launching: set[Any] = set()
         self._refills: set[asyncio.Task[None]] = set()
@@ -115,20 +116,12 @@ class ReplPool:
     async def start(self) -> None:
         """Warm ``size`` processes for the default key; BackendUnavailable if none starts."""
         self._starting += self.config.size
-        self._publish()
-        try:
-            results = await asyncio.gather(
-                *(self._spawn(self.default_key) for _ in range(self.config.size)),
-                return_exceptions=True,
-            )
-        finally:
-            self._starting -= self.config.size
+        self._changed()
+        results = await asyncio.gather(
+            *(self._fill(self.default_key) for _ in range(self.config.size)),
+            return_exceptions=True,
+        )
         errors = [r for r in results if isinstance(r, BaseException)]
-        for result in results:
-            if not isinstance(result, BaseException):
-                self._put_idle(result, self.default_key)
-        self._publish()
-        await self._notify()
         if len(errors) == len(results):
             raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
         if errors:
@@ -149,9 +142,8 @@ class ReplPool:
         self._busy.clear()
         for repl in repls:
             repl.kill()
+        self._changed()
         await asyncio.gather(*(r.close() for r in repls), *self._reaps, return_exceptions=True)
-        self._publish()
-        await self._notify()
 
     # -- acquire / release -----------------------------------------------------------------
 
@@ -190,38 +182,32 @@ class ReplPool:
         finally:
             self._waiters -= 1
             self._publish()
-        if repl is not None:
-            return repl
-        try:
-            repl = await self._spawn(key)
-        except BaseException:
-            self._starting -= 1
-            self._publish()
-            await self._notify()
-            raise
-        self._starting -= 1
-        if self._closed:
-            await repl.close()
-            self._publish()
-            raise BackendUnavailable("the REPL pool is closed")
-        self._busy[repl] = key
-        self._publish()
+        if repl is None:
+            repl = await self._start_reserved(key)
+            self._busy[repl] = key
+            self._changed()
         return repl
 
     async def _take_or_reserve(self, key: PoolKey) -> Any:
         """An idle process of ``key``; or None after reserving a start slot for the caller."""
-        async with self._cond:
-            while True:
-                if self._closed:
-                    raise BackendUnavailable("the REPL pool is closed")
-                repl = self._take_idle(key)
-                if repl is not None:
-                    self._busy[repl] = key
-                    return repl
-                if self.total < self.config.size or self._evict_other(key):
-                    self._starting += 1
-                    return None
-                await self._cond.wait()
+        while True:
+            if self._closed:
+                raise BackendUnavailable("the REPL pool is closed")
+            repl = self._take_idle(key)
+            if repl is not None:
+                self._busy[repl] = key
+                self._publish()
+                return repl
+            if self.total < self.config.size or self._evict_other(key):
+                self._starting += 1
+                self._publish()
+                return None
+            wakeup = asyncio.get_running_loop().create_future()
+            self._wakeups.add(wakeup)
+            try:
+                await wakeup
+            finally:
+                self._wakeups.discard(wakeup)
 
     def _take_idle(self, key: PoolKey) -> Any:
         queue = self._idle.get(key)
@@ -261,8 +247,7 @@ class ReplPool:
             return
         del self._busy[repl]
         self._put_idle(repl, key)
-        self._publish()
-        await self._notify()
+        self._changed()
 
     async def _recycle_reason(self, repl: Any) -> str | None:
         """Why a process that finished normally must not go back idle (None: it may)."""
@@ -289,7 +274,7 @@ class ReplPool:
         self._background(self._reaps, repl.close())
         if key is not None:
             self._refill(key)
-        self._publish()
+        self._changed()
 
     def _discard_idle(self, repl: Any) -> None:
         """An idle process found dead: count it, reap it and replace it."""
@@ -323,6 +308,24 @@ class ReplPool:
                 self._launching.discard(repl)
             return repl
 
+    async def _start_reserved(self, key: PoolKey) -> Any:
+        """Start a process for ``key`` in a slot already counted in ``_starting``."""
+        try:
+            repl = await self._spawn(key)
+        finally:
+            self._starting -= 1
+            self._changed()
+        if self._closed:
+            await repl.close()
+            raise BackendUnavailable("the REPL pool is closed")
+        return repl
+
+    async def _fill(self, key: PoolKey) -> None:
+        """Start a process for ``key`` in a reserved slot and make it idle."""
+        repl = await self._start_reserved(key)
+        self._put_idle(repl, key)
+        self._changed()
+
     def _refill(self, key: PoolKey) -> None:
         """Start a replacement for ``key`` in the background if a slot is free."""
         if self._closed or self.total >= self.config.size:
@@ -332,18 +335,9 @@ class ReplPool:
 
     async def _refill_one(self, key: PoolKey) -> None:
         try:
-            repl = await self._spawn(key)
+            await self._fill(key)
         except (HarcopaError, OSError) as exc:  # the slot is left for on-demand starts
             logger.warning("could not replace a REPL process: %s", exc)
-        else:
-            if self._closed:
-                await repl.close()
-            else:
-                self._put_idle(repl, key)
-        finally:
-            self._starting -= 1
-            self._publish()
-        await self._notify()
 
     @staticmethod
     def _background(tasks: set[asyncio.Task[None]], coro: Any) -> None:
@@ -351,6 +345,9 @@ class ReplPool:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _notify(self) -> None:
-        async with self._cond:
-            self._cond.notify_all()
+    def _changed(self) -> None:
+        """Publish the counts and wake every waiter to re-check (no await)."""
+        self._publish()
+        for wakeup in self._wakeups:
+            if not wakeup.done():
+                wakeup.set_result(None)

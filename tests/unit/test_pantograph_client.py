@@ -384,3 +384,31 @@ async def test_request_payload_round_trip_is_json(stub: Path) -> None:
         json.dumps(payload)
     )
     await repl.close()
+
+
+def move_into(path: Path, folder: Path) -> None:
+    folder.mkdir()
+    path.rename(folder / path.name)
+
+
+async def test_executable_found_on_path_or_under_the_project(
+    stub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{stub.parent}{os.pathsep}{os.environ['PATH']}")
+    by_name = await started(Path(stub.name))
+    move_into(stub, tmp_path / "bin")
+    relative = await started(Path("bin") / stub.name, project_root=tmp_path, lean_path="")
+    for repl in (by_name, relative):
+        assert (await repl.request("probe", {}, timeout_seconds=5))["argv"] == [
+            "Mathlib",
+            "Aesop",
+            "--maxHeartbeats=0",
+            "--maxRecDepth=100000",
+            "--tactic.hygienic=false",
+            "--pp.fullNames=true",
+            "--pp.funBinderTypes=true",
+            "--pp.piBinderTypes=true",
+        ]
+        await repl.close()
+    with pytest.raises(BackendUnavailable, match="no such executable"):
+        await started(Path("no-such-repl-binary"))

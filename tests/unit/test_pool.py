@@ -58,9 +58,12 @@ class Factory:
         self.made: list[StandInRepl] = []
         self.fail = False
         self.start_seconds = 0.0
+        #: Start durations of the next stand-ins, in order (then ``start_seconds``).
+        self.delays: list[float] = []
 
     def __call__(self, config: ReplConfig) -> StandInRepl:
-        repl = StandInRepl(config, start_seconds=self.start_seconds, fail=self.fail)
+        seconds = self.delays.pop(0) if self.delays else self.start_seconds
+        repl = StandInRepl(config, start_seconds=seconds, fail=self.fail)
         self.made.append(repl)
         return repl
 
@@ -295,3 +298,17 @@ async def test_close_stops_a_process_that_is_starting() -> None:
 def test_pool_config_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         PoolConfig(size=0)
+
+
+async def test_cancelled_start_keeps_the_processes_that_did_start() -> None:
+    factory = Factory()
+    factory.delays = [0.0, 5.0]
+    pool = make_pool(factory, size=2)
+    starting = asyncio.create_task(pool.start())
+    await asyncio.sleep(0.05)
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert pool.idle_count == 1 and pool.starting_count == 0
+    await pool.close()
+    assert not factory.live() and factory.made[0].closed

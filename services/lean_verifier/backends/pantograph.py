@@ -336,13 +336,13 @@ class Repl:
             self.kill()
             await self._proc.wait()
             raise BackendUnavailable(f"{self.config.executable} was stopped while starting")
-        loop = asyncio.get_running_loop()
+        pipe = os.fdopen(master, "rb", buffering=0)
         try:
-            self._stdout, _ = await loop.connect_read_pipe(
-                lambda: self._reader, os.fdopen(master, "rb", buffering=0)
+            self._stdout, _ = await asyncio.get_running_loop().connect_read_pipe(
+                lambda: self._reader, pipe
             )
         except BaseException:
-            os.close(master)
+            pipe.close()
             self.kill()
             raise
         self._tasks.append(asyncio.create_task(self._proc.wait(), name=f"repl-{self.pid}-exit"))

