@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
         "serve",
         help="start a model server (transformers, openai, vllm, or sim: the model simulator)",
     )
-    serve.add_argument("--backend", choices=BACKENDS, default="sim", help="backend kind")
+    serve.add_argument(
+        "--backend", choices=BACKENDS, default="sim", help="backend kind (sim: the model simulator)"
+    )
     serve.add_argument(
         "--model",
         help="checkpoint folder (transformers: default `smollm2`; vllm: required), or the "

@@ -41,10 +41,10 @@ MODEL_SCENARIO = {
 }
 
 
-def _harcopa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _harcopa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harcopa.cli", *args],
-        cwd=cwd,
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=240,
@@ -59,24 +59,10 @@ def test_eval_runs_har_end_to_end(tmp_path: Path) -> None:
     scenario.write_text(json.dumps(MODEL_SCENARIO), encoding="utf-8")
     workdir = tmp_path / "runs"
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    done = _harcopa(
-        "eval",
-        "--pipeline",
-        "har",
-        "--benchmark",
-        str(problems),
-        "--model-backend",
-        "sim",
-        "--model-scenario",
-        str(scenario),
-        "--workdir",
-        str(workdir),
-        "--ks",
-        "6",
-        "--pool-size",
-        "2",
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    common = ["eval", "--pipeline", "har", "--benchmark", str(problems)]
+    common += ["--model-backend", "sim", "--model-scenario", str(scenario)]
+    common += ["--workdir", str(workdir)]
+    done = _harcopa(*common, "--ks", "6", "--pool-size", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SIMULATOR" in done.stderr  # the simulators announce themselves
     table = done.stdout.splitlines()
@@ -94,22 +80,7 @@ def test_eval_runs_har_end_to_end(tmp_path: Path) -> None:
 
     # Re-attaching to the finished run re-prints its report without redoing any problem.
     run_id = exports[0].stem
-    again = _harcopa(
-        "eval",
-        "--pipeline",
-        "har",
-        "--benchmark",
-        str(problems),
-        "--model-backend",
-        "sim",
-        "--model-scenario",
-        str(scenario),
-        "--workdir",
-        str(workdir),
-        "--resume",
-        run_id,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    again = _harcopa(*common, "--resume", run_id)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.splitlines()[2].split()[:2] == ["2", "1"]
     assert "model calls" in again.stdout
@@ -127,7 +98,6 @@ def test_eval_rejects_unknown_benchmark(tmp_path: Path) -> None:
         "nope",
         "--workdir",
         str(tmp_path),
-        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("harcopa: error: unknown benchmark")

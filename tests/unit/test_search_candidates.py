@@ -35,9 +35,7 @@ def ctx(mode: Mode) -> SearchContext:
 
 
 def generation(*items: tuple[str, FinishReason, float]) -> Generation:
-    return Generation(
-        tuple(Completion(t, r, (-nll,) * 2, 2) for t, r, nll in items), TokenUsage()
-    )
+    return Generation(tuple(Completion(t, r, (-nll,) * 2, 2) for t, r, nll in items), TokenUsage())
 
 
 STOP, LENGTH = FinishReason.STOP, FinishReason.LENGTH
