@@ -17,7 +17,8 @@ import grpc
 
 from harcopa import domain as d
 from harcopa import errors, wire
-from harcopa.channels import auth_metadata, open_channel
+from harcopa.channels import auth_metadata
+from harcopa.replicas import ReplicaSet
 from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
 
@@ -48,9 +49,10 @@ class VerifierClient:
         timeout_seconds: float | None = 600.0,
         retries: bool = True,
     ) -> None:
+        """``target``: ``host:port``, ``dns:///name:port`` (every replica the name resolves
+        to) or ``ipv4:a:port,b:port``; sessions are pinned to the replica that opened them."""
         self.target = target
-        self._channel = open_channel(target, [SERVICE], retries=retries)
-        self._stub = pb_grpc.VerifierServiceStub(self._channel)
+        self.replicas = ReplicaSet(target, [SERVICE], pb_grpc.VerifierServiceStub, retries=retries)
         self._metadata = auth_metadata(token)
         self._timeout = timeout_seconds
 
@@ -64,19 +66,28 @@ class VerifierClient:
         await self.close()
 
     async def start(self) -> None:
-        """Nothing to load: the channel connects lazily on the first call."""
+        """Nothing to load: channels connect lazily on the first call."""
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self.replicas.close()
 
     async def _call(
-        self, method: Callable[..., Awaitable[T]], request: Any, deadline: float | None = None
+        self,
+        method: Callable[..., Awaitable[T]],
+        request: Any,
+        deadline: float | None = None,
+        *,
+        session_id: str | None = None,
     ) -> T:
-        """One unary call; ``deadline`` (seconds) overrides the client's default."""
+        """One unary call; ``deadline`` (seconds) overrides the client's default. A session the
+        replica no longer knows is forgotten, so its routing entry does not outlive it."""
         try:
             return await method(request, metadata=self._metadata, timeout=deadline or self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
+            error = errors.from_rpc_error(exc)
+            if session_id is not None and isinstance(error, errors.StateNotFound):
+                self.replicas.forget(session_id)
+            raise error from exc
 
     # ------------------------------------------------------------------ sessions
 
@@ -93,14 +104,35 @@ class VerifierClient:
             mode=wire.to_mode(mode),
             imports=list(imports),
         )
-        return wire.from_session(await self._call(self._stub.OpenSession, request))
+        # A replica that cannot take the session is skipped for a while; the next one tries.
+        for _ in range(max(1, len(self.replicas.addresses))):
+            address, stub = await self.replicas.for_new_session()
+            try:
+                session = wire.from_session(await self._call(stub.OpenSession, request))
+            except (errors.BackendUnavailable, errors.Overloaded):
+                self.replicas.mark_down(address)
+                if len(self.replicas.addresses) <= 1:
+                    raise
+                continue
+            self.replicas.bind(session.session_id, address)
+            return session
+        address, stub = await self.replicas.for_new_session()
+        session = wire.from_session(await self._call(stub.OpenSession, request))
+        self.replicas.bind(session.session_id, address)
+        return session
 
     async def close_session(self, session_id: str) -> None:
-        await self._call(self._stub.CloseSession, pb.CloseSessionRequest(session_id=session_id))
+        stub = self.replicas.for_session(session_id)
+        self.replicas.forget(session_id)
+        await self._call(stub.CloseSession, pb.CloseSessionRequest(session_id=session_id))
 
     async def delete_states(self, states: Sequence[d.StateHandle]) -> None:
-        request = pb.DeleteStatesRequest(states=[wire.to_handle(s) for s in states])
-        await self._call(self._stub.DeleteStates, request)
+        by_session: dict[str, list[d.StateHandle]] = {}
+        for state in states:
+            by_session.setdefault(state.session_id, []).append(state)
+        for session_id, handles in by_session.items():
+            request = pb.DeleteStatesRequest(states=[wire.to_handle(s) for s in handles])
+            await self._call(self.replicas.for_session(session_id).DeleteStates, request)
 
     # ------------------------------------------------------------------ tactics and steps
 
@@ -117,7 +149,11 @@ class VerifierClient:
         request = pb.ApplyStepRequest(
             state=wire.to_handle(state), goal_index=goal_index, step=step, whole=whole
         )
-        reply = await self._call(self._stub.ApplyStep, request)
+        reply = await self._call(
+            self.replicas.for_session(state.session_id).ApplyStep,
+            request,
+            session_id=state.session_id,
+        )
         return wire.from_tactic_result(reply.result), reply.num_gaps
 
     async def run_tactic(
@@ -129,7 +165,11 @@ class VerifierClient:
             tactic=tactic,
             ignored_goals=ignored_goals,
         )
-        reply = await self._call(self._stub.RunTactic, request)
+        reply = await self._call(
+            self.replicas.for_session(state.session_id).RunTactic,
+            request,
+            session_id=state.session_id,
+        )
         return wire.from_tactic_result(reply.result)
 
     # ------------------------------------------------------------------ submissions
@@ -147,13 +187,17 @@ class VerifierClient:
         request = pb.ValidateSubmissionRequest(
             session_id=session_id, path=list(path), submission=submission
         )
-        reply = await self._call(self._stub.ValidateSubmission, request)
+        reply = await self._call(
+            self.replicas.for_session(session_id).ValidateSubmission, request, session_id=session_id
+        )
         text = reply.submission if reply.HasField("submission") else None
         return wire.from_tactic_result(reply.result), text
 
     async def read_submission(self, state: d.StateHandle) -> str | None:
         request = pb.ReadSubmissionRequest(state=wire.to_handle(state))
-        reply = await self._call(self._stub.ReadSubmission, request)
+        reply = await self._call(
+            self.replicas.for_session(state.session_id).ReadSubmission, request
+        )
         return reply.submission if reply.HasField("submission") else None
 
     async def check_equivalence(self, session_id: str, submission: str) -> str | None:
@@ -161,7 +205,7 @@ class VerifierClient:
 
     async def check_equivalence_full(self, session_id: str, submission: str) -> EquivalenceResult:
         request = pb.CheckEquivalenceRequest(session_id=session_id, submission=submission)
-        reply = await self._call(self._stub.CheckEquivalence, request)
+        reply = await self._call(self.replicas.for_session(session_id).CheckEquivalence, request)
         return EquivalenceResult(
             reply.tactic if reply.HasField("tactic") else None,
             reply.supervised,
@@ -178,5 +222,5 @@ class VerifierClient:
             text=text, imports=list(imports), timeout_seconds=timeout_seconds
         )
         deadline = timeout_seconds + 30.0 if timeout_seconds > 0 else None
-        reply = await self._call(self._stub.CheckFile, request, deadline)
+        reply = await self._call((await self.replicas.stateless()).CheckFile, request, deadline)
         return wire.from_file_check(reply)
