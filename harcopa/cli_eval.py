@@ -112,8 +112,11 @@ def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -
         return plan
     backend = args.model_backend
     if backend == "auto":
+        # vLLM serves checkpoints on a GPU; the packaged SmolLM2 (a GGUF) stays on transformers,
+        # which uses the GPU too when there is one.
         has_vllm = importlib.util.find_spec("vllm") is not None
-        backend = "vllm" if has_vllm and _cuda_available() else "transformers"
+        gpu_checkpoint = args.model != "smollm2" and has_vllm and _cuda_available()
+        backend = "vllm" if gpu_checkpoint else "transformers"
     model_env = {"HARCOPA_MODEL_BACKEND__KIND": backend}
     if backend == "sim":
         if not args.model_scenario:

@@ -48,6 +48,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prover-samples", type=int, default=0, help="prover samples (4)")
     parser.add_argument("--tries", type=int, default=0, help="K_W whole-draft attempts (8)")
     parser.add_argument("--temperature", type=float, default=None, help="sampling T (0.7)")
+    parser.add_argument("--max-tokens", type=int, default=0, help="solver max tokens (2048)")
+    parser.add_argument("--prover-max-tokens", type=int, default=0, help="prover max tokens (256)")
     parser.add_argument("--concurrency", type=int, default=16, help="problems in flight")
     parser.add_argument("--seed", type=int, default=None)
 
@@ -62,6 +64,8 @@ def spec_from_args(
         prover_samples_per_trial=args.prover_samples,
         try_num=args.tries,
         temperature=args.temperature,
+        solver_max_tokens=args.max_tokens,
+        prover_max_tokens=args.prover_max_tokens,
     )
     pipeline = d.Pipeline(args.pipeline)
     return d.RunSpec(
