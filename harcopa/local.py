@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -50,7 +51,7 @@ class ServiceProcess:
         self.port = port
         self.log_path = log_path
         self.proc: asyncio.subprocess.Process | None = None
-        self._log: object = None
+        self._log: Any = None
 
     @property
     def target(self) -> str:
@@ -58,7 +59,7 @@ class ServiceProcess:
 
     async def start(self, ready_timeout_seconds: float = 600) -> None:
         env = {**os.environ, **self.env}
-        out: int | object = asyncio.subprocess.DEVNULL
+        out: Any = asyncio.subprocess.DEVNULL
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = await asyncio.to_thread(open, self.log_path, "ab")  # closed in stop()
@@ -112,5 +113,5 @@ class ServiceProcess:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
             self._log = None

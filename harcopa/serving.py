@@ -80,7 +80,7 @@ def _wrap_handler(
 
 
 def _method_name(details: grpc.HandlerCallDetails) -> str:
-    return details.method.rsplit("/", 1)[-1]
+    return str(details.method).rsplit("/", 1)[-1]
 
 
 class RequestIdInterceptor(grpc.aio.ServerInterceptor):

@@ -6,7 +6,7 @@ Every ``to_*`` builds a protobuf message from a domain value and every ``from_*`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 
@@ -18,8 +18,11 @@ from harcopa.v1 import verifier_pb2 as v
 
 # ----------------------------------------------------------------------------- enums
 
-_MODES = {d.Mode.STRICT: c.MODE_STRICT, d.Mode.PAPER: c.MODE_PAPER}
-_FRAMEWORKS = {
+K = TypeVar("K")
+V = TypeVar("V")
+
+_MODES: dict[d.Mode, c.Mode] = {d.Mode.STRICT: c.MODE_STRICT, d.Mode.PAPER: c.MODE_PAPER}
+_FRAMEWORKS: dict[d.Framework, c.Framework] = {
     d.Framework.FORWARD_REASONING: c.FRAMEWORK_FORWARD_REASONING,
     d.Framework.SOLVING: c.FRAMEWORK_SOLVING,
     d.Framework.FORWARD_SOLVING: c.FRAMEWORK_FORWARD_SOLVING,
@@ -35,12 +38,12 @@ _SEVERITY = {
     d.Severity.WARNING: v.LeanMessage.SEVERITY_WARNING,
     d.Severity.ERROR: v.LeanMessage.SEVERITY_ERROR,
 }
-_PIPELINES = {p: getattr(o, f"PIPELINE_{p.name}") for p in d.Pipeline}
+_PIPELINES: dict[d.Pipeline, o.Pipeline] = {p: getattr(o, f"PIPELINE_{p.name}") for p in d.Pipeline}
 _STATUSES = {s: getattr(o, f"RUN_STATUS_{s.name}") for s in d.RunStatus}
 _OUTCOMES = {a: getattr(o, f"ATTEMPT_OUTCOME_{a.name}") for a in d.AttemptOutcome}
 
 
-def _inverse(table: dict) -> dict:  # type: ignore[type-arg]
+def _inverse(table: dict[K, V]) -> dict[V, K]:
     return {value: key for key, value in table.items()}
 
 
@@ -49,33 +52,33 @@ _SEVERITY_R, _PIPELINES_R = _inverse(_SEVERITY), _inverse(_PIPELINES)
 _STATUSES_R, _OUTCOMES_R = _inverse(_STATUSES), _inverse(_OUTCOMES)
 
 
-def to_mode(mode: d.Mode) -> int:
+def to_mode(mode: d.Mode) -> c.Mode:
     return _MODES[mode]
 
 
-def from_mode(value: int) -> d.Mode:
+def from_mode(value: c.Mode) -> d.Mode:
     """MODE_UNSPECIFIED means strict, our default."""
     return _MODES_R.get(value, d.Mode.STRICT)
 
 
-def to_framework(framework: d.Framework) -> int:
+def to_framework(framework: d.Framework) -> c.Framework:
     return _FRAMEWORKS[framework]
 
 
-def from_framework(value: int) -> d.Framework:
+def from_framework(value: c.Framework) -> d.Framework:
     if value not in _FRAMEWORKS_R:
         raise ValueError(f"unknown framework {value}")
-    return _FRAMEWORKS_R[value]  # type: ignore[no-any-return]
+    return _FRAMEWORKS_R[value]
 
 
-def to_pipeline(pipeline: d.Pipeline) -> int:
+def to_pipeline(pipeline: d.Pipeline) -> o.Pipeline:
     return _PIPELINES[pipeline]
 
 
-def from_pipeline(value: int) -> d.Pipeline:
+def from_pipeline(value: o.Pipeline) -> d.Pipeline:
     if value not in _PIPELINES_R:
         raise ValueError(f"unknown pipeline {value}")
-    return _PIPELINES_R[value]  # type: ignore[no-any-return]
+    return _PIPELINES_R[value]
 
 
 # ----------------------------------------------------------------------------- lean objects
@@ -302,12 +305,15 @@ def to_sampling(params: d.SamplingParams) -> m.SamplingParams:
     return msg
 
 
+_DEFAULT_MAX_TOKENS = d.SamplingParams().max_tokens
+
+
 def from_sampling(msg: m.SamplingParams) -> d.SamplingParams:
     return d.SamplingParams(
         n=msg.n or 1,
         temperature=msg.temperature,
         top_p=msg.top_p if msg.HasField("top_p") else 1.0,
-        max_tokens=msg.max_tokens or d.SamplingParams.max_tokens,
+        max_tokens=msg.max_tokens or _DEFAULT_MAX_TOKENS,
         stop=tuple(msg.stop),
         seed=msg.seed if msg.HasField("seed") else None,
         logprobs=msg.logprobs,
@@ -609,7 +615,7 @@ def from_run_event(msg: o.RunEvent) -> d.RunEvent:
 
 
 def _to_json(message: Any) -> str:
-    return json_format.MessageToJson(message, indent=None, preserving_proto_field_name=True)
+    return str(json_format.MessageToJson(message, indent=None, preserving_proto_field_name=True))
 
 
 def attempt_to_json(attempt: d.Attempt) -> str:

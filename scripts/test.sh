@@ -11,6 +11,8 @@ echo "== generated protobuf code is up to date"
 echo "== lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+echo "== types"
+"$VENV/bin/mypy" harcopa services
 echo "== tests"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 set +e

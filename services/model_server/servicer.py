@@ -87,7 +87,7 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
         remaining = context.time_remaining()
         if remaining is None:
             return self.default_timeout_seconds
-        return max(0.0, remaining - DEADLINE_MARGIN_SECONDS)
+        return max(0.0, float(remaining) - DEADLINE_MARGIN_SECONDS)
 
     async def Generate(
         self, request: model_pb2.GenerateRequest, context: grpc.aio.ServicerContext

@@ -133,7 +133,7 @@ class TransformersGenerator:
         started = time.perf_counter()
         tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), **extra)
-        model.to(device).eval()
+        model.to(device).eval()  # type: ignore[arg-type]  # transformers' stub types `to`
         self._tokenizer = tokenizer
         self.max_length = cfg.max_model_len or _context_size(model, tokenizer)
         self._decoder = Decoder(
