@@ -74,7 +74,11 @@ class SchedulerSolver:
         self._root = Scheduler(verifier, _NoModel(), None, limits)
 
     async def solve(
-        self, spec: d.RunSpec, problem: d.FormalProblem, on_attempt: AttemptSink
+        self,
+        spec: d.RunSpec,
+        problem: d.FormalProblem,
+        on_attempt: AttemptSink,
+        prior: tuple[d.Attempt, ...] = (),
     ) -> d.ProblemResult:
         solver = await self.models.get(spec.solver)
         prover = await self.models.get(spec.prover) if spec.prover is not None else None
@@ -88,6 +92,7 @@ class SchedulerSolver:
             templates=templates,
             seed=spec.seed,
             on_attempt=on_attempt,
+            prior=prior,
         )
         return await scheduler.run_problem(spec.pipeline, problem, ctx)
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from harcopa.domain import Attempt, Generation, Mode, SearchParams, SearchStats, TokenUsage
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    Generation,
+    Mode,
+    SearchParams,
+    SearchStats,
+    TokenUsage,
+)
 from harcopa.fps import BannedPolicy
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
@@ -92,6 +100,18 @@ class SearchContext:
     on_attempt: Callable[[Attempt], Awaitable[None]] | None = None
     #: Called with every search tree an algorithm builds (tests check their invariants).
     on_tree: Callable[[SearchTree], None] | None = None
+    #: Attempts a previous orchestrator process already finished on this problem (resume).
+    prior: tuple[Attempt, ...] = ()
+
+    def resumed_attempts(self) -> list[Attempt]:
+        """The prior attempts a search continues from: those before the first ERROR attempt
+        (an infrastructure failure is retried, under the same attempt index)."""
+        kept: list[Attempt] = []
+        for attempt in self.prior:
+            if attempt.outcome is AttemptOutcome.ERROR:
+                break
+            kept.append(attempt)
+        return kept
 
     @property
     def strict(self) -> bool:

@@ -30,10 +30,15 @@ AttemptSink = Callable[[d.Attempt], Awaitable[None]]
 
 
 class ProblemSolver(Protocol):
-    """Solves one problem of a run; calls ``on_attempt`` as each attempt ends."""
+    """Solves one problem of a run; calls ``on_attempt`` as each attempt ends. ``prior`` are
+    the attempts an earlier process already finished on it (empty unless resuming)."""
 
     async def solve(
-        self, spec: d.RunSpec, problem: d.FormalProblem, on_attempt: AttemptSink
+        self,
+        spec: d.RunSpec,
+        problem: d.FormalProblem,
+        on_attempt: AttemptSink,
+        prior: tuple[d.Attempt, ...] = (),
     ) -> d.ProblemResult: ...
 
 
@@ -181,8 +186,9 @@ class RunManager:
             await self.store.record_attempt(run_id, problem.problem_id, attempt)
 
         started = time.monotonic()
+        prior = tuple(await self.store.attempts(run_id, problem.problem_id))
         try:
-            result = await self.solver.solve(spec, problem, sink)
+            result = await self.solver.solve(spec, problem, sink, prior)
             errored = False
         except asyncio.CancelledError:
             raise

@@ -138,9 +138,16 @@ class Scheduler:
         templates: PromptTemplates,
         seed: int | None = None,
         on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
+        prior: tuple[Attempt, ...] = (),
     ) -> SearchContext:
-        """A per-problem context: a fresh Meter and wrappers sharing the scheduler's pools."""
+        """A per-problem context: a fresh Meter and wrappers sharing the scheduler's pools.
+
+        ``prior`` holds the attempts a previous process finished (resume); the sampling seed is
+        shifted by their number so resumed rollouts do not replay the finished ones.
+        """
         meter = Meter()
+        if seed is not None and prior:
+            seed = (seed + 1_000_003 * len(prior)) & 0x7FFFFFFF
         metered = MeteredVerifier(self.verifier, meter)
         prover = None
         if self.prover is not None:
@@ -155,6 +162,7 @@ class Scheduler:
             meter=meter,
             seed=seed,
             on_attempt=on_attempt,
+            prior=prior,
         )
 
     async def run_problem(

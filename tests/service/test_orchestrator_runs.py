@@ -40,9 +40,11 @@ class ToySolver:
         self.calls: list[int] = []
         self.gate = asyncio.Event()
         self.gate_after = gate_after
+        self.priors: dict[int, tuple[d.Attempt, ...]] = {}
 
-    async def solve(self, spec, problem, on_attempt):
+    async def solve(self, spec, problem, on_attempt, prior=()):
         self.calls.append(problem.index)
+        self.priors[problem.index] = prior
         if self.gate_after is not None and len(self.calls) > self.gate_after:
             await self.gate.wait()
         if problem.index in self.broken:
@@ -109,6 +111,9 @@ async def test_resume_after_restart_skips_finished_and_redoes_errors(tmp_path: P
     assert final.status is d.RunStatus.SUCCEEDED
     # 0 and 2 were done; 1 had errored and is redone; 3 was in flight; 4, 5 never started.
     assert sorted(second_solver.calls) == [1, 3, 4, 5]
+    # The redone problem gets its stored attempts (the ERROR one) to continue from.
+    assert [a.outcome for a in second_solver.priors[1]] == [d.AttemptOutcome.ERROR]
+    assert second_solver.priors[4] == ()
     assert final.progress.problems_done == 6 and final.progress.problems_errored == 0
     second.store.close()
 

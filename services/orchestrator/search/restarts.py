@@ -89,7 +89,11 @@ async def in_one_session(
     An ERROR attempt (or a session that cannot be opened) ends the problem.
     """
     started = time.monotonic()
-    attempts: list[Attempt] = []
+    attempts = ctx.resumed_attempts()
+    if attempts and attempts[-1].solved and stop_at_success:
+        return _result(problem, ctx, pipeline, attempts, started)
+    if len(attempts) >= ctx.params.tries_for(pipeline):
+        return _result(problem, ctx, pipeline, attempts, started)
     before = ctx.meter.snapshot()
     try:
         async with opened(ctx, problem, frameworks) as session:
@@ -115,12 +119,22 @@ async def restarting(
     Deviation from the reference: a rollout that consumed no candidate (every sample was
     filtered out before the first was charged) ends the loop, where the reference would
     restart forever; an ERROR attempt ends it too.
+
+    Resume: with one try (the paper's setting) the rollouts a previous process finished count
+    against K_S and the loop continues after them; with several tries a resumed problem
+    starts over, since attempts do not record which try they belonged to.
     """
     started = time.monotonic()
     budget = ctx.params.solver_max_trials
-    attempts: list[Attempt] = []
-    for _ in range(ctx.params.tries_for(pipeline)):
-        used = 0
+    tries = ctx.params.tries_for(pipeline)
+    attempts = ctx.resumed_attempts() if tries == 1 else []
+    if any(a.solved for a in attempts):
+        return _result(problem, ctx, pipeline, attempts, started)
+    if attempts and attempts[-1].candidates == 0:
+        return _result(problem, ctx, pipeline, attempts, started)  # the loop had already ended
+    resumed_used = sum(a.candidates for a in attempts)
+    for _ in range(tries):
+        used, resumed_used = resumed_used, 0
         while used < budget:
             index = len(attempts)
             attempt = await guarded(ctx, index, rollout(problem, ctx, index, budget - used))
