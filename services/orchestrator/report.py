@@ -16,6 +16,7 @@ Steps(correct) is the step count of the first successful attempt. The table repo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -65,8 +66,8 @@ class RunReport:
 
 def attempt_steps(attempt: d.Attempt) -> int:
     """Steps of an attempt: accepted steps plus the submission step (AR/BFS), or draft steps."""
-    if attempt.draft is not None:
-        return int(attempt.budget_used)
+    if attempt.draft is not None:  # an unparsable draft's budget is inf (the paper's notebook)
+        return int(attempt.budget_used) if math.isfinite(attempt.budget_used) else 0
     return len(attempt.steps) + (1 if attempt.submission_step is not None else 0)
 
 
