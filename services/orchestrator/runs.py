@@ -86,6 +86,11 @@ class RunManager:
         active = sum(1 for t in self._tasks.values() if not t.done())
         if active >= self.max_active_runs:
             raise errors.Overloaded(f"{active} runs are active (limit {self.max_active_runs})")
+        if spec.pipeline is d.Pipeline.COPA:
+            raise errors.InvalidRequest(
+                "copa runs (CoPA data generation) are not served by this orchestrator version;"
+                " use one of the seven search pipelines"
+            )
         if spec.pipeline.hierarchical and spec.prover is None:
             raise errors.InvalidRequest(f"pipeline {spec.pipeline.value} needs a prover model")
         problems = self.load_problems(spec)  # raises InvalidRequest for a bad benchmark/index

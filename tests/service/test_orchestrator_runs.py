@@ -86,6 +86,8 @@ async def test_run_completes_persists_and_reports(tmp_path: Path) -> None:
         await manager.problem_result(run.run_id, "toy/99")
     with pytest.raises(errors.InvalidRequest):
         await manager.start_run(d.RunSpec(d.Pipeline.HAR, "toy", d.ModelRef("x:1")))  # no prover
+    with pytest.raises(errors.InvalidRequest):
+        await manager.start_run(d.RunSpec(d.Pipeline.COPA, "toy", d.ModelRef("x:1")))
     store.close()
 
 
