@@ -1,6 +1,8 @@
 """Scheduling benchmark: a simulated HAR run in virtual time, ours against the reference's.
 
-Run ``python benchmarks/search_scheduling.py [--problems 64] [--benchmark-root DIR]``. The HAR
+Run ``python benchmarks/search_scheduling.py [--problems 64] [--benchmark-root DIR]``;
+``--backend services`` measures the same comparison in real time through the real gRPC
+services on lean-sim and the model simulator instead (benchmarks/scheduling_services.py). The HAR
 pipeline and the Scheduler are the real code; Lean and the model are in-process simulators
 with calibrated latencies (``--tactic-seconds 1``, ``--import-seconds 60``, per-request and
 per-token generation time, a GPU concurrency limit) whose outcomes come from a seeded hash of
@@ -340,15 +342,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--benchmark-root", default=str(default_root))
     parser.add_argument("--benchmark", default="formal_math500")
-    parser.add_argument("--problems", type=int, default=64)
+    # Defaults per mode: (virtual, services).
+    defaults = {
+        "problems": (64, 16),
+        "verifier_processes": (16, 8),
+        "gpu_slots": (32, 8),
+        "request_seconds": (0.05, 2.0),
+    }
+    parser.add_argument("--problems", type=int, help="problems (64 virtual, 16 services)")
     parser.add_argument("--problems-in-flight", type=int, default=64)
-    parser.add_argument("--verifier-processes", type=int, default=16)
-    parser.add_argument("--gpu-slots", type=int, default=32, help="concurrent model requests")
+    parser.add_argument("--verifier-processes", type=int, help="REPL processes (16 / 8)")
+    parser.add_argument("--gpu-slots", type=int, help="concurrent model requests (32 / 8)")
     parser.add_argument("--tactic-seconds", type=float, default=1.0)
     parser.add_argument("--import-seconds", type=float, default=60.0)
-    parser.add_argument("--request-seconds", type=float, default=0.05)
-    parser.add_argument("--token-seconds", type=float, default=0.02)
+    parser.add_argument("--request-seconds", type=float, help="per model request (0.05 / 2.0)")
+    parser.add_argument("--token-seconds", type=float, default=0.02, help="virtual mode only")
+    parser.add_argument(
+        "--backend",
+        choices=["virtual", "services"],
+        default="virtual",
+        help="virtual: in-process simulators in virtual time; services: the real gRPC services"
+        " (lean-sim, model simulator) in real time, latencies scaled by --time-scale",
+    )
+    parser.add_argument("--time-scale", type=float, default=0.02, help="services mode only")
+    parser.add_argument("--ks", type=int, default=80, help="K_S (services mode)")
     args = parser.parse_args(argv)
+    mode = 1 if args.backend == "services" else 0
+    for name, values in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, values[mode])
+    if args.backend == "services":
+        from benchmarks.scheduling_services import report
+
+        report(args)
+        return
     problems = _problems(args)
     ours = virtual_loop().run_until_complete(_ours(problems, args))
     ref = virtual_loop().run_until_complete(_reference(problems, args))

@@ -1,9 +1,11 @@
 """A bounded pool of warm REPL processes keyed by (imports, options); used by the FPS operations.
 
 Mechanics (STYLE.md §5, verifier-anchors.md §2.2 and §10): at most ``size`` processes over all
-keys; ``start()`` warms ``size`` processes for the default key; ``acquire`` takes an idle
-process of the key, else spawns one in a free slot, else evicts the longest-idle process of
-another key, else waits at most ``acquire_timeout_seconds`` (then Overloaded). A process goes
+keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the explicit-printing
+parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
+processes and the rest for the default key; ``acquire`` takes an idle process of the key, else
+spawns one in a free slot, else evicts the longest-idle process of another key (beyond that
+key's reservation), else waits at most ``acquire_timeout_seconds`` (then Overloaded). A process goes
 back idle after use unless it must be destroyed: it died, a call timed out or was cancelled, it
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
@@ -88,6 +90,7 @@ class ReplPool:
         self._launching: set[Any] = set()
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
+        self._reserved: dict[PoolKey, int] = {}
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -113,14 +116,25 @@ class ReplPool:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def reserve(self, key: PoolKey, count: int) -> None:
+        """Keep ``count`` processes of ``key`` warm and safe from eviction (call before start)."""
+        if count < 0 or sum(self._reserved.values()) - self._reserved.get(key, 0) + count >= (
+            self.config.size
+        ):
+            raise ValueError(f"cannot reserve {count} of {self.config.size} processes for {key}")
+        self._reserved[key] = count
+
+    def _count(self, key: PoolKey) -> int:
+        return len(self._idle.get(key, ())) + sum(1 for k in self._busy.values() if k == key)
+
     async def start(self) -> None:
-        """Warm ``size`` processes for the default key; BackendUnavailable if none starts."""
-        self._starting += self.config.size
+        """Warm the reserved processes and the rest for the default key; BackendUnavailable if
+        none starts."""
+        keys = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
+        keys += [self.default_key] * (self.config.size - len(keys))
+        self._starting += len(keys)
         self._changed()
-        results = await asyncio.gather(
-            *(self._fill(self.default_key) for _ in range(self.config.size)),
-            return_exceptions=True,
-        )
+        results = await asyncio.gather(*(self._fill(k) for k in keys), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if len(errors) == len(results):
             raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
@@ -222,7 +236,9 @@ class ReplPool:
         """Destroy the longest-idle process of another key to make room; False if none."""
         oldest: tuple[float, PoolKey] | None = None
         for other, queue in self._idle.items():
-            if other != key and queue and (oldest is None or queue[0][1] < oldest[0]):
+            if other == key or not queue or self._count(other) <= self._reserved.get(other, 0):
+                continue
+            if oldest is None or queue[0][1] < oldest[0]:
                 oldest = (queue[0][1], other)
         if oldest is None:
             return False

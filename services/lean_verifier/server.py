@@ -68,7 +68,7 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
     """The FPS operations on a (not yet started) pool for the configured backend."""
     repl = repl_config(settings)
     pool = ReplPool(pool_config(settings), repl)
-    return PantographVerifier(
+    verifier = PantographVerifier(
         pool,
         imports=repl.imports,
         options=repl.options,
@@ -82,6 +82,12 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
         max_states_per_session=settings.max_states_per_session,
         hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )
+    # Keep the explicit-printing parse pass warm: a new problem never evicts a session's
+    # process (and pays a Mathlib import) just to be parsed. A pool too small to leave a
+    # session and a checking process beside the reservation shares its processes instead.
+    if settings.parse_processes and settings.pool_size >= settings.parse_processes + 3:
+        pool.reserve(verifier.parsing_key, settings.parse_processes)
+    return verifier
 
 
 def build_service(verifier: PantographVerifier, settings: VerifierSettings) -> Service:

@@ -73,6 +73,12 @@ class VerifierSettings(ServiceSettings):
         description="Most REPL processes (all keys): each open session pins one, and parsing, "
         "RPE and CheckFile lease one each, so allow at least 2 beyond the sessions in flight.",
     )
+    parse_processes: int = Field(
+        1,
+        ge=0,
+        description="Pool processes kept warm for the explicit-printing parse pass (never "
+        "evicted); applied when pool_size leaves at least 3 other processes.",
+    )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(
         None, ge=1, description="Recycle a REPL whose resident memory passes this many bytes."

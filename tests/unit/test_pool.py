@@ -312,3 +312,28 @@ async def test_cancelled_start_keeps_the_processes_that_did_start() -> None:
     assert pool.idle_count == 1 and pool.starting_count == 0
     await pool.close()
     assert not factory.live() and factory.made[0].closed
+
+
+async def test_reserved_key_is_warmed_and_never_evicted() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=3)
+    parse_key = (("Mathlib",), ("a=1", "pp.explicit=true"))
+    pool.reserve(parse_key, 1)
+    with pytest.raises(ValueError):
+        pool.reserve(parse_key, 3)  # nothing would be left for the default key
+    await pool.start()
+    assert sorted(r.config.options for r in factory.made) == [
+        ("a=1",),
+        ("a=1",),
+        ("a=1", "pp.explicit=true"),
+    ]
+    async with pool.lease(parse_key) as parser:
+        assert parser.config.options == parse_key[1]
+    # The default key is saturated: a third default acquire waits rather than evict the parser.
+    async with pool.lease(), pool.lease():
+        with pytest.raises(Overloaded):
+            await pool.acquire()
+    assert not parser.closed
+    async with pool.lease(parse_key) as again:
+        assert again is parser  # still warm
+    await pool.close()
