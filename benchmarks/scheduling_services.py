@@ -29,6 +29,7 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
+from benchmarks.search_scheduling import _Serial
 from harcopa.domain import FormalProblem, Framework, Mode, Pipeline, SearchParams, Session
 from harcopa.model_client import ModelClient
 from harcopa.prompts import PromptTemplates
@@ -100,22 +101,6 @@ class Measured:
     lean_seconds: float
     model_seconds: float
     imports: int = 0
-
-
-class _Serial:
-    """One request at a time per problem (the reference's discipline)."""
-
-    def __init__(self, inner: object, lock: asyncio.Lock) -> None:
-        self._inner, self._lock = inner, lock
-
-    def __getattr__(self, name: str) -> object:
-        method = getattr(self._inner, name)
-
-        async def serial(*args: object, **kwargs: object) -> object:
-            async with self._lock:
-                return await method(*args, **kwargs)
-
-        return serial
 
 
 class _FreshProcesses:
