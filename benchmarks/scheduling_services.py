@@ -1,19 +1,29 @@
 """The measured mode of the scheduling benchmark: HAR through the real services, in real time.
 
-Run by ``benchmarks/search_scheduling.py --backend services``. The VerifierService runs on
-lean-sim processes (the Pantograph simulator; each request costs the scaled tactic latency, each
-process start the scaled Mathlib import) and the ModelService on the model simulator (each
-request costs the scaled generation time; ``--gpu-slots`` requests at once). The HAR pipeline,
-the Scheduler, the clients and both servers are the production code. Problems are hand-written
-sums; the scripted solver drafts a wrong ``have`` (its gap proof then fails in lean-sim) a
-problem-dependent number of times before the right one, then submits.
+Run by ``benchmarks/search_scheduling.py --backend services``. The HAR pipeline, the Scheduler,
+VerifierClient, ModelClient, the VerifierService (pool, sessions, FPS calls) and the ModelService
+are the production code; the two things they drive are simulators: lean-sim processes (the
+Pantograph wire-protocol simulator; every command costs the scaled ``--tactic-seconds``, every
+process start the scaled ``--import-seconds``, via the scenario's ``faults``) and the model
+simulator (each request costs the scaled ``--request-seconds`` plus ``--token-seconds`` per
+token of its longest sample, ``--gpu-slots`` requests at once, via the scenario's ``latency``).
 
-Figures: our wall time; the lower bound max(Lean busy time / REPL processes, model busy time /
-GPU slots), where Lean busy time is the time REPL processes spent answering (the verifier's
-call-duration metric) and model busy time is requests x the simulated time per request; and
-the reference's discipline on the same services: 16 problems in flight, one request at a time
-per problem, and a fresh Lean process per attempt (two imports: start + restart after parsing)
-and per RPE check, emulated as waits of the scaled import time on the same process budget.
+Workload: the first ``--problems`` FormalMath500 problems when ``--benchmark-root`` holds them,
+else hand-written sums. The scripted solver drafts a wrong claim ``answer = <right> + k``
+(problem index mod 3 of them) whose gap the prover cannot close, then the right claim (the
+statement's own conclusion), whose gap it closes, then submits; lean-sim rules close exactly
+the right claims. Every problem is solved by both schedules, with the same decisions.
+
+Figures: our wall time; the lower bound max(model busy time / GPU slots, Lean busy time / REPL
+processes), where Lean busy time is the time REPL processes spent answering or starting (the
+verifier's call-duration metric) and model busy time is the simulator's service time summed over
+the responses; and the reference discipline through a second VerifierService of the same size:
+16 problems in flight, one request at a time per problem (a problem's model and Lean calls
+serialised by one lock), and a fresh Lean process per attempt (two Mathlib imports: the start
+and the restart after parsing) and per RPE check (one import). Each import is emulated as a
+CheckFile of ``example : True := by simulated_mathlib_import``, a lean-sim rule that takes the
+scaled import time: it holds one of the same pool's processes for that long, on the problem's
+critical path, before OpenSession (twice) and before CheckEquivalence (once).
 """
 
 from __future__ import annotations
@@ -21,18 +31,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import REGISTRY
 
 from benchmarks.search_scheduling import _Serial
-from harcopa.domain import FormalProblem, Framework, Mode, Pipeline, SearchParams, Session
+from harcopa.benchmarks import load_benchmark
+from harcopa.domain import (
+    FormalProblem,
+    Framework,
+    Generation,
+    Mode,
+    Pipeline,
+    Prompt,
+    SamplingParams,
+    SearchParams,
+    Session,
+)
 from harcopa.model_client import ModelClient
 from harcopa.prompts import PromptTemplates
+from harcopa.protocols import Generator
 from harcopa.verifier_client import VerifierClient
 from services.lean_verifier.backends.simulated import SimulatedConfig
 from services.lean_verifier.server import build_runner as build_verifier
@@ -46,9 +71,37 @@ from services.orchestrator.recovery import MeteredVerifier, ResilientVerifier
 from services.orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
 
 CALL_KINDS = ("tactic", "draft", "file", "ready", "other")
+#: Scripted token counts (the simulator's ``tokens``): a drafted step, a submission, a tactic.
+STEP_TOKENS, SUBMIT_TOKENS, TACTIC_TOKENS = 130, 40, 24
+CLOSER, IMPORT = "simulated_gap_closer", "simulated_mathlib_import"
+Json = dict[str, Any]
 
 
-def problems(count: int) -> list[FormalProblem]:
+@dataclass(frozen=True)
+class Scripted:
+    """A problem with the right claim its scripted solver drafts after ``wrong`` wrong ones."""
+
+    problem: FormalProblem
+    claim: str
+    wrong: int
+
+
+def conclusion(statement: str) -> str | None:
+    """The ``answer = ...`` conclusion of a ``... : <conclusion> := sorry`` statement: the text
+    after the last colon outside brackets, comments dropped."""
+    body = re.sub(r"--[^\n]*", "", statement).rstrip()
+    if not body.endswith(":= sorry"):
+        return None
+    body, depth, colon = body[: -len(":= sorry")], 0, -1
+    for index, char in enumerate(body):
+        depth += (char in "([{") - (char in ")]}")
+        if char == ":" and depth == 0:
+            colon = index
+    text = " ".join(body[colon + 1 :].split())
+    return text if colon >= 0 and text.startswith("answer = ") else None
+
+
+def sums(count: int) -> list[FormalProblem]:
     out = []
     for i in range(count):
         a, b = 3 + i, 4 + 2 * i
@@ -59,25 +112,67 @@ def problems(count: int) -> list[FormalProblem]:
     return out
 
 
-def model_scenario(items: Sequence[FormalProblem], request_seconds: float, slots: int) -> dict:  # type: ignore[type-arg]
-    """Submit once `h1` is in the state; else wrong drafts (i % 3 of them), then the right one."""
-    rules: list[dict] = [  # type: ignore[type-arg]
-        {"match": "h1 : answer = ", "completions": ["```lean4\nexact h1 -- submit\n```"]},
-        {"match": "tactic state", "completions": ["norm_num [h_answer]"]},
+def workload(args: argparse.Namespace) -> tuple[str, list[Scripted]]:
+    """(where the problems come from, the scripted problems)."""
+    root = Path(args.benchmark_root)
+    source, pool = "hand-written sums", sums(args.problems)
+    if (root / f"{args.benchmark}.json").exists():
+        source, pool = args.benchmark, list(load_benchmark(root, args.benchmark).problems)
+    items: list[Scripted] = []
+    for problem in pool:
+        claim = conclusion(problem.formal_statement)
+        if claim is not None and problem.informal_problem:
+            items.append(Scripted(problem, claim, problem.index % 3))
+        if len(items) == args.problems:
+            break
+    return source, items
+
+
+def _step(claim: str) -> str:
+    return f"```lean4\n-- the answer\nhave h_sim : {claim} := sorry\n```"
+
+
+def model_scenario(items: Sequence[Scripted], args: argparse.Namespace) -> Json:
+    """Prover: always the closer. Solver: submit once ``h_sim`` is in the state; else the
+    wrong claims, then the right one (counted per prompt, so per solution state)."""
+    rules: list[Json] = [
+        {
+            "match": "Current tactic state",
+            "completions": [{"text": CLOSER, "tokens": TACTIC_TOKENS}],
+        },
+        {
+            "match": r"\bh_sim : ",
+            "completions": [
+                {"text": "```lean4\nexact h_sim -- submit\n```", "tokens": SUBMIT_TOKENS}
+            ],
+        },
     ]
-    for problem in items:
-        right = int(problem.informal_answer)
-        step = "```lean4\n-- add the two numbers\nhave h1 : answer = {} := sorry\n```"
-        wrong = [[step.format(right + 1 + k)] for k in range(problem.index % 3)]
-        rules.append(
-            {
-                "match": f"What is {problem.informal_problem[8:-1]}\\?".replace("+", "\\+"),
-                "responses": [*wrong, [step.format(right)]],
-                "after": "last",
-            }
-        )
-    latency = {"request_seconds": request_seconds, "slots": slots}
+    for item in items:
+        claims = [f"{item.claim} + {k + 1}" for k in range(item.wrong)] + [item.claim]
+        responses = [[{"text": _step(c), "tokens": STEP_TOKENS}] for c in claims]
+        pattern = re.escape(item.problem.informal_problem.strip())
+        rules.append({"match": pattern, "responses": responses, "after": "last"})
+    scale = args.time_scale
+    latency = {
+        "request_seconds": args.request_seconds * scale,
+        "token_seconds": args.token_seconds * scale,
+        "slots": args.gpu_slots,
+    }
     return {"name": "scheduling", "rules": rules, "default": "sorry", "latency": latency}
+
+
+def lean_scenario(items: Sequence[Scripted], args: argparse.Namespace) -> Json:
+    """The closer proves exactly the right claims (elsewhere lean-sim rejects it); the import
+    tactic takes the import time (with the command's own latency)."""
+    claims = sorted({item.claim for item in items})
+    rules = [
+        {"goal": f"^{re.escape(c)}$", "tactic": f"^{CLOSER}$", "result": "close"} for c in claims
+    ]
+    tactic, imports = args.tactic_seconds * args.time_scale, args.import_seconds * args.time_scale
+    delay = max(0.0, imports - tactic)
+    rules.append({"tactic": f"^{IMPORT}$", "result": "close", "delay_seconds": delay})
+    faults = {"latency": tactic, "ready_delay_seconds": imports}
+    return {"rules": rules, "faults": faults}
 
 
 def _metric(name: str, labels: dict[str, str]) -> float:
@@ -85,13 +180,53 @@ def _metric(name: str, labels: dict[str, str]) -> float:
 
 
 def lean_busy_seconds() -> float:
-    return sum(
-        _metric("harcopa_verifier_call_duration_seconds_sum", {"kind": k}) for k in CALL_KINDS
-    )
+    name = "harcopa_verifier_call_duration_seconds_sum"
+    return sum(_metric(name, {"kind": k}) for k in CALL_KINDS)
 
 
-def model_requests() -> float:
-    return _metric("harcopa_model_requests_total", {"method": "Generate", "code": "OK"})
+class FreshProcesses:
+    """The reference's fresh REPLs: two imports before each session, one before each RPE."""
+
+    def __init__(self, inner: VerifierClient) -> None:
+        self._inner = inner
+        self.imports = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    async def _import(self) -> None:
+        self.imports += 1
+        await self._inner.check_file(f"example : True := by {IMPORT}")
+
+    async def open_session(
+        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
+    ) -> Session:
+        await self._import()  # the REPL started to parse the statement
+        await self._import()  # the restart after parsing
+        return await self._inner.open_session(problem, frameworks, mode)
+
+    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
+        await self._import()
+        return await self._inner.check_equivalence(session_id, submission)
+
+
+class ServiceTime:
+    """A Generator wrapper adding up the model simulator's service time of every response
+    (request overhead + per-token time of the longest sample: its latency formula)."""
+
+    def __init__(self, inner: Generator, request_seconds: float, token_seconds: float) -> None:
+        self._inner, self._request, self._token = inner, request_seconds, token_seconds
+        self.seconds = 0.0
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
+        generation = await self._inner.generate(prompt, params)
+        longest = max((c.num_tokens for c in generation.completions), default=0)
+        self.seconds += self._request + self._token * longest
+        return generation
 
 
 @dataclass
@@ -100,85 +235,61 @@ class Measured:
     solved: int
     lean_seconds: float
     model_seconds: float
-    imports: int = 0
+    imports: int
 
 
-class _FreshProcesses:
-    """Adds the reference's Mathlib imports: two per attempt (session), one per RPE check."""
-
-    def __init__(self, inner: VerifierClient, seconds: float, processes: asyncio.Semaphore) -> None:
-        self._inner, self._seconds, self._processes = inner, seconds, processes
-        self.imports = 0
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
-
-    async def _import(self, times: int) -> None:
-        for _ in range(times):
-            async with self._processes:
-                self.imports += 1
-                await asyncio.sleep(self._seconds)
-
-    async def open_session(
-        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
-    ) -> Session:
-        await self._import(2)
-        return await self._inner.open_session(problem, frameworks, mode)
-
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
-        await self._import(1)
-        return await self._inner.check_equivalence(session_id, submission)
-
-
-async def _run(args: argparse.Namespace, items: list[FormalProblem], reference: bool) -> Measured:
-    scale = args.time_scale
-    request_seconds = args.request_seconds * scale
+@asynccontextmanager
+async def serving(
+    args: argparse.Namespace, items: Sequence[Scripted], reference: bool
+) -> AsyncIterator[tuple[VerifierClient, ServiceTime]]:
+    """Both services in-process on port 0 (pool warm), and connected clients."""
     with tempfile.TemporaryDirectory() as tmp:
-        lean = Path(tmp) / "lean.json"
-        faults = {
-            "latency": args.tactic_seconds * scale,
-            "ready_delay_seconds": args.import_seconds * scale,
-        }
-        lean.write_text(json.dumps({"faults": faults}), encoding="utf-8")
-        model = Path(tmp) / "model.json"
-        scenario = model_scenario(items, request_seconds, args.gpu_slots)
-        model.write_text(json.dumps(scenario), encoding="utf-8")
-        verifier_settings = VerifierSettings(
-            port=0,
-            metrics_enabled=False,
-            replica_id="bench",
-            pool_size=args.verifier_processes,
-            backend=SimulatedConfig(scenario_path=lean),
-            acquire_timeout_seconds=600,
+        lean, model = Path(tmp) / "lean.json", Path(tmp) / "model.json"
+        lean.write_text(json.dumps(lean_scenario(items, args)), encoding="utf-8")
+        model.write_text(json.dumps(model_scenario(items, args)), encoding="utf-8")
+        verifier_runner = build_verifier(
+            VerifierSettings(
+                port=0,
+                metrics_enabled=False,
+                replica_id="reference" if reference else "ours",
+                pool_size=args.verifier_processes,
+                backend=SimulatedConfig(scenario_path=lean),
+                acquire_timeout_seconds=600,
+            )
         )
-        model_settings = ModelSettings(
-            port=0, metrics_enabled=False, backend=ModelSimConfig(scenario_path=model)
+        model_runner = build_model(
+            ModelSettings(
+                port=0, metrics_enabled=False, backend=ModelSimConfig(scenario_path=model)
+            )
         )
-        verifier_runner, model_runner = (
-            build_verifier(verifier_settings),
-            build_model(model_settings),
-        )
-        await verifier_runner.start()  # warms the pool: its imports are not part of the run
+        await verifier_runner.start()
         await model_runner.start()
         verifier = VerifierClient(f"127.0.0.1:{verifier_runner.port}", retries=False)
-        generator = ModelClient(f"127.0.0.1:{model_runner.port}", retries=False)
-        await generator.start()
-        lean_before, requests_before = lean_busy_seconds(), model_requests()
+        client = ModelClient(f"127.0.0.1:{model_runner.port}", retries=False)
+        await client.start()
+        scale = args.time_scale
+        metered = ServiceTime(client, args.request_seconds * scale, args.token_seconds * scale)
         try:
-            started = time.monotonic()
-            if reference:
-                solved, imports = await _reference(args, items, verifier, generator)
-            else:
-                solved, imports = await _ours(args, items, verifier, generator), 0
-            wall = time.monotonic() - started
+            yield verifier, metered
         finally:
             await verifier.close()
-            await generator.close()
+            await client.close()
             await model_runner.stop()
             await verifier_runner.stop()
-    lean_seconds = lean_busy_seconds() - lean_before + imports * args.import_seconds * scale
-    model_seconds = (model_requests() - requests_before) * request_seconds
-    return Measured(wall, solved, lean_seconds, model_seconds, imports)
+
+
+async def measure(args: argparse.Namespace, items: list[Scripted], reference: bool) -> Measured:
+    async with serving(args, items, reference) as (verifier, model):
+        problems, lean_before = [i.problem for i in items], lean_busy_seconds()
+        started = time.monotonic()
+        if reference:
+            fresh = FreshProcesses(verifier)
+            solved = await _reference(args, problems, fresh, model)
+        else:
+            solved = await _ours(args, problems, verifier, model)
+        wall = time.monotonic() - started
+        lean = lean_busy_seconds() - lean_before
+    return Measured(wall, solved, lean, model.seconds, fresh.imports if reference else 0)
 
 
 def _params(args: argparse.Namespace) -> SearchParams:
@@ -186,10 +297,7 @@ def _params(args: argparse.Namespace) -> SearchParams:
 
 
 async def _ours(
-    args: argparse.Namespace,
-    items: list[FormalProblem],
-    verifier: VerifierClient,
-    model: ModelClient,
+    args: argparse.Namespace, items: list[FormalProblem], verifier: VerifierClient, model: Generator
 ) -> int:
     # Sessions pin a REPL each; parsing, RPE and file checks lease the remaining two.
     limits = Limits(args.gpu_slots * 2, max(1, args.verifier_processes - 2), len(items))
@@ -204,13 +312,8 @@ async def _ours(
 
 
 async def _reference(
-    args: argparse.Namespace,
-    items: list[FormalProblem],
-    verifier: VerifierClient,
-    model: ModelClient,
-) -> tuple[int, int]:
-    processes = asyncio.Semaphore(args.verifier_processes)
-    fresh = _FreshProcesses(verifier, args.import_seconds * args.time_scale, processes)
+    args: argparse.Namespace, items: list[FormalProblem], verifier: FreshProcesses, model: Generator
+) -> int:
     in_flight, unbounded = asyncio.Semaphore(16), asyncio.Semaphore(10**6)
     sessions = asyncio.Semaphore(max(1, args.verifier_processes - 2))
     templates = PromptTemplates.load()
@@ -219,10 +322,9 @@ async def _reference(
         async with in_flight:
             lock, meter = asyncio.Lock(), Meter()
             serial_model = _Serial(model, lock)
+            serial_verifier = MeteredVerifier(_Serial(verifier, lock), meter)  # type: ignore[arg-type]
             ctx = SearchContext(
-                verifier=ResilientVerifier(
-                    MeteredVerifier(_Serial(fresh, lock), meter), meter, sessions
-                ),  # type: ignore[arg-type]
+                verifier=ResilientVerifier(serial_verifier, meter, sessions),
                 solver=MeteredGenerator(serial_model, unbounded, meter, 7),  # type: ignore[arg-type]
                 prover=MeteredGenerator(serial_model, unbounded, meter, 7),  # type: ignore[arg-type]
                 params=_params(args),
@@ -232,18 +334,18 @@ async def _reference(
             )
             return (await solve(Pipeline.HAR, problem, ctx)).solved
 
-    solved = sum(await asyncio.gather(*(one(p) for p in items)))
-    return solved, fresh.imports
+    return sum(await asyncio.gather(*(one(p) for p in items)))
 
 
 def report(args: argparse.Namespace) -> None:
-    items = problems(args.problems)
-    ours = asyncio.run(_run(args, items, reference=False))
-    ref = asyncio.run(_run(args, items, reference=True))
+    source, items = workload(args)
+    ours = asyncio.run(measure(args, items, reference=False))
+    ref = asyncio.run(measure(args, items, reference=True))
     bound = max(ours.model_seconds / args.gpu_slots, ours.lean_seconds / args.verifier_processes)
     print(
-        f"HAR through the real services (lean-sim and the model simulator), measured in real time"
-        f" at time scale {args.time_scale}: {len(items)} problems"
+        f"HAR through the real gRPC services, measured in real time at time scale"
+        f" {args.time_scale}: {len(items)} problems ({source}); simulators: lean-sim for Lean,"
+        " the model simulator for the model"
     )
     print(f"  ours:        wall {ours.wall_seconds:9.2f} s  solved {ours.solved}")
     print(

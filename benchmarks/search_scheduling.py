@@ -2,12 +2,13 @@
 
 Run ``python benchmarks/search_scheduling.py [--problems 64] [--benchmark-root DIR]``;
 ``--backend services`` measures the same comparison in real time through the real gRPC
-services on lean-sim and the model simulator instead (benchmarks/scheduling_services.py). The HAR
-pipeline and the Scheduler are the real code; Lean and the model are in-process simulators
-with calibrated latencies (``--tactic-seconds 1``, ``--import-seconds 60``, per-request and
-per-token generation time, a GPU concurrency limit) whose outcomes come from a seeded hash of
-the text, so both schedules make the same decisions. Time is virtual: an event loop whose
-clock jumps to the next timer, so an hour of simulated work takes seconds.
+services on lean-sim and the model simulator instead, latencies scaled by ``--time-scale``
+(benchmarks/scheduling_services.py). The HAR pipeline and the Scheduler are the real code;
+Lean and the model are in-process simulators with calibrated latencies (``--tactic-seconds 1``,
+``--import-seconds 60``, per-request and per-token generation time, a GPU concurrency limit)
+whose outcomes come from a seeded hash of the text, so both schedules make the same decisions.
+Time is virtual: an event loop whose clock jumps to the next timer, so an hour of simulated
+work takes seconds.
 
 It prints our wall time, the lower bound max(total model time / model parallelism, total Lean
 time / verifier processes), and the same workload scheduled as the reference does it
@@ -356,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tactic-seconds", type=float, default=1.0)
     parser.add_argument("--import-seconds", type=float, default=60.0)
     parser.add_argument("--request-seconds", type=float, help="per model request (0.05 / 2.0)")
-    parser.add_argument("--token-seconds", type=float, default=0.02, help="virtual mode only")
+    parser.add_argument("--token-seconds", type=float, default=0.02, help="per generated token")
     parser.add_argument(
         "--backend",
         choices=["virtual", "services"],

@@ -1,24 +1,88 @@
-"""The scheduling benchmark's measured mode runs HAR through the real services and prints
-figures that parse (wall times, bound, speed-up)."""
+"""The scheduling benchmark's measured mode runs HAR through the real services (lean-sim and the
+model simulator) and prints figures that parse: wall times, the bound, imports, the speed-up."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from benchmarks.scheduling_services import conclusion
 from benchmarks.search_scheduling import main
 
+BENCHMARK_ROOT = Path(__file__).resolve().parents[3] / "shared" / "benchmark"
 
-def test_services_mode_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--backend", "services", "--problems", "3", "--ks", "6", "--time-scale", "0.005"])
-    out = capsys.readouterr().out
-    assert "lean-sim and the model simulator" in out
+
+def _figures(out: str) -> dict[str, float]:
     ours = re.search(r"ours:\s+wall\s+([\d.]+) s\s+solved (\d+)", out)
     bound = re.search(r"lower bound: wall\s+([\d.]+) s", out)
     ref = re.search(r"reference:\s+wall\s+([\d.]+) s\s+solved (\d+)\s+\(imports (\d+)", out)
-    assert ours and bound and ref, out
-    assert int(ours.group(2)) == int(ref.group(2)) == 3  # same decisions, all solved
-    assert int(ref.group(3)) >= 3 * 3  # two imports per attempt and one per RPE check
-    assert 0 < float(bound.group(1)) <= float(ours.group(1))
-    assert float(ref.group(1)) > 0
+    ratios = re.search(r"speed-up ([\d.]+)x; ours / bound ([\d.]+)", out)
+    assert ours and bound and ref and ratios, out
+    return {
+        "ours": float(ours.group(1)),
+        "ours_solved": int(ours.group(2)),
+        "bound": float(bound.group(1)),
+        "ref": float(ref.group(1)),
+        "ref_solved": int(ref.group(2)),
+        "imports": int(ref.group(3)),
+        "speedup": float(ratios.group(1)),
+    }
+
+
+def _run(
+    capsys: pytest.CaptureFixture[str], root: Path, problems: int
+) -> tuple[str, dict[str, float]]:
+    main(
+        [
+            "--backend",
+            "services",
+            "--benchmark-root",
+            str(root),
+            "--problems",
+            str(problems),
+            "--ks",
+            "6",
+            "--time-scale",
+            "0.005",
+        ]
+    )
+    out = capsys.readouterr().out
+    return out, _figures(out)
+
+
+def _check(figures: dict[str, float], problems: int) -> None:
+    assert figures["ours_solved"] == figures["ref_solved"] == problems  # same scripted decisions
+    assert figures["imports"] == 3 * problems  # two per attempt, one per RPE check
+    for name in ("ours", "bound", "ref", "speedup"):
+        assert 0 < figures[name] < 60, (name, figures)
+    assert figures["bound"] <= figures["ours"]
+
+
+def test_services_mode_on_hand_written_problems(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out, figures = _run(capsys, tmp_path, 2)
+    assert "measured in real time at time scale 0.005: 2 problems (hand-written sums)" in out
+    assert "lean-sim" in out and "model simulator" in out
+    _check(figures, 2)
+
+
+@pytest.mark.skipif(
+    not (BENCHMARK_ROOT / "formal_math500.json").exists(),
+    reason="FormalMath500 not found under ../shared/benchmark",
+)
+def test_services_mode_on_formal_math500(capsys: pytest.CaptureFixture[str]) -> None:
+    out, figures = _run(capsys, BENCHMARK_ROOT, 3)
+    assert "3 problems (formal_math500)" in out
+    _check(figures, 3)
+
+
+def test_conclusion_of_a_statement() -> None:
+    statement = (
+        "example\n(answer : ℕ)\n  (h : answer = 3 + 4) -- hint: 7\n: -- 7\nanswer = 7\n:= sorry"
+    )
+    assert conclusion(statement) == "answer = 7"
+    assert conclusion("example (answer : ℕ) : answer = 2 * 3 := sorry") == "answer = 2 * 3"
+    assert conclusion("theorem t : 1 = 1 := by rfl") is None
