@@ -86,3 +86,19 @@ def render_chat(
             add_generation_prompt=add_generation_prompt,
         )
     )
+
+
+def chat_prompt_text(tokenizer: Any, messages: Sequence[ChatMessage], source: str | None) -> str:
+    """The prompt text of a chat: the override template ``source`` when given, else the
+    tokenizer's own chat template; InvalidRequest when the checkpoint has none."""
+    if source is not None:
+        return render_chat(
+            messages,
+            source,
+            bos_token=tokenizer.bos_token or "",
+            eos_token=tokenizer.eos_token or "",
+        )
+    if getattr(tokenizer, "chat_template", None):
+        rows = [{"role": m.role, "content": m.content} for m in messages]
+        return str(tokenizer.apply_chat_template(rows, add_generation_prompt=True, tokenize=False))
+    raise InvalidRequest("the checkpoint has no chat template: send text or set one")

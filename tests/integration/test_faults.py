@@ -24,25 +24,10 @@ from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded
 from services.lean_verifier.backends.pantograph import Repl, ReplConfig
 from services.lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
 from services.lean_verifier.pool import PoolConfig, ReplPool
+from tests.processes import gone, wait_until
 
 STATEMENT = "example (a b : Nat) (h : a = b) : a = b := sorry"
 PoolMaker = Callable[..., ReplPool]
-
-
-def gone(pid: int) -> bool:
-    """True when ``pid`` has exited (a zombie awaiting its reaper counts as gone)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-async def wait_until(predicate: Callable[[], object], seconds: float) -> None:
-    """Poll ``predicate`` every 20 ms for up to ``seconds`` (processes exit asynchronously)."""
-    for _ in range(int(seconds / 0.02) + 1):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(autouse=True)

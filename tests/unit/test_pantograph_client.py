@@ -13,7 +13,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
@@ -28,6 +28,7 @@ from services.lean_verifier.backends.pantograph import (
     encode_request,
     goals_from_json,
 )
+from tests.processes import gone, wait_until
 
 STUB = r"""
 import json, os, resource, subprocess, sys, time
@@ -92,22 +93,6 @@ for raw in iter(sys.stdin.buffer.readline, b""):
         reply = {"command": command, "payload": payload}
     sys.stdout.write(json.dumps(reply, ensure_ascii=False) + ("\r\n" if mode == "crlf" else "\n"))
 """
-
-
-def gone(pid: int) -> bool:
-    """True when ``pid`` has exited (a zombie awaiting its reaper counts as gone)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-async def wait_until(predicate: Callable[[], object], seconds: float) -> None:
-    """Poll ``predicate`` every 20 ms for up to ``seconds`` (processes exit asynchronously)."""
-    for _ in range(int(seconds / 0.02) + 1):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from harcopa.domain import Completion, FinishReason, Generation, Prompt, SamplingParams, TokenUsage
-from harcopa.errors import BackendUnavailable, InvalidRequest
-from services.model_server.templates import load_template, render_chat
+from harcopa.errors import BackendUnavailable
+from services.model_server.templates import chat_prompt_text, load_template
 
 logger = logging.getLogger(__name__)
 
@@ -141,18 +141,7 @@ class VllmGenerator:
         tok = self._tokenizer
         if prompt.text is not None:
             return list(tok.encode(prompt.text))
-        if self._template is not None:
-            text = render_chat(
-                prompt.messages,
-                self._template,
-                bos_token=tok.bos_token or "",
-                eos_token=tok.eos_token or "",
-            )
-        elif getattr(tok, "chat_template", None):
-            messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        else:
-            raise InvalidRequest("the checkpoint has no chat template: send text or set one")
+        text = chat_prompt_text(tok, prompt.messages, self._template)
         return list(tok.encode(text, add_special_tokens=False))
 
     def _sampling(self, params: SamplingParams) -> Any:
