@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harcopa.domain import ChatMessage, Generation, Prompt, SamplingParams
 from harcopa.model_client import ModelClient
-from services.model_server.backends.simulated import Scenario, SimulatedConfig
-from services.model_server.server import build_runner
-from services.model_server.settings import ModelSettings
+from harcopa_model_server.backends.simulated import Scenario, SimulatedConfig
+from harcopa_model_server.server import build_runner
+from harcopa_model_server.settings import ModelSettings
 
 #: Latency model of the default simulator run: a small model on a few GPU slots.
 SIM_LATENCY = {"request_seconds": 0.02, "token_seconds": 0.001, "slots": 4}

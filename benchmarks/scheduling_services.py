@@ -59,16 +59,16 @@ from harcopa.model_client import ModelClient
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.backends.simulated import SimulatedConfig
-from services.lean_verifier.server import build_runner as build_verifier
-from services.lean_verifier.settings import VerifierSettings
-from services.model_server.backends.simulated import SimulatedConfig as ModelSimConfig
-from services.model_server.server import build_runner as build_model
-from services.model_server.settings import ModelSettings
-from services.orchestrator.context import Meter, SearchContext
-from services.orchestrator.pipelines import solve
-from services.orchestrator.recovery import MeteredVerifier, ResilientVerifier
-from services.orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig
+from harcopa_lean_verifier.server import build_runner as build_verifier
+from harcopa_lean_verifier.settings import VerifierSettings
+from harcopa_model_server.backends.simulated import SimulatedConfig as ModelSimConfig
+from harcopa_model_server.server import build_runner as build_model
+from harcopa_model_server.settings import ModelSettings
+from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.pipelines import solve
+from harcopa_orchestrator.recovery import MeteredVerifier, ResilientVerifier
+from harcopa_orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
 
 CALL_KINDS = ("tactic", "draft", "file", "ready", "other")
 #: Scripted token counts (the simulator's ``tokens``): a drafted step, a submission, a tactic.

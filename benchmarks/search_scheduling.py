@@ -55,10 +55,10 @@ from harcopa.domain import (
     Variable,
 )
 from harcopa.prompts import PromptTemplates
-from services.orchestrator.context import Meter, SearchContext
-from services.orchestrator.pipelines import solve
-from services.orchestrator.recovery import MeteredVerifier, ResilientVerifier
-from services.orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
+from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.pipelines import solve
+from harcopa_orchestrator.recovery import MeteredVerifier, ResilientVerifier
+from harcopa_orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
 
 
 class VirtualClockSelector(selectors.DefaultSelector):

@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from harcopa.domain import FormalProblem, Framework, ProofState
-from harcopa.local import ServiceProcess, free_port
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.backends.pantograph import Repl, ReplConfig
-from services.lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
+from harcopa_cli.local import ServiceProcess, free_port
+from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
 
 #: The goal both paths work on: the statement as a file (a) and as an FPS problem (b).
 FILE_STATEMENT = "example (answer : ℕ) (h_answer : answer = 3 + 4) : answer = 7 := sorry"
@@ -152,15 +152,15 @@ async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str
     port = free_port()
     env = server_environment(port, pool_size)
     if not in_process:
-        process = ServiceProcess("services.lean_verifier", SERVICE_NAME, env, port=port)
+        process = ServiceProcess("harcopa_lean_verifier", SERVICE_NAME, env, port=port)
         await process.start(ready_timeout_seconds=120)
         try:
             yield process.target
         finally:
             await process.stop()
         return
-    from services.lean_verifier.server import build_runner
-    from services.lean_verifier.settings import VerifierSettings
+    from harcopa_lean_verifier.server import build_runner
+    from harcopa_lean_verifier.settings import VerifierSettings
 
     settings = VerifierSettings(
         host="127.0.0.1",

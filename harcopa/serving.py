@@ -345,7 +345,7 @@ async def run_service(
     metrics_service: str,
     on_ready: Callable[[ServiceRunner], Awaitable[None]] | None = None,
 ) -> None:
-    """Entry point used by every ``services/<name>/__main__.py``."""
+    """Entry point used by every service's ``__main__``."""
     runner = ServiceRunner(settings, services, backend, metrics_service)
     if on_ready is not None:
         await on_ready(runner)

@@ -26,7 +26,7 @@ if ! "$VENV/bin/python" -c "import grpc_health, grpc_reflection, pytest_asyncio"
     pydantic-settings httpx pytest pytest-asyncio pytest-timeout
 fi
 
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD:$PWD/services/lean_verifier:$PWD/services/model_server:$PWD/services/orchestrator:$PWD/services/trainer${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1
 export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
 export VLLM_CPU_OMP_THREADS_BIND=${VLLM_CPU_OMP_THREADS_BIND:-nobind}

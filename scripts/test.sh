@@ -12,7 +12,10 @@ echo "== lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 echo "== types"
-"$VENV/bin/mypy" harcopa services
+"$VENV/bin/mypy" -p harcopa -p harcopa_cli -p harcopa_lean_verifier -p harcopa_model_server \
+  -p harcopa_orchestrator -p harcopa_trainer
+echo "== import layers"
+"$VENV/bin/lint-imports"
 echo "== tests"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 set +e

@@ -80,8 +80,8 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, layers: int = 2) -> Path:
 @contextlib.asynccontextmanager
 async def serve_model(backend: Any, generator: Any = None, **settings: Any) -> AsyncIterator[Any]:
     """A started model server on 127.0.0.1 port 0 (metrics off); yields its ServiceRunner."""
-    from services.model_server.server import build_runner
-    from services.model_server.settings import ModelSettings
+    from harcopa_model_server.server import build_runner
+    from harcopa_model_server.settings import ModelSettings
 
     fields = {"port": 0, "metrics_enabled": False, "grace_seconds": 0.5, **settings}
     runner = build_runner(ModelSettings(backend=backend, **fields), generator)

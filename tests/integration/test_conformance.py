@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from harcopa.domain import Framework, Mode, ProofComplete, ProofState, TacticError
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.settings import PantographConfig
+from harcopa_lean_verifier.settings import PantographConfig
 from tests.service.verifier_harness import problem, serving, sim_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

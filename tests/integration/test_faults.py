@@ -21,9 +21,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded
-from services.lean_verifier.backends.pantograph import Repl, ReplConfig
-from services.lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
-from services.lean_verifier.pool import PoolConfig, ReplPool
+from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
+from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from tests.processes import gone, wait_until
 
 STATEMENT = "example (a b : Nat) (h : a = b) : a = b := sorry"

@@ -13,7 +13,7 @@ import pytest
 
 from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
 from harcopa.model_client import ModelClient
-from services.model_server.backends import TransformersConfig, VllmConfig
+from harcopa_model_server.backends import TransformersConfig, VllmConfig
 from tests.model_tiny import build_tiny_model, serve_model
 
 pytestmark = pytest.mark.gpu

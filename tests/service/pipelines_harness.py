@@ -28,11 +28,11 @@ from harcopa.model_client import ModelClient
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Verifier
 from harcopa.serving import ServiceRunner
-from services.model_server.server import build_runner
-from services.model_server.settings import ModelSettings
-from services.orchestrator.context import SearchContext
-from services.orchestrator.scheduler import Limits, Scheduler
-from services.orchestrator.search.tree import SearchTree
+from harcopa_model_server.server import build_runner
+from harcopa_model_server.settings import ModelSettings
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.scheduler import Limits, Scheduler
+from harcopa_orchestrator.search.tree import SearchTree
 
 #: One scripted output: its text, or (text, finish reason).
 Output = str | tuple[str, FinishReason]

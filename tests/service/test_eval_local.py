@@ -43,7 +43,7 @@ MODEL_SCENARIO = {
 
 def _harcopa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harcopa.cli", *args],
+        [sys.executable, "-m", "harcopa_cli", *args],
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,

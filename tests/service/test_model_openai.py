@@ -22,7 +22,7 @@ from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
 from harcopa.errors import BackendUnavailable, InvalidRequest, Overloaded
 from harcopa.model_client import ModelClient
 from harcopa.openai_client import OpenAIGenerator
-from services.model_server.backends import OpenAIConfig
+from harcopa_model_server.backends import OpenAIConfig
 from tests.model_tiny import serve_model
 
 CHAT_REPLY = {

@@ -12,11 +12,11 @@ from prometheus_client import REGISTRY
 
 from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
 from harcopa.errors import DeadlineExceeded, InvalidRequest, Overloaded
-from harcopa.local import ServiceProcess, free_port
 from harcopa.model_client import ModelClient
-from services.model_server.backends import SimulatedConfig
-from services.model_server.backends.simulated import Scenario, SimulatedGenerator
-from services.model_server.settings import ModelSettings
+from harcopa_cli.local import ServiceProcess, free_port
+from harcopa_model_server.backends import SimulatedConfig
+from harcopa_model_server.backends.simulated import Scenario, SimulatedGenerator
+from harcopa_model_server.settings import ModelSettings
 from tests.model_tiny import serve_model
 
 SCENARIO = {
@@ -146,8 +146,8 @@ async def test_admission_limit_and_token_metrics() -> None:
 
 
 def test_cli_and_environment_build_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harcopa.cli import build_parser
-    from harcopa.cli_model import _backend
+    from harcopa_cli.main import build_parser
+    from harcopa_cli.model import _backend
 
     args = build_parser().parse_args(
         ["model", "serve", "--backend", "transformers", "--model", "/ckpt", "--template", "x"]
@@ -178,7 +178,7 @@ async def test_python_dash_m_serves_the_simulator(tmp_path: Path) -> None:
         "HARCOPA_MODEL_BACKEND__KIND": "sim",
         "HARCOPA_MODEL_BACKEND__SCENARIO_PATH": str(path),
     }
-    process = ServiceProcess("services.model_server", "harcopa.v1.ModelService", env, port=port)
+    process = ServiceProcess("harcopa_model_server", "harcopa.v1.ModelService", env, port=port)
     await process.start(ready_timeout_seconds=30)
     try:
         async with ModelClient(process.target) as model:

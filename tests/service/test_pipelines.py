@@ -26,7 +26,7 @@ from harcopa.domain import (
     SearchParams,
 )
 from harcopa.prompts import PromptTemplates
-from services.orchestrator.scheduler import Limits
+from harcopa_orchestrator.scheduler import Limits
 from tests.service.pipelines_harness import (
     Harness,
     ScriptedGeneratorSimulator,

@@ -9,7 +9,7 @@ from harcopa import domain as d
 from harcopa import errors
 from harcopa.replicas import parse_target
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.server import build_runner
+from harcopa_lean_verifier.server import build_runner
 from tests.service.verifier_harness import SIMPLE, problem, sim_settings
 
 FRAMEWORKS = (d.Framework.FORWARD_REASONING,)

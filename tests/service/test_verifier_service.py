@@ -14,12 +14,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harcopa import errors
-from harcopa.cli import build_parser
-from harcopa.cli_verifier import serve_environment
 from harcopa.domain import Framework, ProofState, Severity, TacticTimeout
-from harcopa.local import free_port
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.server import build_runner
+from harcopa_cli.local import free_port
+from harcopa_cli.main import build_parser
+from harcopa_cli.verifier import serve_environment
+from harcopa_lean_verifier.server import build_runner
 from tests.service.verifier_harness import SIMPLE, problem, serving, sim_settings
 
 
@@ -120,7 +120,7 @@ async def test_cli_serve_runs_the_service_until_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "harcopa.cli",
+        "harcopa_cli",
         "verifier",
         "serve",
         "--backend",

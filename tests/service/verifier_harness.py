@@ -14,9 +14,9 @@ from typing import Any
 
 from harcopa.domain import FormalProblem
 from harcopa.verifier_client import VerifierClient
-from services.lean_verifier.backends.simulated import SimulatedConfig
-from services.lean_verifier.server import build_runner
-from services.lean_verifier.settings import VerifierSettings
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig
+from harcopa_lean_verifier.server import build_runner
+from harcopa_lean_verifier.settings import VerifierSettings
 
 
 def sim_settings(scenario: Path | None = None, **overrides: Any) -> VerifierSettings:

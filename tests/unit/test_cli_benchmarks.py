@@ -1,4 +1,4 @@
-"""Tests of ``harcopa benchmarks list|show`` (harcopa.cli) on synthetic and real benchmark data."""
+"""Tests of ``harcopa benchmarks list|show`` (harcopa_cli.main) on synthetic and real data."""
 
 import json
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harcopa.benchmarks import BENCHMARKS
-from harcopa.cli import main
+from harcopa_cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARK_ROOT = REPO.parent / "shared" / "benchmark"
@@ -93,7 +93,7 @@ def test_show_errors_exit_2(
 
 def test_missing_folder_exits_2_as_a_module(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "harcopa.cli", "benchmarks", "list", "--root", str(tmp_path)],
+        [sys.executable, "-m", "harcopa_cli", "benchmarks", "list", "--root", str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -21,7 +21,7 @@ import pytest
 
 from harcopa.domain import Variable
 from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded, InvalidRequest
-from services.lean_verifier.backends.pantograph import (
+from harcopa_lean_verifier.backends.pantograph import (
     PantographError,
     Repl,
     ReplConfig,

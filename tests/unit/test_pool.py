@@ -11,8 +11,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded, Overloaded
-from services.lean_verifier.backends.pantograph import ReplConfig
-from services.lean_verifier.pool import PoolConfig, ReplPool
+from harcopa_lean_verifier.backends.pantograph import ReplConfig
+from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 
 _ids = itertools.count()
 

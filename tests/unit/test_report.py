@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harcopa import domain as d
-from harcopa.cli_runs import parse_indices
 from harcopa.errors import InvalidRequest
-from services.orchestrator.report import build_report
+from harcopa_cli.runs import parse_indices
+from harcopa_orchestrator.report import build_report
 
 SOLVER = d.ModelRef("127.0.0.1:1")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from harcopa.domain import FormalProblem, ParsedProblem, Variable
-from services.orchestrator.search.assembly import inline_gap_proofs, solving_file, statement_file
-from services.orchestrator.search.prover import _next_origins
+from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file, statement_file
+from harcopa_orchestrator.search.prover import _next_origins
 
 
 def test_inline_replaces_sorries_in_order_outside_comments() -> None:

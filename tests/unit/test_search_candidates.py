@@ -16,10 +16,10 @@ from harcopa.domain import (
     TokenUsage,
 )
 from harcopa.prompts import PromptTemplates
-from services.orchestrator.context import Meter, SearchContext
-from services.orchestrator.pipelines import PIPELINES
-from services.orchestrator.scheduler import MeteredGenerator
-from services.orchestrator.search.candidates import step_candidates, tactic_candidates
+from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.pipelines import PIPELINES
+from harcopa_orchestrator.scheduler import MeteredGenerator
+from harcopa_orchestrator.search.candidates import step_candidates, tactic_candidates
 
 
 def ctx(mode: Mode) -> SearchContext:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from harcopa import domain as d
 from harcopa.prompts import PromptTemplates
-from services.orchestrator.context import Meter, SearchContext
-from services.orchestrator.search.restarts import in_one_session, restarting
+from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.search.restarts import in_one_session, restarting
 
 PROBLEM = d.FormalProblem("toy", 0, "example (answer : ℕ) (h : answer = 1) : answer = 1 := sorry")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harcopa.domain import Goal, ProofState, StateHandle
-from services.orchestrator.search.tree import InvariantError, SearchTree, Status
+from harcopa_orchestrator.search.tree import InvariantError, SearchTree, Status
 
 
 def state(target: str) -> ProofState:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, require_benchmarks
 
-MODULE = "services.lean_verifier.simulator"
+MODULE = "harcopa_lean_verifier.simulator"
 FRONTEND_FLAGS = {"invocations": False, "typeErrorsAsGoals": False, "newConstants": False}
 
 

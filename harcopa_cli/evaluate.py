@@ -1,0 +1,234 @@
+"""``harcopa eval``: the one-command local evaluation (verifier, model server and orchestrator as
+local processes, one run, its report and its JSONL export).
+
+Registered by harcopa_cli/main.py and called by ``scripts/evaluate.sh``. Backends are picked from
+what the machine has: real Pantograph when ``HARCOPA_PANTOGRAPH_BIN`` and
+``HARCOPA_MATHLIB_PROJECT`` are set (else lean-sim, the simulator, announced as such); vLLM when
+it is importable and a CUDA GPU is present (else transformers on the CPU, or an
+OpenAI-compatible endpoint given with ``--model-endpoint``). The run lives in a SQLite store
+under ``--workdir``; interrupting the command leaves it resumable with ``--resume RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harcopa import domain as d
+from harcopa.errors import InvalidRequest
+from harcopa_cli.runs import add_spec_arguments, follow, spec_from_args
+
+PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
+MATHLIB_ENV = "HARCOPA_MATHLIB_PROJECT"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a pipeline on a benchmark with local services (one command)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_spec_arguments(parser)
+    parser.add_argument(
+        "--benchmark-root",
+        type=Path,
+        default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
+        help="folder with the benchmark JSON files (default: $HARCOPA_BENCHMARK_ROOT)",
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("runs"), help="store, logs, exports")
+    parser.add_argument("--resume", default="", help="continue this run id instead of a new one")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default="smollm2", help="checkpoint folder, or `smollm2`")
+    model.add_argument(
+        "--model-backend", default="auto", choices=["auto", "vllm", "transformers", "sim"]
+    )
+    model.add_argument("--model-scenario", type=Path, help="scenario file of the model simulator")
+    model.add_argument("--model-endpoint", default="", help="use an OpenAI-compatible URL instead")
+    model.add_argument("--model-name", default="", help="model name at --model-endpoint")
+    model.add_argument(
+        "--template", default="", help="chat template override (xtuner-default|file)"
+    )
+    model.add_argument("--system-prompt", default="", help="system prompt override")
+    lean = parser.add_argument_group("verifier")
+    lean.add_argument("--verifier-backend", default="auto", choices=["auto", "pantograph", "sim"])
+    lean.add_argument("--lean-scenario", type=Path, help="scenario file of lean-sim")
+    lean.add_argument("--pool-size", type=int, default=0, help="REPL processes (default: cores+2)")
+    parser.set_defaults(handler=_eval)
+
+
+@dataclass
+class Plan:
+    """Which backends this machine runs, and the environment of each service."""
+
+    verifier_env: dict[str, str] = field(default_factory=dict)
+    model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
+    notes: list[str] = field(default_factory=list)
+
+
+def _cuda_available() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
+    env = dict(os.environ) if env is None else env
+    plan = Plan()
+    pool = args.pool_size or (os.cpu_count() or 2) + 2
+    plan.verifier_env = {"HARCOPA_VERIFIER_POOL_SIZE": str(max(pool, 2))}
+    kind = args.verifier_backend
+    if kind == "auto":
+        kind = "pantograph" if env.get(PANTOGRAPH_ENV) and env.get(MATHLIB_ENV) else "sim"
+    if kind == "pantograph":
+        if not (env.get(PANTOGRAPH_ENV) and env.get(MATHLIB_ENV)):
+            raise InvalidRequest(
+                f"the pantograph backend needs ${PANTOGRAPH_ENV} and ${MATHLIB_ENV}"
+            )
+        plan.verifier_env |= {
+            "HARCOPA_VERIFIER_BACKEND__KIND": "pantograph",
+            "HARCOPA_VERIFIER_BACKEND__EXECUTABLE": env[PANTOGRAPH_ENV],
+            "HARCOPA_VERIFIER_BACKEND__PROJECT_ROOT": env[MATHLIB_ENV],
+        }
+        plan.notes.append(f"verifier: Pantograph {env[PANTOGRAPH_ENV]} over {env[MATHLIB_ENV]}")
+    else:
+        plan.verifier_env["HARCOPA_VERIFIER_BACKEND__KIND"] = "sim"
+        if args.lean_scenario:
+            plan.verifier_env["HARCOPA_VERIFIER_BACKEND__SCENARIO_PATH"] = str(args.lean_scenario)
+        plan.notes.append(
+            "verifier: lean-sim, a SIMULATOR of Pantograph (no Lean here): its verdicts come from"
+            f" a small rule set, not from Lean; set ${PANTOGRAPH_ENV} and ${MATHLIB_ENV} for Lean"
+        )
+    if args.model_endpoint:
+        plan.notes.append(f"model: OpenAI-compatible endpoint {args.model_endpoint}")
+        return plan
+    backend = args.model_backend
+    if backend == "auto":
+        # vLLM serves checkpoints on a GPU; the packaged SmolLM2 (a GGUF) stays on transformers,
+        # which uses the GPU too when there is one.
+        has_vllm = importlib.util.find_spec("vllm") is not None
+        gpu_checkpoint = args.model != "smollm2" and has_vllm and _cuda_available()
+        backend = "vllm" if gpu_checkpoint else "transformers"
+    model_env = {"HARCOPA_MODEL_BACKEND__KIND": backend}
+    if backend == "sim":
+        if not args.model_scenario:
+            raise InvalidRequest("--model-backend sim needs --model-scenario")
+        model_env["HARCOPA_MODEL_BACKEND__SCENARIO_PATH"] = str(args.model_scenario)
+        plan.notes.append(f"model: the model SIMULATOR scripted by {args.model_scenario}")
+    else:
+        model_env["HARCOPA_MODEL_BACKEND__MODEL"] = args.model
+        if args.template:
+            model_env["HARCOPA_MODEL_BACKEND__TEMPLATE"] = args.template
+        plan.notes.append(f"model: {args.model} on {backend}")
+    plan.model_env = model_env
+    return plan
+
+
+def _eval(args: argparse.Namespace) -> int:
+    if not args.resume and args.benchmark not in _known() and not Path(args.benchmark).is_file():
+        raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
+    plan = plan_backends(args)
+    for note in plan.notes:
+        print(f"harcopa eval: {note}", file=sys.stderr)
+    return asyncio.run(_eval_async(args, plan))
+
+
+def _known() -> tuple[str, ...]:
+    from harcopa.benchmarks import BENCHMARKS
+
+    return BENCHMARKS
+
+
+async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
+    from harcopa.orchestrator_client import OrchestratorClient
+    from harcopa_cli.local import ServiceProcess, free_port
+
+    workdir: Path = args.workdir
+    logs = workdir / "logs"
+    started: list[ServiceProcess] = []
+    try:
+        verifier = ServiceProcess(
+            "harcopa_lean_verifier",
+            "harcopa.v1.VerifierService",
+            {**plan.verifier_env, **_ports("VERIFIER", port := free_port())},
+            port=port,
+            log_path=logs / "verifier.log",
+        )
+        solver_ref = d.ModelRef(args.model_endpoint, args.model_name, "HARCOPA_API_KEY")
+        tasks = [verifier.start()]
+        started.append(verifier)
+        if plan.model_env is not None:
+            model = ServiceProcess(
+                "harcopa_model_server",
+                "harcopa.v1.ModelService",
+                {**plan.model_env, **_ports("MODEL", port := free_port())},
+                port=port,
+                log_path=logs / "model_server.log",
+            )
+            started.append(model)
+            tasks.append(model.start())
+            solver_ref = d.ModelRef(model.target)
+        if args.system_prompt:
+            solver_ref = d.ModelRef(
+                solver_ref.target, solver_ref.model, solver_ref.api_key_env, args.system_prompt
+            )
+        print(f"harcopa eval: starting services (logs in {logs})", file=sys.stderr)
+        await asyncio.gather(*tasks)
+        orchestrator = ServiceProcess(
+            "harcopa_orchestrator",
+            "harcopa.v1.OrchestratorService",
+            {
+                **_ports("ORCHESTRATOR", port := free_port()),
+                "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
+                "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
+                "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+            },
+            port=port,
+            log_path=logs / "orchestrator.log",
+        )
+        started.append(orchestrator)
+        await orchestrator.start()
+        async with OrchestratorClient(orchestrator.target) as client:
+            if args.resume:
+                run_id = args.resume
+                await client.get_run(run_id)
+            else:
+                run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
+            print(f"harcopa eval: run {run_id}", file=sys.stderr)
+            status = await follow(client, run_id)
+        return await _finish(workdir, run_id) or status
+    finally:
+        for service in reversed(started):
+            await service.stop()
+
+
+def _ports(service: str, port: int) -> dict[str, str]:
+    return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
+
+
+async def _finish(workdir: Path, run_id: str) -> int:
+    """Print the report and export the results; non-zero unless the run succeeded."""
+    from harcopa_orchestrator.report import build_report
+    from harcopa_orchestrator.store import RunStore
+
+    store = RunStore(workdir / "harcopa.sqlite")
+    try:
+        run = await store.get_run(run_id)
+        if run is None:
+            print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
+            return 1
+        print(build_report(run.spec, await store.results(run_id)).render())
+        out = workdir / f"{run_id}.jsonl"
+        count = await store.export_jsonl(run_id, out)
+        print(f"results: {out} ({count} problems)")
+        return 0 if run.status is d.RunStatus.SUCCEEDED else 1
+    finally:
+        store.close()

@@ -1,0 +1,288 @@
+"""``harcopa run ...`` and ``harcopa orchestrator serve``: start, watch and inspect runs.
+
+Registered by harcopa_cli/main.py. Client commands talk to an OrchestratorService over gRPC;
+``run report`` and ``run export`` read the orchestrator's SQLite store directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from harcopa import domain as d
+from harcopa.errors import InvalidRequest
+
+DEFAULT_TARGET = os.environ.get("HARCOPA_ORCHESTRATOR_TARGET", "127.0.0.1:50050")
+
+
+def parse_indices(text: str) -> tuple[int, ...]:
+    """``"0,3,10-12"`` -> (0, 3, 10, 11, 12)."""
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                out.extend(range(low, high + 1))
+            else:
+                out.append(int(part))
+        except ValueError as exc:
+            raise InvalidRequest(f"bad problem list {text!r}: use e.g. 0,3,10-12") from exc
+    return tuple(out)
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments that make a RunSpec (shared by `run start` and `eval`)."""
+    parser.add_argument("--pipeline", required=True, choices=[p.value for p in d.Pipeline])
+    parser.add_argument("--benchmark", required=True, help="benchmark name or problems file")
+    parser.add_argument("--problems", default="", help="indices, e.g. 0,3,10-12 (default all)")
+    parser.add_argument("--mode", default="strict", choices=["strict", "paper"])
+    parser.add_argument("--name", default="")
+    parser.add_argument("--ks", type=int, default=0, help="K_S step candidates (default 80)")
+    parser.add_argument("--samples", type=int, default=0, help="solver samples per trial (8)")
+    parser.add_argument("--prover-trials", type=int, default=0, help="prover expansions (16)")
+    parser.add_argument("--prover-samples", type=int, default=0, help="prover samples (4)")
+    parser.add_argument("--tries", type=int, default=0, help="K_W whole-draft attempts (8)")
+    parser.add_argument("--temperature", type=float, default=None, help="sampling T (0.7)")
+    parser.add_argument("--max-tokens", type=int, default=0, help="solver max tokens (2048)")
+    parser.add_argument("--prover-max-tokens", type=int, default=0, help="prover max tokens (256)")
+    parser.add_argument("--concurrency", type=int, default=16, help="problems in flight")
+    parser.add_argument("--seed", type=int, default=None)
+
+
+def spec_from_args(
+    args: argparse.Namespace, solver: d.ModelRef, prover: d.ModelRef | None
+) -> d.RunSpec:
+    params = d.SearchParams().merged(
+        solver_max_trials=args.ks,
+        solver_samples_per_trial=args.samples,
+        prover_max_trials=args.prover_trials,
+        prover_samples_per_trial=args.prover_samples,
+        try_num=args.tries,
+        temperature=args.temperature,
+        solver_max_tokens=args.max_tokens,
+        prover_max_tokens=args.prover_max_tokens,
+    )
+    pipeline = d.Pipeline(args.pipeline)
+    return d.RunSpec(
+        pipeline=pipeline,
+        benchmark=args.benchmark,
+        solver=solver,
+        prover=prover if pipeline.hierarchical else None,
+        name=args.name,
+        problem_indices=parse_indices(args.problems),
+        params=params,
+        mode=d.Mode(args.mode),
+        max_concurrent_problems=args.concurrency,
+        seed=args.seed,
+    )
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser("orchestrator", help="run the orchestrator service")
+    serve_actions = serve.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve_cmd = serve_actions.add_parser("serve", help="serve OrchestratorService")
+    serve_cmd.add_argument("--port", type=int)
+    serve_cmd.add_argument("--store", type=Path, help="SQLite run store path")
+    serve_cmd.add_argument("--benchmark-root", type=Path)
+    serve_cmd.add_argument("--verifier", help="VerifierService target")
+    serve_cmd.set_defaults(handler=_serve)
+
+    run = subparsers.add_parser("run", help="start, watch and inspect runs")
+    actions = run.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="start a run")
+    add_spec_arguments(start)
+    start.add_argument("--solver", required=True, help="ModelService host:port or http(s) URL")
+    start.add_argument("--solver-model", default="", help="model name for OpenAI endpoints")
+    start.add_argument("--prover", default="", help="prover endpoint (default: the solver)")
+    start.add_argument("--prover-model", default="")
+    start.add_argument("--watch", action="store_true", help="follow progress until it ends")
+    start.set_defaults(handler=_start)
+    for name, handler, helptext in (
+        ("watch", _watch, "follow a run's progress"),
+        ("get", _get, "print a run as JSON"),
+        ("cancel", _cancel, "cancel a run"),
+    ):
+        cmd = actions.add_parser(name, help=helptext)
+        cmd.add_argument("run_id")
+        cmd.set_defaults(handler=handler)
+    listing = actions.add_parser("list", help="list runs")
+    listing.set_defaults(handler=_list)
+    result = actions.add_parser("result", help="print one problem's attempts as JSON")
+    result.add_argument("run_id")
+    result.add_argument("problem_id", help="e.g. minif2f_solving/12")
+    result.set_defaults(handler=_result)
+    report = actions.add_parser("report", help="the paper's table for a run (reads the store)")
+    report.add_argument("run_id")
+    report.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
+    report.add_argument("--no-exclusions", action="store_true", help="score every problem")
+    report.set_defaults(handler=_report)
+    export = actions.add_parser("export", help="write a run's results as JSONL (reads the store)")
+    export.add_argument("run_id")
+    export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(handler=_export)
+    for cmd in (start, listing, result, *[actions.choices[n] for n in ("watch", "get", "cancel")]):
+        cmd.add_argument(
+            "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
+        )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {
+        "PORT": args.port,
+        "STORE_PATH": args.store,
+        "BENCHMARK_ROOT": args.benchmark_root,
+        "VERIFIER_TARGET": args.verifier,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[f"HARCOPA_ORCHESTRATOR_{key}"] = str(value)
+    from harcopa_orchestrator.__main__ import main
+
+    main()
+    return 0
+
+
+def _model_ref(target: str, model: str) -> d.ModelRef:
+    return d.ModelRef(
+        target=target,
+        model=model,
+        api_key_env="HARCOPA_API_KEY" if target.startswith("http") else "",
+    )
+
+
+def _start(args: argparse.Namespace) -> int:
+    solver = _model_ref(args.solver, args.solver_model)
+    prover = _model_ref(args.prover, args.prover_model) if args.prover else solver
+    spec = spec_from_args(args, solver, prover)
+    return asyncio.run(_start_async(args.orchestrator, spec, args.watch))
+
+
+async def _start_async(target: str, spec: d.RunSpec, watch: bool) -> int:
+    from harcopa.orchestrator_client import OrchestratorClient
+
+    async with OrchestratorClient(target) as client:
+        run_id = await client.start_run(spec)
+        print(run_id)
+        if watch:
+            return await follow(client, run_id)
+    return 0
+
+
+async def follow(client: Any, run_id: str, stream: Any = sys.stderr) -> int:
+    """Print a progress line per event; exit code 0 when the run succeeded."""
+    final: d.RunEvent | None = None
+    async for event in client.watch(run_id):
+        final = event
+        p = event.progress
+        width = 30
+        filled = int(width * p.problems_done / p.problems_total) if p.problems_total else 0
+        bar = "#" * filled + "." * (width - filled)
+        stream.write(
+            f"\r[{bar}] {p.problems_done}/{p.problems_total} done, {p.problems_solved} solved,"
+            f" {p.problems_errored} errors  {event.status.value:<10}"
+        )
+        stream.flush()
+    stream.write("\n")
+    return 0 if final is not None and final.status is d.RunStatus.SUCCEEDED else 1
+
+
+def _client_call(args: argparse.Namespace, method: str, *call_args: Any) -> Any:
+    async def call() -> Any:
+        from harcopa.orchestrator_client import OrchestratorClient
+
+        async with OrchestratorClient(args.orchestrator) as client:
+            if method == "watch":
+                return await follow(client, *call_args)
+            return await getattr(client, method)(*call_args)
+
+    return asyncio.run(call())
+
+
+def _run_json(run: d.Run) -> dict[str, Any]:
+    p = run.progress
+    return {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "pipeline": run.spec.pipeline.value,
+        "benchmark": run.spec.benchmark,
+        "mode": run.spec.mode.value,
+        "problems": {
+            "total": p.problems_total,
+            "done": p.problems_done,
+            "solved": p.problems_solved,
+            "errored": p.problems_errored,
+        },
+        "model_calls": p.model_calls,
+        "tactic_calls": p.tactic_calls,
+        "sessions_lost": p.sessions_lost,
+        "error": run.error,
+    }
+
+
+def _watch(args: argparse.Namespace) -> int:
+    return int(_client_call(args, "watch", args.run_id))
+
+
+def _get(args: argparse.Namespace) -> int:
+    print(json.dumps(_run_json(_client_call(args, "get_run", args.run_id)), indent=2))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    print(json.dumps(_run_json(_client_call(args, "cancel_run", args.run_id)), indent=2))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    for run in _client_call(args, "list_runs"):
+        p = run.progress
+        print(
+            f"{run.run_id}  {run.status.value:<9}  {run.spec.pipeline.value:<5}  "
+            f"{run.spec.benchmark}  {p.problems_done}/{p.problems_total} done  "
+            f"{p.problems_solved} solved"
+        )
+    return 0
+
+
+def _result(args: argparse.Namespace) -> int:
+    from harcopa import wire
+
+    result = _client_call(args, "problem_result", args.run_id, args.problem_id)
+    print(json.dumps(json.loads(wire.result_to_json(result)), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _open_store(path: Path) -> Any:
+    if not path.exists():
+        raise InvalidRequest(f"no run store at {path}")
+    from harcopa_orchestrator.store import RunStore
+
+    return RunStore(path)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harcopa_orchestrator.report import build_report
+
+    store = _open_store(args.store)
+
+    async def load() -> tuple[d.Run | None, list[d.ProblemResult]]:
+        return await store.get_run(args.run_id), await store.results(args.run_id)
+
+    run, results = asyncio.run(load())
+    if run is None:
+        raise InvalidRequest(f"no run {args.run_id!r} in {args.store}")
+    print(build_report(run.spec, results, apply_exclusions=not args.no_exclusions).render())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    count = asyncio.run(store.export_jsonl(args.run_id, args.out))
+    print(f"wrote {count} problems to {args.out}")
+    return 0

@@ -1,0 +1,369 @@
+"""A bounded pool of warm REPL processes keyed by (imports, options); used by the FPS operations.
+
+Mechanics (STYLE.md §5, verifier-anchors.md §2.2 and §10): at most ``size`` processes over all
+keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the explicit-printing
+parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
+processes and the rest for the default key; ``acquire`` takes an idle process of the key, else
+spawns one in a free slot, else evicts the longest-idle process of another key (beyond that
+key's reservation), else waits at most ``acquire_timeout_seconds`` (then Overloaded). A process goes
+back idle after use unless it must be destroyed: it died, a call timed out or was cancelled, it
+served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
+Every destroyed process is replaced in the background so the pool refills.
+
+Invariant: ``starting + idle + busy <= size``. Every state change is synchronous (no ``await``
+in between), so the event loop makes it atomic; after each one every waiter is woken and
+re-checks (``_changed``), so a waiter that times out never swallows a wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from harcopa.errors import (
+    BackendCrashed,
+    BackendUnavailable,
+    DeadlineExceeded,
+    HarcopaError,
+    Overloaded,
+)
+from harcopa_lean_verifier import metrics
+from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
+
+logger = logging.getLogger(__name__)
+
+#: (imports, options) of a REPL process.
+PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
+ReplFactory = Callable[[ReplConfig], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolConfig:
+    """Pool limits; durations in seconds, sizes in bytes."""
+
+    size: int = 4
+    max_uses: int = 500
+    max_rss_bytes: int | None = None
+    acquire_timeout_seconds: float = 30.0
+    #: Destroy a process that wrote to stderr after ``ready.`` (panics make answers suspect).
+    recycle_on_stderr: bool = True
+    #: Most processes importing at the same time (imports are disk-heavy).
+    max_parallel_starts: int = 4
+    tactic_timeout_seconds: float = 60.0
+    draft_timeout_seconds: float = 120.0
+    file_timeout_seconds: float = 300.0
+    #: Overrides ReplConfig.ready_timeout_seconds when set.
+    ready_timeout_seconds: float | None = None
+    hard_ceiling_seconds: float = 1200.0
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or self.max_uses < 1 or self.max_parallel_starts < 1:
+            raise ValueError("size, max_uses and max_parallel_starts must be positive")
+
+
+class ReplPool:
+    """Warm Pantograph processes; ``lease`` for one call, ``acquire``/``release`` to pin one."""
+
+    def __init__(
+        self,
+        config: PoolConfig,
+        repl_config: ReplConfig,
+        repl_factory: ReplFactory = Repl,
+    ) -> None:
+        self.config = config
+        self.default_key: PoolKey = (tuple(repl_config.imports), tuple(repl_config.options))
+        self._repl_config = repl_config
+        self._factory = repl_factory
+        self._idle: dict[PoolKey, deque[tuple[Any, float]]] = {}
+        self._busy: dict[Any, PoolKey] = {}
+        self._starting = 0
+        self._waiters = 0
+        self._closed = False
+        self._wakeups: set[asyncio.Future[None]] = set()
+        self._start_slots = asyncio.Semaphore(config.max_parallel_starts)
+        self._launching: set[Any] = set()
+        self._refills: set[asyncio.Task[None]] = set()
+        self._reaps: set[asyncio.Task[None]] = set()
+        self._reserved: dict[PoolKey, int] = {}
+
+    # -- counts ----------------------------------------------------------------------------
+
+    @property
+    def idle_count(self) -> int:
+        return sum(len(q) for q in self._idle.values())
+
+    @property
+    def busy_count(self) -> int:
+        return len(self._busy)
+
+    @property
+    def starting_count(self) -> int:
+        return self._starting
+
+    @property
+    def total(self) -> int:
+        return self._starting + self.idle_count + len(self._busy)
+
+    def _publish(self) -> None:
+        metrics.set_repls(starting=self._starting, idle=self.idle_count, busy=len(self._busy))
+        metrics.set_queue_depth(self._waiters)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def reserve(self, key: PoolKey, count: int) -> None:
+        """Keep ``count`` processes of ``key`` warm and safe from eviction (call before start)."""
+        if count < 0 or sum(self._reserved.values()) - self._reserved.get(key, 0) + count >= (
+            self.config.size
+        ):
+            raise ValueError(f"cannot reserve {count} of {self.config.size} processes for {key}")
+        self._reserved[key] = count
+
+    def _count(self, key: PoolKey) -> int:
+        return len(self._idle.get(key, ())) + sum(1 for k in self._busy.values() if k == key)
+
+    async def start(self) -> None:
+        """Warm the reserved processes and the rest for the default key; BackendUnavailable if
+        none starts."""
+        keys = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
+        keys += [self.default_key] * (self.config.size - len(keys))
+        self._starting += len(keys)
+        self._changed()
+        results = await asyncio.gather(*(self._fill(k) for k in keys), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if len(errors) == len(results):
+            raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
+        if errors:
+            logger.warning(
+                "%d of %d REPLs failed to start: %s", len(errors), len(results), errors[0]
+            )
+
+    async def close(self) -> None:
+        """Kill every process (idle, busy and starting) and stop the refills."""
+        self._closed = True
+        for task in list(self._refills):
+            task.cancel()
+        for repl in list(self._launching):
+            repl.kill()
+        await asyncio.gather(*self._refills, return_exceptions=True)
+        repls = [r for q in self._idle.values() for r, _ in q] + list(self._busy)
+        self._idle.clear()
+        self._busy.clear()
+        for repl in repls:
+            repl.kill()
+        self._changed()
+        await asyncio.gather(*(r.close() for r in repls), *self._reaps, return_exceptions=True)
+
+    # -- acquire / release -----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lease(self, key: PoolKey | None = None) -> AsyncIterator[Any]:
+        """Hold a process for the body; destroyed if the body timed out, crashed or was cut off."""
+        repl = await self.acquire(key)
+        try:
+            yield repl
+        except (DeadlineExceeded, BackendCrashed, asyncio.CancelledError) as exc:
+            reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else None
+            self._discard(repl, reason)
+            raise
+        except BaseException:
+            await self.release(repl, destroy=not repl.alive)
+            raise
+        await self.release(repl, destroy=False)
+
+    async def acquire(self, key: PoolKey | None = None) -> Any:
+        """A started process for ``key`` (default key if None), exclusively the caller's.
+
+        Waits at most ``acquire_timeout_seconds`` for a slot (Overloaded); a process spawned
+        for the caller may then take up to the ready timeout (BackendUnavailable on failure).
+        """
+        key = key or self.default_key
+        self._waiters += 1
+        self._publish()
+        try:
+            async with asyncio.timeout(self.config.acquire_timeout_seconds):
+                repl = await self._take_or_reserve(key)
+        except TimeoutError:
+            raise Overloaded(
+                f"no REPL free within {self.config.acquire_timeout_seconds:g} s "
+                f"({self.busy_count} busy, {self._waiters - 1} waiting)"
+            ) from None
+        finally:
+            self._waiters -= 1
+            self._publish()
+        if repl is None:
+            repl = await self._start_reserved(key)
+            self._busy[repl] = key
+            self._changed()
+        return repl
+
+    async def _take_or_reserve(self, key: PoolKey) -> Any:
+        """An idle process of ``key``; or None after reserving a start slot for the caller."""
+        while True:
+            if self._closed:
+                raise BackendUnavailable("the REPL pool is closed")
+            repl = self._take_idle(key)
+            if repl is not None:
+                self._busy[repl] = key
+                self._publish()
+                return repl
+            if self.total < self.config.size or self._evict_other(key):
+                self._starting += 1
+                self._publish()
+                return None
+            wakeup = asyncio.get_running_loop().create_future()
+            self._wakeups.add(wakeup)
+            try:
+                await wakeup
+            finally:
+                self._wakeups.discard(wakeup)
+
+    def _take_idle(self, key: PoolKey) -> Any:
+        queue = self._idle.get(key)
+        while queue:
+            repl, _since = queue.pop()  # the most recently used one is the warmest
+            if repl.alive:
+                return repl
+            self._discard_idle(repl)
+        return None
+
+    def _evict_other(self, key: PoolKey) -> bool:
+        """Destroy the longest-idle process of another key to make room; False if none."""
+        oldest: tuple[float, PoolKey] | None = None
+        for other, queue in self._idle.items():
+            if other == key or not queue or self._count(other) <= self._reserved.get(other, 0):
+                continue
+            if oldest is None or queue[0][1] < oldest[0]:
+                oldest = (queue[0][1], other)
+        if oldest is None:
+            return False
+        repl, _since = self._idle[oldest[1]].popleft()
+        logger.info("evicting idle %s to start a REPL for another key", repl)
+        repl.kill()
+        self._background(self._reaps, repl.close())
+        return True
+
+    async def release(self, repl: Any, *, destroy: bool, reason: str | None = None) -> None:
+        """Give back a process from ``acquire``; ``destroy`` kills (and replaces) it."""
+        key = self._busy.get(repl)
+        if key is None:  # unknown, or already discarded (pool closed)
+            repl.kill()
+            await repl.close()
+            return
+        if not destroy:
+            reason = await self._recycle_reason(repl)
+            destroy = reason is not None
+        if destroy:
+            self._discard(repl, reason)
+            return
+        del self._busy[repl]
+        self._put_idle(repl, key)
+        self._changed()
+
+    async def _recycle_reason(self, repl: Any) -> str | None:
+        """Why a process that finished normally must not go back idle (None: it may)."""
+        if not repl.alive:
+            return repl.last_failure or "crash"
+        if repl.uses >= self.config.max_uses:
+            return "max_uses"
+        if self.config.recycle_on_stderr and getattr(repl, "stderr_noise", False):
+            return "stderr"
+        if self.config.max_rss_bytes is not None:
+            rss = await repl.rss_bytes()
+            if rss > self.config.max_rss_bytes:
+                logger.info("%s uses %d bytes of RSS; recycling", repl, rss)
+                return "rss"
+        return None
+
+    def _discard(self, repl: Any, reason: str | None) -> None:
+        """Kill a busy process now; reap and replace it in the background (sync, no await)."""
+        key = self._busy.pop(repl, None)
+        repl.kill(reason)
+        cause = repl.last_failure or reason or "crash"
+        metrics.count_restart(cause)
+        logger.info("destroying %s (%s)", repl, cause)
+        self._background(self._reaps, repl.close())
+        if key is not None:
+            self._refill(key)
+        self._changed()
+
+    def _discard_idle(self, repl: Any) -> None:
+        """An idle process found dead: count it, reap it and replace it."""
+        metrics.count_restart(repl.last_failure or "crash")
+        self._background(self._reaps, repl.close())
+
+    def _put_idle(self, repl: Any, key: PoolKey) -> None:
+        self._idle.setdefault(key, deque()).append((repl, time.monotonic()))
+
+    # -- spawning --------------------------------------------------------------------------
+
+    async def _spawn(self, key: PoolKey) -> Any:
+        config = dataclasses.replace(
+            self._repl_config,
+            imports=key[0],
+            options=key[1],
+            hard_ceiling_seconds=self.config.hard_ceiling_seconds,
+        )
+        if self.config.ready_timeout_seconds is not None:
+            config = dataclasses.replace(
+                config, ready_timeout_seconds=self.config.ready_timeout_seconds
+            )
+        async with self._start_slots:
+            if self._closed:
+                raise BackendUnavailable("the REPL pool is closed")
+            repl = self._factory(config)
+            self._launching.add(repl)
+            try:
+                await repl.start()
+            finally:
+                self._launching.discard(repl)
+            return repl
+
+    async def _start_reserved(self, key: PoolKey) -> Any:
+        """Start a process for ``key`` in a slot already counted in ``_starting``."""
+        try:
+            repl = await self._spawn(key)
+        finally:
+            self._starting -= 1
+            self._changed()
+        if self._closed:
+            await repl.close()
+            raise BackendUnavailable("the REPL pool is closed")
+        return repl
+
+    async def _fill(self, key: PoolKey) -> None:
+        """Start a process for ``key`` in a reserved slot and make it idle."""
+        repl = await self._start_reserved(key)
+        self._put_idle(repl, key)
+        self._changed()
+
+    def _refill(self, key: PoolKey) -> None:
+        """Start a replacement for ``key`` in the background if a slot is free."""
+        if self._closed or self.total >= self.config.size:
+            return
+        self._starting += 1
+        self._background(self._refills, self._refill_one(key))
+
+    async def _refill_one(self, key: PoolKey) -> None:
+        try:
+            await self._fill(key)
+        except (HarcopaError, OSError) as exc:  # the slot is left for on-demand starts
+            logger.warning("could not replace a REPL process: %s", exc)
+
+    @staticmethod
+    def _background(tasks: set[asyncio.Task[None]], coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def _changed(self) -> None:
+        """Publish the counts and wake every waiter to re-check (no await)."""
+        self._publish()
+        for wakeup in self._wakeups:
+            if not wakeup.done():
+                wakeup.set_result(None)

@@ -1,0 +1,111 @@
+"""Assembles the verifier service from its settings: backend -> pool -> FPS operations -> gRPC.
+
+Called by ``python -m harcopa_lean_verifier``, by ``harcopa verifier serve`` and by tests
+(which run it in-process on port 0 with the lean-sim backend).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+from harcopa.serving import Service, ServiceRunner, run_service
+from harcopa_lean_verifier.backends.pantograph import ReplConfig
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
+from harcopa_lean_verifier.fps import PantographVerifier
+from harcopa_lean_verifier.opening import Timeouts
+from harcopa_lean_verifier.pool import PoolConfig, ReplPool
+from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
+from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
+
+METRICS_SERVICE = "verifier"
+
+
+def repl_config(settings: VerifierSettings) -> ReplConfig:
+    """The REPL launch description for the configured backend (a match, no registry)."""
+    match settings.backend:
+        case PantographConfig() as cfg:
+            base = ReplConfig(
+                executable=cfg.executable,
+                imports=tuple(cfg.imports),
+                project_root=cfg.project_root,
+                lean_path=cfg.lean_path,
+                env=dict(cfg.env),
+            )
+        case SimulatedConfig() as cfg:
+            base = ReplConfig(
+                executable=simulator_executable(cfg),
+                imports=tuple(cfg.imports),
+                env=cfg.simulator_env(),
+            )
+        case _:
+            raise ValueError(f"unknown backend {settings.backend!r}")
+    return dataclasses.replace(
+        base,
+        options=tuple(settings.lean_options),
+        ready_timeout_seconds=settings.ready_timeout_seconds,
+        max_memory_bytes=settings.max_memory_bytes,
+        cpu_affinity=settings.cpu_affinity,
+        hard_ceiling_seconds=settings.hard_ceiling_seconds,
+    )
+
+
+def pool_config(settings: VerifierSettings) -> PoolConfig:
+    return PoolConfig(
+        size=settings.pool_size,
+        max_uses=settings.max_uses,
+        max_rss_bytes=settings.max_rss_bytes,
+        acquire_timeout_seconds=settings.acquire_timeout_seconds,
+        tactic_timeout_seconds=settings.tactic_timeout_seconds,
+        draft_timeout_seconds=settings.draft_timeout_seconds,
+        file_timeout_seconds=settings.file_timeout_seconds,
+        ready_timeout_seconds=settings.ready_timeout_seconds,
+        hard_ceiling_seconds=settings.hard_ceiling_seconds,
+    )
+
+
+def build_verifier(settings: VerifierSettings) -> PantographVerifier:
+    """The FPS operations on a (not yet started) pool for the configured backend."""
+    repl = repl_config(settings)
+    pool = ReplPool(pool_config(settings), repl)
+    verifier = PantographVerifier(
+        pool,
+        imports=repl.imports,
+        options=repl.options,
+        replica_id=settings.replica_id,
+        timeouts=Timeouts(
+            tactic=settings.tactic_timeout_seconds,
+            draft=settings.draft_timeout_seconds,
+            file=settings.file_timeout_seconds,
+        ),
+        session_idle_seconds=settings.session_idle_seconds,
+        max_states_per_session=settings.max_states_per_session,
+        hard_ceiling_seconds=settings.hard_ceiling_seconds,
+    )
+    # Keep the explicit-printing parse pass warm: a new problem never evicts a session's
+    # process (and pays a Mathlib import) just to be parsed. A pool too small to leave a
+    # session and a checking process beside the reservation shares its processes instead.
+    if settings.parse_processes and settings.pool_size >= settings.parse_processes + 3:
+        pool.reserve(verifier.parsing_key, settings.parse_processes)
+    return verifier
+
+
+def build_service(verifier: PantographVerifier, settings: VerifierSettings) -> Service:
+    servicer = VerifierServicer(verifier, VerifierLimits.of(settings))
+    return Service(SERVICE_NAME, servicer, register)
+
+
+def build_runner(settings: VerifierSettings) -> ServiceRunner:
+    """A runner (server bound, not started) hosting the verifier; tests start and stop it."""
+    verifier = build_verifier(settings)
+    return ServiceRunner(settings, [build_service(verifier, settings)], verifier, METRICS_SERVICE)
+
+
+async def main(
+    settings: VerifierSettings,
+    on_ready: Callable[[ServiceRunner], Awaitable[None]] | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    verifier = build_verifier(settings)
+    service = build_service(verifier, settings)
+    await run_service(settings, [service], verifier, METRICS_SERVICE, on_ready)

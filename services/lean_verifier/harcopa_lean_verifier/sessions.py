@@ -1,0 +1,204 @@
+"""Verifier sessions: one REPL pinned per session, opaque state handles, idle expiry.
+
+Used by the FPS operations (fps.py). A session owns the REPL it was opened on until it is
+closed, expires, or loses the process (crash or timeout); after that every handle of it
+answers StateNotFound. Handles are session-local numbers mapped to Pantograph state ids, so
+raw process-local ids never leave the replica and ids of a dead incarnation never resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harcopa.domain import Framework, Goal, Mode, ParsedProblem, ProofState, StateHandle
+from harcopa.errors import (
+    BackendCrashed,
+    DeadlineExceeded,
+    FailedPrecondition,
+    HarcopaError,
+    StateNotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StateRef:
+    """A live proof state: its Pantograph id, its goals, and the framework it descends from."""
+
+    pantograph_id: int
+    goals: tuple[Goal, ...]
+    origin: Framework
+
+
+@dataclass(eq=False)
+class SessionRecord:
+    """Server-side state of one session. Operations hold ``lock`` while they use the REPL."""
+
+    session_id: str
+    repl: Any  # harcopa_lean_verifier.backends.pantograph.Repl
+    mode: Mode
+    header: str
+    parsed: ParsedProblem
+    max_states: int
+    incarnation: str = ""
+    answer_mvars: dict[Framework, str] = field(default_factory=dict)
+    frameworks: dict[Framework, int] = field(default_factory=dict)
+    states: dict[int, StateRef] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    closed: bool = False
+    _next_handle: int = 0
+
+    def __post_init__(self) -> None:
+        self.incarnation = str(getattr(self.repl, "incarnation", ""))
+
+    @property
+    def alive(self) -> bool:
+        """True while the pinned process is the same incarnation and still running."""
+        return bool(getattr(self.repl, "alive", True)) and self.incarnation == str(
+            getattr(self.repl, "incarnation", "")
+        )
+
+    def add_state(
+        self, pantograph_id: int, goals: tuple[Goal, ...], origin: Framework
+    ) -> ProofState:
+        """Register a new Pantograph state and return it as a domain ProofState."""
+        if len(self.states) >= self.max_states:
+            raise FailedPrecondition(
+                f"session {self.session_id} holds {len(self.states)} states; delete some first"
+            )
+        handle = self._next_handle
+        self._next_handle += 1
+        self.states[handle] = StateRef(pantograph_id, goals, origin)
+        return ProofState(StateHandle(self.session_id, handle), goals)
+
+    def resolve(self, handle: StateHandle) -> StateRef:
+        ref = self.states.get(handle.state_id)
+        if handle.session_id != self.session_id or ref is None:
+            raise StateNotFound(f"unknown state {handle.state_id} in session {self.session_id}")
+        return ref
+
+    def framework(self, kind: Framework) -> tuple[int, StateRef]:
+        """The handle number and state of a framework built at OpenSession."""
+        handle = self.frameworks.get(kind)
+        if handle is None or handle not in self.states:
+            raise FailedPrecondition(
+                f"session {self.session_id} has no live {kind.value} framework state"
+            )
+        return handle, self.states[handle]
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+
+Releaser = Callable[[SessionRecord, bool], Awaitable[None]]
+
+
+class SessionRegistry:
+    """All open sessions of this replica, with a background sweeper closing idle ones.
+
+    ``release(record, destroy)`` gives the record's REPL back to the pool (fps.py supplies it);
+    ``destroy`` is true when the process is dead or must not be reused.
+    """
+
+    def __init__(self, replica_id: str, idle_seconds: float, release: Releaser) -> None:
+        self.replica_id = replica_id
+        self.idle_seconds = idle_seconds
+        self._release = release
+        self._sessions: dict[str, SessionRecord] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def new_id(self) -> str:
+        """A globally unique session id naming this replica: ``{replica_id}/{uuid}``."""
+        return f"{self.replica_id}/{uuid.uuid4().hex}"
+
+    def add(self, record: SessionRecord) -> None:
+        self._sessions[record.session_id] = record
+
+    def get(self, session_id: str) -> SessionRecord:
+        record = self._sessions.get(session_id)
+        if record is None or record.closed:
+            raise StateNotFound(f"unknown or expired session {session_id!r}")
+        return record
+
+    @contextlib.asynccontextmanager
+    async def use(self, session_id: str) -> AsyncIterator[SessionRecord]:
+        """Hold a live session for one operation.
+
+        A crash (or an unconverted timeout) during the operation loses the session: its REPL
+        is destroyed and the call fails with StateNotFound (crash) or DeadlineExceeded.
+        """
+        record = self.get(session_id)
+        async with record.lock:
+            if record.closed:
+                raise StateNotFound(f"session {session_id!r} was closed")
+            if not record.alive:
+                await self.drop(record, destroy=True, reason="its Lean process exited")
+                raise StateNotFound(f"session {session_id!r} lost its Lean process")
+            record.touch()
+            try:
+                yield record
+            except BackendCrashed as exc:
+                await self.drop(record, destroy=True, reason="its Lean process crashed")
+                raise StateNotFound(f"session {session_id!r} lost: {exc}") from exc
+            except (DeadlineExceeded, asyncio.CancelledError):
+                await self.drop(record, destroy=True, reason="a call was cut off")
+                raise
+            finally:
+                record.touch()
+
+    async def drop(self, record: SessionRecord, *, destroy: bool, reason: str) -> None:
+        """Forget a session and hand its REPL back (destroyed when ``destroy``); idempotent."""
+        if record.closed:
+            return
+        record.closed = True
+        self._sessions.pop(record.session_id, None)
+        log = logger.info if destroy else logger.debug
+        log("session %s closed: %s", record.session_id, reason)
+        await self._release(record, destroy)
+
+    async def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="session-sweeper")
+
+    async def close(self) -> None:
+        """Stop the sweeper and close every session (their REPLs go back to the pool)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        for record in list(self._sessions.values()):
+            await self.drop(record, destroy=False, reason="verifier shutting down")
+
+    async def sweep(self) -> int:
+        """Close sessions idle for longer than ``idle_seconds``; returns how many were closed."""
+        deadline = time.monotonic() - self.idle_seconds
+        idle = [
+            r for r in self._sessions.values() if r.last_used < deadline and not r.lock.locked()
+        ]
+        for record in idle:
+            async with record.lock:
+                if not record.closed and record.last_used < deadline:
+                    await self.drop(record, destroy=not record.alive, reason="idle expiry")
+        return len(idle)
+
+    async def _sweep_forever(self) -> None:
+        period = max(0.05, min(self.idle_seconds / 4, 5.0))
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.sweep()
+            except (HarcopaError, OSError):  # one failed release must not stop expiry
+                logger.exception("session sweep failed")

@@ -1,0 +1,140 @@
+"""Settings of the lean_verifier service (env prefix ``HARCOPA_VERIFIER_``); parsed in __main__.
+
+The backend is a discriminated union on ``kind``: ``pantograph`` (real Pantograph REPLs over a
+Mathlib project) or ``sim`` (lean-sim, the wire-protocol simulator). Nested fields use ``__``,
+e.g. ``HARCOPA_VERIFIER_BACKEND__KIND=sim``.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from harcopa.settings import ServiceSettings
+from harcopa_lean_verifier.backends.simulated import SimulatedConfig
+
+#: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
+CORE_OPTIONS: tuple[str, ...] = (
+    "maxHeartbeats=0",
+    "maxRecDepth=100000",
+    "tactic.hygienic=false",
+    "pp.fullNames=true",
+    "pp.funBinderTypes=true",
+    "pp.piBinderTypes=true",
+)
+
+
+class PantographConfig(BaseModel):
+    """Run the verifier on real Pantograph v0.2.25 ``repl`` processes."""
+
+    kind: Literal["pantograph"] = "pantograph"
+    executable: Path = Field(Path("repl"), description="Path of the Pantograph `repl` binary.")
+    project_root: Path | None = Field(
+        None, description="Built Mathlib project: the REPLs' cwd and source of LEAN_PATH."
+    )
+    lean_path: str | None = Field(
+        None, description="Explicit LEAN_PATH; wins over discovery in project_root."
+    )
+    imports: tuple[str, ...] = Field(
+        ("Mathlib", "Aesop"), description="Modules every REPL imports at start."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for REPL processes."
+    )
+
+
+VerifierBackend = PantographConfig | SimulatedConfig
+
+
+class VerifierSettings(ServiceSettings):
+    """Everything the verifier reads at start; every duration is in seconds, sizes in bytes."""
+
+    model_config = SettingsConfigDict(env_prefix="HARCOPA_VERIFIER_", env_nested_delimiter="__")
+
+    backend: VerifierBackend = Field(
+        default_factory=PantographConfig,
+        discriminator="kind",
+        description="Which executable the REPL pool runs: Pantograph or the lean-sim simulator.",
+    )
+    replica_id: str = Field(
+        default_factory=socket.gethostname,
+        description="This replica's name; session ids start with it (default: the hostname).",
+    )
+    lean_options: tuple[str, ...] = Field(
+        CORE_OPTIONS, description="Lean `key=value` options passed to every REPL."
+    )
+    pool_size: int = Field(
+        4,
+        ge=2,
+        description="Most REPL processes (all keys): each open session pins one, and parsing, "
+        "RPE and CheckFile lease one each, so allow at least 2 beyond the sessions in flight.",
+    )
+    parse_processes: int = Field(
+        1,
+        ge=0,
+        description="Pool processes kept warm for the explicit-printing parse pass (never "
+        "evicted); applied when pool_size leaves at least 3 other processes.",
+    )
+    max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
+    max_rss_bytes: int | None = Field(
+        None, ge=1, description="Recycle a REPL whose resident memory passes this many bytes."
+    )
+    max_memory_bytes: int | None = Field(
+        None, ge=1, description="RLIMIT_AS per REPL process in bytes (None: no limit)."
+    )
+    acquire_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest wait for a free REPL before RESOURCE_EXHAUSTED."
+    )
+    ready_timeout_seconds: float = Field(
+        600.0, gt=0, description="Longest wait for a new REPL's `ready.` line."
+    )
+    tactic_timeout_seconds: float = Field(
+        60.0, gt=0, description="Wall-clock limit of one tactic; past it the REPL is replaced."
+    )
+    draft_timeout_seconds: float = Field(
+        120.0, gt=0, description="Wall-clock limit of one draft (step or whole solution)."
+    )
+    file_timeout_seconds: float = Field(
+        300.0, gt=0, description="Default wall-clock limit of compiling one file or statement."
+    )
+    hard_ceiling_seconds: float = Field(
+        1200.0, gt=0, description="No single REPL request may run longer than this."
+    )
+    session_idle_seconds: float = Field(
+        900.0, gt=0, description="A session unused this long is closed and its REPL released."
+    )
+    max_states_per_session: int = Field(
+        20000, ge=16, description="Live proof states one session may hold before it must delete."
+    )
+    max_statement_chars: int = Field(
+        20000, ge=1, description="Longest formal statement plus header accepted, in characters."
+    )
+    max_step_chars: int = Field(
+        20000, ge=1, description="Longest step, tactic, draft or submission, in characters."
+    )
+    max_path_steps: int = Field(
+        256, ge=1, description="Most path steps a ValidateSubmission request may carry."
+    )
+    max_file_chars: int = Field(
+        500000, ge=1, description="Longest file accepted by CheckFile, in characters."
+    )
+    cpu_affinity: tuple[int, ...] | None = Field(
+        None, description="CPU cores the REPL processes may run on (None: inherit)."
+    )
+
+
+class VerifierLimits(BaseModel):
+    """The request size limits the servicer enforces (copied out of VerifierSettings)."""
+
+    max_statement_chars: int = 20000
+    max_step_chars: int = 20000
+    max_path_steps: int = 256
+    max_file_chars: int = 500000
+
+    @classmethod
+    def of(cls, settings: VerifierSettings) -> VerifierLimits:
+        return cls(**{name: getattr(settings, name) for name in cls.model_fields})

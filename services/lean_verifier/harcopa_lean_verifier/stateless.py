@@ -1,0 +1,129 @@
+"""Checks that run on a leased pool process, never on a session's: CheckFile and RPE.
+
+Called by fps.py. A timeout or crash inside a lease destroys that process (the pool replaces
+it); sessions are never touched. CheckFile audits axioms with appended ``#print axioms``
+commands; RPE (official-impl §2.6) tries rfl, norm_num, ring_nf, rw_search and aesop in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harcopa.domain import FileCheck, Message, Mode, ParsedProblem, Severity
+from harcopa.errors import DeadlineExceeded
+from harcopa.fps import find_banned, rpe_statement
+from harcopa_lean_verifier.backends.pantograph import PantographError
+from harcopa_lean_verifier.calls import Step, tactic_call
+from harcopa_lean_verifier.messages import (
+    FORBIDDEN_AXIOMS,
+    audit_text,
+    axioms_in,
+    count_sorries,
+    describe,
+    errors_of,
+    unit_messages,
+)
+from harcopa_lean_verifier.opening import Timeouts
+
+#: RPE tactics in the reference's order; the first that leaves no goal wins.
+RPE_TACTICS: tuple[str, ...] = ("rfl", "norm_num", "ring_nf", "rw_search", "aesop")
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalence:
+    """RPE outcome: the winning tactic (None if none), whether a ground truth exists, notes."""
+
+    tactic: str | None
+    supervised: bool
+    messages: tuple[str, ...] = ()
+
+
+async def check_file(
+    pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
+) -> FileCheck:
+    """Compile a whole file (no sorrys as goals); ok iff no error, no sorry, no ``sorryAx``."""
+    audit = audit_text(text, imports)
+    started = time.perf_counter()
+    async with pool.lease(key) as repl:
+        try:
+            units = await repl.frontend_process(
+                audit.text, sorrys=False, timeout_seconds=timeout_seconds
+            )
+        except PantographError as exc:
+            failure = Message(Severity.ERROR, f"{getattr(exc, 'kind', '')}: {exc}")
+            return FileCheck(False, (failure,), 0, (), time.perf_counter() - started)
+    own_units, audit_units = audit.split(units)
+    own = unit_messages(own_units, line_offset=audit.line_offset)
+    axioms = axioms_in(unit_messages(audit_units))
+    sorries = count_sorries(own)
+    ok = not errors_of(own) and sorries == 0 and not FORBIDDEN_AXIOMS.intersection(axioms)
+    return FileCheck(ok, tuple(own), sorries, axioms, time.perf_counter() - started)
+
+
+@dataclass
+class _Progress:
+    """Where an RPE run stands, so a timeout can resume at the next tactic."""
+
+    index: int = 0
+    compiling: bool = True
+
+
+async def check_equivalence(
+    pool: Any,
+    key: Any,
+    header: str,
+    parsed: ParsedProblem,
+    submission: str,
+    mode: Mode,
+    timeouts: Timeouts,
+) -> Equivalence:
+    """``submission ↔ formal_answer`` proven by the first RPE tactic that closes it."""
+    if parsed.formal_answer is None:
+        return Equivalence(None, False, ("unsupervised problem: no ground truth to compare",))
+    if mode is Mode.STRICT:
+        banned = find_banned(submission, allow_sorry=False, policy="strict")
+        if banned is not None:
+            return Equivalence(None, True, (f"the submission contains `{banned}`",))
+    text = header + "\n" + rpe_statement(parsed, submission)
+    progress, notes = _Progress(), list[str]()
+    while progress.index < len(RPE_TACTICS):
+        try:
+            async with pool.lease(key) as repl:
+                return await _rpe_attempt(repl, text, progress, notes, timeouts)
+        except DeadlineExceeded:
+            if progress.compiling:
+                return Equivalence(None, True, (*notes, "the RPE statement timed out"))
+            notes.append(f"`{RPE_TACTICS[progress.index]}` timed out")
+            progress.index += 1
+    return Equivalence(None, True, tuple(notes))
+
+
+async def _rpe_attempt(
+    repl: Any, text: str, progress: _Progress, notes: list[str], timeouts: Timeouts
+) -> Equivalence:
+    progress.compiling = True
+    units = await repl.frontend_process(text, sorrys=True, timeout_seconds=timeouts.file)
+    errors = errors_of(unit_messages(units))
+    if errors or not units or "goalStateId" not in units[-1]:
+        reason = describe(errors) if errors else "the RPE statement yields no goal"
+        return Equivalence(None, True, (*notes, f"RPE statement does not compile: {reason}"))
+    state_id = int(units[-1]["goalStateId"])
+    progress.compiling = False
+    created, winner = [state_id], None
+    for index in range(progress.index, len(RPE_TACTICS)):
+        progress.index = index
+        step = await tactic_call(
+            repl, state_id, 0, tactic=RPE_TACTICS[index], timeout_seconds=timeouts.tactic
+        )
+        if isinstance(step, Step):
+            created.append(step.state_id)
+            if not step.goals:
+                winner = RPE_TACTICS[index]
+                break
+    progress.index = len(RPE_TACTICS)
+    # Only on the normal path: after a timeout the process is gone and so are its states.
+    await repl.goal_delete(created, timeout_seconds=timeouts.tactic)
+    return Equivalence(winner, True, tuple(notes))

@@ -1,0 +1,103 @@
+"""Submission validation on the solving framework (official-impl §2.4, DESIGN.md §2.4).
+
+Called by fps.py with the session's solving state ``[h.mp, h.mpr, w]``. ``strict`` mode (our
+default) drafts the path (its ``sorry`` gaps are the prover's business) and then runs the
+submission as a tactic on the path's continuation: the submission itself must contain no
+``sorry`` and may leave no hole. ``paper`` mode is the reference's rule: path + submission as
+one ``{ ... }`` tactic on ``h.mp``, where any ``sorry`` simply closes its goal. Success in both
+leaves exactly ``[h.mpr]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from harcopa.domain import Goal, Mode, TacticError, TacticTimeout
+from harcopa.errors import InvalidRequest
+from harcopa.fps import BannedPolicy, find_banned, submission_line
+from harcopa_lean_verifier.calls import Step, rejection
+
+#: Runs ``tactic`` or ``draft`` on (state, goal); the session layer supplies it.
+Call = Callable[..., Awaitable[Step | TacticError | TacticTimeout]]
+Outcome = Step | TacticError | TacticTimeout
+
+
+def check_submission_text(mode: Mode, path: Sequence[str], submission: str) -> TacticError | None:
+    """Text checks before Lean: one-line submission, banned tokens per mode."""
+    try:
+        line = submission_line(submission)
+    except InvalidRequest as exc:
+        return rejection(str(exc))
+    policy: BannedPolicy = "paper" if mode is Mode.PAPER else "strict"
+    for step in path:
+        banned = find_banned(step, allow_sorry=True, policy=policy)
+        if banned is not None:
+            return rejection(f"a path step contains the banned token `{banned}`")
+    banned = find_banned(line, allow_sorry=mode is Mode.PAPER, policy=policy)
+    if banned is not None:
+        return rejection(f"the submission contains the banned token `{banned}`")
+    return None
+
+
+def _only_mpr(goals: Sequence[Goal]) -> TacticError | None:
+    names = [g.name for g in goals]
+    if names != ["h.mpr"]:
+        return rejection(f"the submission leaves goals {names}; expected exactly ['h.mpr']")
+    return None
+
+
+async def validate_paper(
+    call: Call, state_id: int, path: Sequence[str], submission: str
+) -> Outcome:
+    """The reference's validation: ``{\\n<path>\\n<submission>\\n}`` as a tactic on ``h.mp``."""
+    block = "{\n" + "\n".join([*path, submission]) + "\n}"
+    outcome = await call(state_id, 0, tactic=block)
+    if isinstance(outcome, Step):
+        return _only_mpr(outcome.goals) or outcome
+    return outcome
+
+
+async def validate_strict(
+    call: Call, state_id: int, goals: Sequence[Goal], path: Sequence[str], submission: str
+) -> tuple[Outcome, list[int]]:
+    """Strict validation; returns the outcome and the intermediate state ids to delete."""
+    before = {g.mvar_id for g in goals}
+    intermediate: list[int] = []
+    cont = 0
+    if path:
+        drafted = await call(state_id, 0, draft="by\n" + "\n".join(path) + "\nsorry")
+        if not isinstance(drafted, Step):
+            return drafted, intermediate
+        intermediate.append(drafted.state_id)
+        new = [i for i, g in enumerate(drafted.goals) if g.mvar_id not in before]
+        if not new:
+            return rejection("the path closes `h.mp` before the submission"), intermediate
+        state_id, goals, cont = drafted.state_id, drafted.goals, new[-1]
+    known = {g.mvar_id for g in goals}
+    submitted = await call(state_id, cont, tactic=submission)
+    if not isinstance(submitted, Step):
+        return submitted, intermediate
+    holes = [g for g in submitted.goals if g.mvar_id not in known]
+    if holes:
+        intermediate.append(submitted.state_id)
+        return rejection(f"the submission leaves {len(holes)} unproven hole(s)"), intermediate
+    return await _close_path_gaps(call, submitted, intermediate)
+
+
+async def _close_path_gaps(
+    call: Call, state: Step, intermediate: list[int]
+) -> tuple[Outcome, list[int]]:
+    """Close the path's drafted gaps (``sorry``) so only ``h.mpr`` remains.
+
+    The gaps' proofs are found separately and re-checked with the assembled solution; what is
+    validated here is the submission.
+    """
+    for _ in range(len(state.goals)):
+        if not state.goals or state.goals[0].name == "h.mpr":
+            break
+        intermediate.append(state.state_id)
+        closed = await call(state.state_id, 0, tactic="sorry")
+        if not isinstance(closed, Step):
+            return closed, intermediate
+        state = closed
+    return (_only_mpr(state.goals) or state), intermediate

@@ -1,0 +1,47 @@
+"""Settings of the model_server service (env prefix ``HARCOPA_MODEL_``); parsed in __main__.
+
+The backend is a discriminated union on ``kind`` (``transformers``, ``openai``, ``sim``,
+``vllm``); nested fields use ``__``, e.g. ``HARCOPA_MODEL_BACKEND__KIND=sim`` and
+``HARCOPA_MODEL_BACKEND__SCENARIO_PATH=scenario.json``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from harcopa.settings import ServiceSettings
+from harcopa_model_server.backends import BackendConfig, SimulatedConfig
+
+SERVICE_NAME = "harcopa.v1.ModelService"
+
+
+class RequestLimits(BaseModel):
+    """Bounds every Generate request must respect (INVALID_ARGUMENT otherwise)."""
+
+    max_n: int = Field(64, ge=1, description="Most samples per request.")
+    max_tokens: int = Field(8192, ge=1, description="Largest max_tokens a request may ask for.")
+    max_prompt_chars: int = Field(
+        1_000_000, ge=1, description="Longest prompt accepted, in characters (all messages)."
+    )
+    max_stop_strings: int = Field(16, ge=0, description="Most stop strings per request.")
+
+
+class ModelSettings(ServiceSettings):
+    """Everything the model server reads at start; durations in seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="HARCOPA_MODEL_", env_nested_delimiter="__")
+
+    port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_port: int = Field(8001, ge=0, le=65535, description="Prometheus HTTP port.")
+    backend: BackendConfig = Field(
+        default_factory=SimulatedConfig,
+        description="Which backend generates: transformers, openai, sim (simulator) or vllm.",
+    )
+    limits: RequestLimits = Field(default_factory=RequestLimits, description="Request bounds.")
+    max_pending_requests: int = Field(
+        1024, ge=1, description="Requests admitted at once; more get RESOURCE_EXHAUSTED."
+    )
+    default_timeout_seconds: float | None = Field(
+        None, gt=0, description="Time limit of a request whose caller set no deadline."
+    )

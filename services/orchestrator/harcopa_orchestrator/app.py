@@ -1,0 +1,166 @@
+"""Wires the orchestrator together: model registry, scheduler-backed problem solver, run manager.
+
+Called by ``harcopa_orchestrator.__main__`` and by tests that run the whole service.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from harcopa import domain as d
+from harcopa.errors import InvalidRequest
+from harcopa.model_client import ModelClient
+from harcopa.openai_client import OpenAIGenerator
+from harcopa.prompts import PromptTemplates
+from harcopa.protocols import Generator, Verifier
+from harcopa.serving import Service
+from harcopa.v1 import orchestrator_pb2_grpc
+from harcopa_orchestrator.problems import problem_loader
+from harcopa_orchestrator.runs import AttemptSink, RunManager
+from harcopa_orchestrator.scheduler import Limits, Scheduler
+from harcopa_orchestrator.servicer import OrchestratorServicer
+from harcopa_orchestrator.settings import OrchestratorSettings
+from harcopa_orchestrator.store import RunStore
+
+SERVICE_NAME = "harcopa.v1.OrchestratorService"
+
+
+class ModelRegistry:
+    """One started Generator per model endpoint, shared by every run that names it."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self._token = token
+        self._generators: dict[tuple[str, str], Generator] = {}
+
+    async def get(self, ref: d.ModelRef) -> Generator:
+        key = (ref.target, ref.model)
+        generator = self._generators.get(key)
+        if generator is None:
+            generator = self._build(ref)
+            await generator.start()
+            self._generators[key] = generator
+        return generator
+
+    def _build(self, ref: d.ModelRef) -> Generator:
+        if not ref.target:
+            raise InvalidRequest("a model reference needs a target (host:port or http(s) URL)")
+        if ref.is_openai:
+            if not ref.model:
+                raise InvalidRequest(f"OpenAI endpoint {ref.target} needs a model name")
+            key = os.environ.get(ref.api_key_env) if ref.api_key_env else None
+            return OpenAIGenerator(ref.target, ref.model, api_key=key)
+        return ModelClient(ref.target, model=ref.model, token=self._token)
+
+    async def close(self) -> None:
+        for generator in self._generators.values():
+            await generator.close()
+        self._generators.clear()
+
+
+class SchedulerSolver:
+    """The production ProblemSolver: one scheduler's shared pools, per-run models and templates."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        models: ModelRegistry,
+        limits: Limits,
+        templates: PromptTemplates,
+    ) -> None:
+        self.verifier = verifier
+        self.models = models
+        self.templates = templates
+        self._root = Scheduler(verifier, _NoModel(), None, limits)
+
+    async def solve(
+        self,
+        spec: d.RunSpec,
+        problem: d.FormalProblem,
+        on_attempt: AttemptSink,
+        prior: tuple[d.Attempt, ...] = (),
+    ) -> d.ProblemResult:
+        solver = await self.models.get(spec.solver)
+        prover = await self.models.get(spec.prover) if spec.prover is not None else None
+        scheduler = self._root.with_generators(solver, prover)
+        templates = self.templates
+        if spec.solver.system_prompt:
+            templates = templates.with_system(spec.solver.system_prompt)
+        ctx = scheduler.context(
+            params=spec.params,
+            mode=spec.mode,
+            templates=templates,
+            seed=spec.seed,
+            on_attempt=on_attempt,
+            prior=prior,
+        )
+        return await scheduler.run_problem(spec.pipeline, problem, ctx)
+
+
+class _NoModel:
+    """Placeholder generator of the root scheduler; runs always bring their own models."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def generate(self, prompt: d.Prompt, params: d.SamplingParams) -> d.Generation:
+        raise InvalidRequest("no model configured for this run")
+
+
+class OrchestratorBackend:
+    """Lifecycle for ServiceRunner: resume runs on start; stop them and close clients on close."""
+
+    def __init__(
+        self, runs: RunManager, verifier: Verifier, models: ModelRegistry, store: RunStore
+    ) -> None:
+        self.runs = runs
+        self.verifier = verifier
+        self.models = models
+        self.store = store
+
+    async def start(self) -> None:
+        await self.verifier.start()
+        await self.runs.start()
+
+    async def close(self) -> None:
+        await self.runs.close()
+        await self.models.close()
+        await self.verifier.close()
+        self.store.close()
+
+
+def build(
+    settings: OrchestratorSettings,
+    verifier_factory: Callable[[OrchestratorSettings], Verifier] | None = None,
+) -> tuple[list[Service], OrchestratorBackend]:
+    """The services and backend of one orchestrator process."""
+    from harcopa.verifier_client import VerifierClient
+
+    verifier = (
+        verifier_factory(settings)
+        if verifier_factory is not None
+        else VerifierClient(settings.verifier_target, settings.verifier_token)
+    )
+    store = RunStore(settings.store_path)
+    models = ModelRegistry(settings.model_token)
+    limits = Limits(
+        max_model_requests=settings.max_model_requests,
+        max_verifier_sessions=settings.max_verifier_sessions,
+        max_problems=settings.max_problems_in_flight,
+    )
+    solver = SchedulerSolver(
+        verifier, models, limits, PromptTemplates.load(settings.templates_path)
+    )
+    runs = RunManager(
+        store,
+        problem_loader(settings.benchmark_root),
+        solver,
+        max_active_runs=settings.max_active_runs,
+    )
+    service = Service(
+        SERVICE_NAME,
+        OrchestratorServicer(runs),
+        orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
+    )
+    return [service], OrchestratorBackend(runs, verifier, models, store)

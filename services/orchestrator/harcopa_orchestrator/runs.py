@@ -1,0 +1,228 @@
+"""The run manager: starts, resumes, cancels and watches runs; called by the orchestrator servicer.
+
+A run is a pipeline over a list of problems. Each problem is solved by a ``ProblemSolver``
+(the scheduler in production); every attempt is persisted the moment it finishes and every
+finished problem immediately. State transitions of a run:
+
+    PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
+
+Shutting the orchestrator down leaves RUNNING runs as they are, so ``start()`` of the next
+process resumes them: finished problems are skipped, problems that ended in an infrastructure
+error are redone, nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
+
+from harcopa import domain as d
+from harcopa import errors
+from harcopa_orchestrator.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+AttemptSink = Callable[[d.Attempt], Awaitable[None]]
+
+
+class ProblemSolver(Protocol):
+    """Solves one problem of a run; calls ``on_attempt`` as each attempt ends. ``prior`` are
+    the attempts an earlier process already finished on it (empty unless resuming)."""
+
+    async def solve(
+        self,
+        spec: d.RunSpec,
+        problem: d.FormalProblem,
+        on_attempt: AttemptSink,
+        prior: tuple[d.Attempt, ...] = (),
+    ) -> d.ProblemResult: ...
+
+
+ProblemLoader = Callable[[d.RunSpec], Sequence[d.FormalProblem]]
+
+WATCH_QUEUE_SIZE = 1024
+
+
+class RunManager:
+    def __init__(
+        self,
+        store: RunStore,
+        load_problems: ProblemLoader,
+        solver: ProblemSolver,
+        *,
+        max_active_runs: int = 8,
+    ) -> None:
+        self.store = store
+        self.load_problems = load_problems
+        self.solver = solver
+        self.max_active_runs = max_active_runs
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._watchers: dict[str, set[asyncio.Queue[d.RunEvent]]] = {}
+        self._cancelled: set[str] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Resume every run that was pending or running when the last process stopped."""
+        for run in await self.store.list_runs([d.RunStatus.PENDING, d.RunStatus.RUNNING]):
+            logger.info("resuming run %s", run.run_id)
+            self._launch(run.run_id, run.spec)
+
+    async def close(self) -> None:
+        """Stop executing without changing run statuses (they resume on the next start)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # ------------------------------------------------------------------ API
+
+    async def start_run(self, spec: d.RunSpec) -> d.Run:
+        active = sum(1 for t in self._tasks.values() if not t.done())
+        if active >= self.max_active_runs:
+            raise errors.Overloaded(f"{active} runs are active (limit {self.max_active_runs})")
+        if spec.pipeline is d.Pipeline.COPA:
+            raise errors.InvalidRequest(
+                "copa runs (CoPA data generation) are not served by this orchestrator version;"
+                " use one of the seven search pipelines"
+            )
+        if spec.pipeline.hierarchical and spec.prover is None:
+            raise errors.InvalidRequest(f"pipeline {spec.pipeline.value} needs a prover model")
+        problems = self.load_problems(spec)  # raises InvalidRequest for a bad benchmark/index
+        run_id = uuid.uuid4().hex[:12]
+        run = await self.store.create_run(run_id, spec, len(problems))
+        self._launch(run_id, spec)
+        return run
+
+    async def get_run(self, run_id: str) -> d.Run:
+        run = await self.store.get_run(run_id)
+        if run is None:
+            raise errors.StateNotFound(f"no run {run_id!r}")
+        return run
+
+    async def list_runs(self) -> list[d.Run]:
+        return await self.store.list_runs()
+
+    async def cancel_run(self, run_id: str) -> d.Run:
+        run = await self.get_run(run_id)
+        if run.status.finished:
+            return run
+        self._cancelled.add(run_id)
+        task = self._tasks.get(run_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.store.set_status(run_id, d.RunStatus.CANCELLED)
+        await self._publish(run_id)
+        return await self.get_run(run_id)
+
+    async def problem_result(self, run_id: str, problem_id: str) -> d.ProblemResult:
+        await self.get_run(run_id)
+        result = await self.store.result(run_id, problem_id)
+        if result is not None:
+            return result
+        attempts = await self.store.attempts(run_id, problem_id)
+        if not attempts:
+            raise errors.StateNotFound(f"run {run_id!r} has no result for {problem_id!r} yet")
+        run = await self.get_run(run_id)  # unfinished: report the attempts so far
+        return d.ProblemResult(
+            problem_id, run.spec.pipeline.value, run.spec.mode.value, tuple(attempts)
+        )
+
+    async def watch(self, run_id: str) -> AsyncIterator[d.RunEvent]:
+        """A snapshot event, then one event per finished problem, until the run ends."""
+        queue: asyncio.Queue[d.RunEvent] = asyncio.Queue(WATCH_QUEUE_SIZE)
+        self._watchers.setdefault(run_id, set()).add(queue)  # before the snapshot: miss nothing
+        try:
+            run = await self.get_run(run_id)
+            yield d.RunEvent(run_id, run.status, run.progress, unix_time=time.time())
+            if run.status.finished:
+                return
+            while True:
+                event = await queue.get()
+                yield event
+                if event.status.finished:
+                    return
+        finally:
+            self._watchers.get(run_id, set()).discard(queue)
+
+    # ------------------------------------------------------------------ execution
+
+    def _launch(self, run_id: str, spec: d.RunSpec) -> None:
+        task = asyncio.create_task(self._execute(run_id, spec), name=f"run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
+
+    async def _execute(self, run_id: str, spec: d.RunSpec) -> None:
+        try:
+            problems = self.load_problems(spec)
+            done = await self.store.finished_problems(run_id)
+            todo = [p for p in problems if p.problem_id not in done]
+            await self.store.set_status(run_id, d.RunStatus.RUNNING)
+            await self._publish(run_id)
+            limit = asyncio.Semaphore(max(1, spec.max_concurrent_problems))
+
+            async def one(problem: d.FormalProblem) -> None:
+                async with limit:
+                    await self._solve_one(run_id, spec, problem)
+
+            async with asyncio.TaskGroup() as group:
+                for problem in todo:
+                    group.create_task(one(problem))
+        except asyncio.CancelledError:
+            raise  # shutdown or CancelRun: the status is set by whoever cancelled
+        except Exception as exc:  # the run itself broke (e.g. its benchmark vanished)
+            logger.exception("run %s failed", run_id)
+            await self.store.set_status(run_id, d.RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            await self._publish(run_id)
+            return
+        await self.store.set_status(run_id, d.RunStatus.SUCCEEDED)
+        await self._publish(run_id)
+
+    async def _solve_one(self, run_id: str, spec: d.RunSpec, problem: d.FormalProblem) -> None:
+        """Solve and persist one problem; an error is recorded for that problem only."""
+
+        async def sink(attempt: d.Attempt) -> None:
+            await self.store.record_attempt(run_id, problem.problem_id, attempt)
+
+        started = time.monotonic()
+        prior = tuple(await self.store.attempts(run_id, problem.problem_id))
+        try:
+            result = await self.solver.solve(spec, problem, sink, prior)
+            errored = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # infrastructure failure that survived the retries
+            logger.warning("problem %s of run %s failed: %s", problem.problem_id, run_id, exc)
+            attempts = await self.store.attempts(run_id, problem.problem_id)
+            failure = d.Attempt(
+                index=len(attempts),
+                outcome=d.AttemptOutcome.ERROR,
+                detail=f"{type(exc).__name__}: {exc}",
+            )
+            result = d.ProblemResult(
+                problem.problem_id,
+                spec.pipeline.value,
+                spec.mode.value,
+                (*attempts, failure),
+                time.monotonic() - started,
+            )
+            errored = True
+        await self.store.record_result(run_id, result, errored=errored)
+        await self._publish(run_id, problem_id=problem.problem_id, solved=result.solved)
+
+    async def _publish(self, run_id: str, *, problem_id: str = "", solved: bool = False) -> None:
+        watchers = self._watchers.get(run_id)
+        if not watchers:
+            return
+        run = await self.get_run(run_id)
+        event = d.RunEvent(run_id, run.status, run.progress, problem_id, solved, time.time())
+        for queue in watchers:
+            if queue.full():  # a slow watcher loses the oldest progress event, never the last
+                queue.get_nowait()
+            queue.put_nowait(event)

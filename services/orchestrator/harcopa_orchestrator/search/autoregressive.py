@@ -1,0 +1,140 @@
+"""Autoregressive solution generation: AR, and HAR through ``hierarchical`` (official-impl §4.3).
+
+Called from ``pipelines.py``. One rollout extends a single solution step by step with no
+backtracking: a rejected step is resampled at the same state (the attempt is consumed), the
+rollout ends at the first submission (valid or not) or when its budget is spent; the
+restart loop of ``search/restarts.py`` starts over with the remaining budget.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    FinishReason,
+    FormalProblem,
+    Framework,
+    Pipeline,
+    ProblemResult,
+    ProofState,
+    SolutionStep,
+)
+from harcopa.fps import is_submission, solution_state_text
+from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.search.candidates import sample, usable_step
+from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
+from harcopa_orchestrator.search.restarts import restarting
+from harcopa_orchestrator.search.submission import (
+    Accepted,
+    AttemptDraft,
+    conclude,
+    malformed_submission,
+    opened,
+    outcome_of,
+    state_of,
+    validate,
+)
+
+logger = logging.getLogger(__name__)
+
+FRAMEWORKS = (Framework.FORWARD_REASONING, Framework.SOLVING)
+
+
+async def autoregressive(
+    problem: FormalProblem, ctx: SearchContext, hierarchy: Hierarchy = FLAT
+) -> ProblemResult:
+    """AR (flat) or HAR (hierarchical): rollouts restarted with the remaining K_S budget."""
+    pipeline = Pipeline.HAR if hierarchy.drafting else Pipeline.AR
+    return await restarting(problem, ctx, pipeline, functools.partial(rollout, hierarchy=hierarchy))
+
+
+async def next_step(
+    ctx: SearchContext, problem: FormalProblem, state: ProofState, drafting: bool
+) -> str | None:
+    """Up to ``solver_samples_per_trial`` sequential single samples; the first usable step.
+
+    Deviation: when all are unusable the trial is consumed and the rollout goes on, where the
+    reference raised and ended the whole problem (official-impl §8 item 5).
+    """
+    prompt = ctx.templates.next_solution_step(
+        problem.informal_problem, solution_state_text(state.goals[0]), drafting=drafting
+    )
+    for _ in range(ctx.params.solver_samples_per_trial):
+        generation = await sample(
+            ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
+        )
+        for completion in generation.completions:
+            if completion.finish_reason is not FinishReason.STOP:
+                continue
+            step = usable_step(ctx, completion.text)
+            if step is not None:
+                return step
+    return None
+
+
+async def rollout(
+    problem: FormalProblem,
+    ctx: SearchContext,
+    index: int,
+    budget: int,
+    hierarchy: Hierarchy = FLAT,
+) -> Attempt:
+    """One autoregressive rollout with at most ``budget`` step trials, in a fresh session."""
+    before = ctx.meter.snapshot()
+    draft = AttemptDraft(index)
+    async with opened(ctx, problem, FRAMEWORKS) as session:
+        state = session.state(Framework.FORWARD_REASONING)
+        while draft.candidates < budget:
+            draft.candidates += 1
+            step = await next_step(ctx, problem, state, hierarchy.drafting)
+            if step is None:
+                continue
+            if is_submission(step):
+                if malformed_submission(step) is not None:
+                    continue  # a rejected candidate; the reference aborted the run here
+                backward = await validate(ctx, session, draft.steps, step)
+                if backward is None:
+                    return draft.finish(
+                        AttemptOutcome.INVALID_SUBMISSION,
+                        stats_since(ctx.meter, before),
+                        budget_used=len(draft.steps),
+                        submission_step=step,
+                        detail="the submission did not validate",
+                    )
+                conclusion = await conclude(
+                    ctx, problem, session, draft.steps, step, backward, hierarchy
+                )
+                return draft.finish(
+                    outcome_of(conclusion),
+                    stats_since(ctx.meter, before),
+                    budget_used=len(draft.steps) + 1,
+                    submission_step=step,
+                    conclusion=conclusion,
+                )
+            accepted = await extend(ctx, state, step, hierarchy)
+            if accepted is not None:
+                draft.steps.append(accepted[0])
+                state = accepted[1]
+    return draft.finish(
+        AttemptOutcome.BUDGET_EXHAUSTED,
+        stats_since(ctx.meter, before),
+        budget_used=len(draft.steps),
+    )
+
+
+async def extend(
+    ctx: SearchContext, state: ProofState, step: str, hierarchy: Hierarchy
+) -> tuple[Accepted, ProofState] | None:
+    """Draft ``step`` on the state and close its gaps; the accepted step and continuation."""
+    drafted = state_of(await ctx.verifier.apply_step(state.handle, 0, step))
+    if drafted is None or not drafted.goals:
+        return None
+    gaps = await hierarchy.gap_search(ctx, drafted, 1)
+    if not gaps.proved or len(gaps.state.goals) != 1:
+        return None
+    if not gaps.state.goals[0].same_shape(drafted.goals[-1]):
+        return None  # the gap proof changed the continuation: reject the step
+    return Accepted(SolutionStep(step, gaps.proof), gaps.scripts), gaps.state

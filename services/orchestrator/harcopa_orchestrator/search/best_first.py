@@ -1,0 +1,254 @@
+"""Best-first solution search: BFS, and H-BFS through ``hierarchical`` (official-impl §4.5).
+
+Called from ``pipelines.py``. Nodes are forward-reasoning states keyed by their continuation
+goal; each expansion samples ``solver_samples_per_trial`` steps with log-probabilities and
+children get ``parent cost + mean token NLL``. A validated submission ends the rollout
+(``early_exit_with_submission``); the restart loop starts over with the remaining budget.
+
+Concurrency: the candidates of one expansion are drafted or validated together and their
+gap searches run together (one search per distinct new state, trying that state's
+candidates in order), then candidates are ACCEPTED in sampled order, exactly as the
+reference's sequential loop would. Work done on candidates after an early exit is not
+charged to the budget.
+
+Budget: strict mode evaluates exactly K_S candidates; paper mode reproduces the reference's
+off-by-one (the K_S-th candidate is charged but never evaluated, official-impl §8 item 10).
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import logging
+from dataclasses import dataclass
+
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    FormalProblem,
+    Framework,
+    Pipeline,
+    ProblemResult,
+    ProofState,
+    SearchStats,
+    Session,
+    SolutionStep,
+)
+from harcopa.fps import is_submission, solution_state_text
+from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.search.candidates import Candidate, sample, step_candidates
+from harcopa_orchestrator.search.concurrent import in_order
+from harcopa_orchestrator.search.hierarchical import FLAT, GapOutcome, Hierarchy
+from harcopa_orchestrator.search.restarts import restarting
+from harcopa_orchestrator.search.submission import (
+    Accepted,
+    AttemptDraft,
+    conclude,
+    malformed_submission,
+    opened,
+    outcome_of,
+    state_of,
+    validate,
+)
+from harcopa_orchestrator.search.tree import Node, SearchTree
+
+logger = logging.getLogger(__name__)
+
+FRAMEWORKS = (Framework.FORWARD_REASONING, Framework.SOLVING)
+
+
+async def best_first(
+    problem: FormalProblem, ctx: SearchContext, hierarchy: Hierarchy = FLAT
+) -> ProblemResult:
+    """BFS (flat) or H-BFS (hierarchical): searches restarted with the remaining K_S budget."""
+    pipeline = Pipeline.H_BFS if hierarchy.drafting else Pipeline.BFS
+    return await restarting(problem, ctx, pipeline, functools.partial(rollout, hierarchy=hierarchy))
+
+
+@dataclass(slots=True)
+class Evaluated:
+    """A charged candidate after its draft (or validation) and gap search."""
+
+    candidate: Candidate
+    submission: bool
+    state: ProofState | None = None  # h.mpr for a submission, the drafted state otherwise
+    gaps: GapOutcome | None = None
+
+    @property
+    def key(self) -> str | None:
+        if self.state is None or not self.state.goals:
+            return None
+        return self.state.goals[-1].render()
+
+
+@dataclass(slots=True)
+class Search:
+    """One rollout's state: the tree, the queue and the attempt being built."""
+
+    ctx: SearchContext
+    problem: FormalProblem
+    session: Session
+    hierarchy: Hierarchy
+    tree: SearchTree
+    draft: AttemptDraft
+    queue: list[tuple[float, int, Node]]
+    tie: itertools.count[int]
+    started: SearchStats
+
+    def path(self, node: Node) -> list[Accepted]:
+        return [e.data for e in self.tree.path(node) if isinstance(e.data, Accepted)]
+
+
+async def rollout(
+    problem: FormalProblem,
+    ctx: SearchContext,
+    index: int,
+    budget: int,
+    hierarchy: Hierarchy = FLAT,
+) -> Attempt:
+    """One best-first search charging at most ``budget`` candidates, in a fresh session."""
+    before = ctx.meter.snapshot()
+    async with opened(ctx, problem, FRAMEWORKS) as session:
+        root = session.state(Framework.FORWARD_REASONING)
+        tree = SearchTree(root.goals[-1].render(), root)
+        ctx.observe(tree)
+        tie = itertools.count()
+        draft = AttemptDraft(index)
+        search = Search(ctx, problem, session, hierarchy, tree, draft, [], tie, before)
+        search.queue.append((0.0, next(tie), tree.root))
+        while search.draft.candidates < budget and search.queue:
+            _, _, node = heapq.heappop(search.queue)
+            attempt = await expand(search, node, budget)
+            if attempt is not None:
+                return attempt
+        return search.draft.finish(
+            AttemptOutcome.BUDGET_EXHAUSTED,
+            stats_since(ctx.meter, before),
+            budget_used=tree.edge_count,
+            detail="" if search.queue else "no open state left",
+        )
+
+
+def charge(search: Search, candidates: list[Candidate], budget: int) -> list[Candidate]:
+    """Charge candidates to the budget in order; the ones that will be evaluated."""
+    draft = search.draft
+    charged: list[Candidate] = []
+    for candidate in candidates:
+        if search.ctx.strict:
+            if draft.candidates >= budget:
+                break
+            draft.candidates += 1
+        else:
+            draft.candidates += 1  # the reference counts first, then stops at the limit
+            if draft.candidates >= budget:
+                break
+        charged.append(candidate)
+    return charged
+
+
+async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
+    """Expand ``node`` once; an Attempt when a submission ended the rollout."""
+    ctx = search.ctx
+    prompt = ctx.templates.next_solution_step(
+        search.problem.informal_problem,
+        solution_state_text(node.state.goals[-1]),
+        drafting=search.hierarchy.drafting,
+    )
+    generation = await sample(
+        ctx,
+        ctx.solver,
+        prompt,
+        n=ctx.params.solver_samples_per_trial,
+        max_tokens=ctx.params.solver_max_tokens,
+        logprobs=True,
+    )
+    charged_before = search.draft.candidates
+    charged = charge(search, step_candidates(ctx, generation, dedup=True), budget)
+    evaluated = await in_order([evaluate(search, node, c) for c in charged])
+    await close_gaps(search, evaluated)
+    for position, item in enumerate(evaluated):
+        if item.submission:
+            if item.state is None:
+                continue
+            search.draft.candidates = charged_before + position + 1  # early exit: stop charging
+            return await finish_submission(search, node, item, item.state)
+        accept(search, node, item)
+    search.tree.expanded(node)
+    return None
+
+
+async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
+    """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet)."""
+    step = candidate.text
+    if is_submission(step):
+        if malformed_submission(step) is not None:
+            return Evaluated(candidate, True)
+        state = await validate(search.ctx, search.session, search.path(node), step)
+        return Evaluated(candidate, True, state)
+    result = await search.ctx.verifier.apply_step(node.state.handle, 0, step)
+    return Evaluated(candidate, False, state_of(result))
+
+
+async def close_gaps(search: Search, evaluated: list[Evaluated]) -> None:
+    """Gap searches for drafted steps reaching new states, one task per distinct state."""
+    groups: dict[str, list[Evaluated]] = {}
+    for item in evaluated:
+        key = item.key
+        if not item.submission and key is not None and key not in search.tree:
+            groups.setdefault(key, []).append(item)
+    await in_order([_close_first(search, items) for items in groups.values()])
+
+
+async def _close_first(search: Search, items: list[Evaluated]) -> None:
+    """Try the candidates of one state in order until one's gaps are closed."""
+    for item in items:
+        if item.state is None:
+            continue
+        item.gaps = await search.hierarchy.gap_search(search.ctx, item.state, 1)
+        if item.gaps.proved:
+            return
+
+
+def accept(search: Search, node: Node, item: Evaluated) -> None:
+    """Add a drafted step whose gaps are closed, unless its state is already in the tree."""
+    key = item.key
+    if key is None or key in search.tree or item.gaps is None or not item.gaps.proved:
+        return
+    gaps = item.gaps
+    if len(gaps.state.goals) != 1 or item.state is None:
+        return
+    if not gaps.state.goals[0].same_shape(item.state.goals[-1]):
+        return
+    accepted = Accepted(SolutionStep(item.candidate.text, gaps.proof), gaps.scripts)
+    child = search.tree.add_child(
+        node, item.candidate.text, key, gaps.state, item.candidate.nll, accepted
+    )
+    if child is not None:
+        heapq.heappush(search.queue, (child.cost, next(search.tie), child))
+
+
+async def finish_submission(
+    search: Search, node: Node, item: Evaluated, backward: ProofState
+) -> Attempt:
+    """RPE (and the rest) for the first validated submission; the rollout ends here."""
+    ctx, tree = search.ctx, search.tree
+    path = search.path(node)
+    step = item.candidate.text
+    conclusion = await conclude(
+        ctx, search.problem, search.session, path, step, backward, search.hierarchy
+    )
+    key = "submission:" + backward.render()
+    data = Accepted(SolutionStep(step))
+    child = tree.add_child(node, step, key, backward, item.candidate.nll, data)
+    if child is not None:
+        tree.close(child, proved=conclusion.solved)
+    tree.expanded(node)
+    search.draft.steps = path
+    return search.draft.finish(
+        outcome_of(conclusion),
+        stats_since(ctx.meter, search.started),
+        budget_used=tree.edge_count,
+        submission_step=step,
+        conclusion=conclusion,
+    )

@@ -1,0 +1,145 @@
+"""Best-first tactic-level proof search with NALP priorities (official-impl §4.2).
+
+Called by the gap searches of ``search/hierarchical.py`` (joint and per-gap) and for the
+backward proof of a submission. One call spends at most ``prover_max_trials`` model calls of
+``prover_samples_per_trial`` samples each; a tactic is run only on the first free goal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from dataclasses import dataclass
+
+from harcopa.domain import (
+    ProofComplete,
+    ProofState,
+    ProofStep,
+    TacticError,
+    TacticResult,
+    TacticTimeout,
+)
+from harcopa.errors import InvalidRequest
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search.candidates import sample, tactic_candidates
+from harcopa_orchestrator.search.concurrent import in_order
+from harcopa_orchestrator.search.tree import Node, SearchTree
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProverRun:
+    """The outcome of one proof search.
+
+    ``scripts[g]`` is the tactic script that closes the g-th non-ignored goal of the initial
+    state on its own (``pick_goal`` lines where the search worked on a later sibling), used to
+    inline gap proofs into the assembled solution. ``final_state`` holds the ignored goals.
+    """
+
+    success: bool
+    tree: SearchTree
+    proof: tuple[ProofStep, ...] = ()
+    scripts: tuple[tuple[str, ...], ...] = ()
+    final_state: ProofState | None = None
+
+
+def _active(state: ProofState, ignored: int) -> ProofState:
+    """The state without its ignored trailing goals (their indices are unchanged)."""
+    return ProofState(state.handle, state.goals[: len(state.goals) - ignored])
+
+
+def _next_origins(before: tuple[int, ...], index: int, remaining: int) -> tuple[int, ...]:
+    """Which initial goal each goal descends from, after a tactic on goal ``index``.
+
+    Pantograph's automatic mode puts the goals a tactic produced first, then the previous
+    unassigned goals in order; ``remaining`` is the new number of non-ignored goals.
+    """
+    produced = max(remaining - (len(before) - 1), 0)
+    rest = before[:index] + before[index + 1 :]
+    return ((before[index],) * produced + rest)[:remaining]
+
+
+async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -> ProverRun:
+    """Search for tactics closing every goal of ``state`` but the last ``ignored_goals``."""
+    if ctx.prover is None:
+        raise InvalidRequest("this pipeline needs a prover model")
+    params = ctx.params
+    tree = SearchTree(state.render(), state)
+    ctx.observe(tree)
+    origins = {tree.root.key: tuple(range(len(state.goals) - ignored_goals))}
+    tie = itertools.count()
+    queue: list[tuple[float, int, Node]] = [(0.0, next(tie), tree.root)]
+    for _ in range(params.prover_max_trials):
+        if not queue:
+            break
+        _, _, node = heapq.heappop(queue)
+        active = _active(node.state, ignored_goals)
+        goal_index = active.first_goal_index()
+        prompt = ctx.templates.next_proof_step(active.first_goal_text())
+        generation = await sample(
+            ctx,
+            ctx.prover,
+            prompt,
+            n=params.prover_samples_per_trial,
+            max_tokens=params.prover_max_tokens,
+            logprobs=True,
+        )
+        candidates = tactic_candidates(ctx, generation)
+        # Every tactic of the batch runs concurrently; results are taken in sampled order, so
+        # the outcome is the reference's sequential one.
+        results = await in_order(
+            [
+                ctx.verifier.run_tactic(
+                    node.state.handle, goal_index, c.text, ignored_goals=ignored_goals
+                )
+                for c in candidates
+            ]
+        )
+        for candidate, result in zip(candidates, results, strict=True):
+            child_state = _state_of(result)
+            if child_state is None:
+                continue
+            step = ProofStep(goal_index, candidate.text)
+            child = tree.add_child(
+                node, candidate.text, child_state.render(), child_state, candidate.nll, step
+            )
+            if child is None:
+                continue  # a state already in the tree: nothing new to search
+            remaining = len(child_state.goals) - ignored_goals
+            origins[child.key] = _next_origins(origins[node.key], goal_index, remaining)
+            if remaining <= 0:
+                tree.close(child, proved=True)
+                tree.expanded(node)
+                return _success(tree, child, origins, child_state)
+            heapq.heappush(queue, (child.cost, next(tie), child))
+        tree.expanded(node)
+    return ProverRun(False, tree)
+
+
+def _state_of(result: TacticResult) -> ProofState | None:
+    if isinstance(result, TacticError | TacticTimeout):
+        return None
+    if isinstance(result, ProofComplete):
+        return result.state
+    return result
+
+
+def _success(
+    tree: SearchTree, node: Node, origins: dict[str, tuple[int, ...]], final: ProofState
+) -> ProverRun:
+    edges = tree.path(node)
+    proof = tuple(edge.data for edge in edges if isinstance(edge.data, ProofStep))
+    scripts: list[list[str]] = [[] for _ in origins[tree.root.key]]
+    for edge in edges:
+        step = edge.data
+        if not isinstance(step, ProofStep):
+            continue
+        before = origins[edge.src.key]
+        origin = before[step.goal_index]
+        local = sum(1 for o in before[: step.goal_index] if o == origin)
+        if local:
+            scripts[origin].append(f"pick_goal {local + 1}")
+        scripts[origin].append(step.tactic)
+    return ProverRun(True, tree, proof, tuple(tuple(s) for s in scripts), final)

@@ -1,0 +1,137 @@
+"""H-SA: CoPA solution drafting used as a solver (official-impl §4.8).
+
+Called from ``pipelines.py`` as ``hierarchical(solution_drafting, per_gap_search)``. The model
+sees the informal answer and solution and the answer-bearing statement; a draft is accepted
+when it type-checks on the statement (drafted ``sorry``s become gaps) and passes the
+forward-only check (its body, without the final ``exact``, elaborates on ``False`` after
+``exfalso``). Success = an accepted draft whose gaps are all proven (no RPE).
+
+Budget: paper mode runs all K_W outer tries of up to K_W inner samples each (up to 64
+samples, as the reference); strict mode stops at the first success. The header bug of the
+reference (official-impl §8 item 7) does not exist here: the verifier always compiles
+header + statement.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    FormalProblem,
+    Framework,
+    Pipeline,
+    ProblemResult,
+    ProofState,
+    Session,
+)
+from harcopa.errors import InvalidRequest
+from harcopa.fps import collapse_by_sorry, extract_single_block, find_banned, is_submission
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
+from harcopa_orchestrator.search.candidates import sample
+from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
+from harcopa_orchestrator.search.restarts import in_one_session
+from harcopa_orchestrator.search.submission import check_text, state_of
+from harcopa_orchestrator.search.whole_generation import DraftTry
+
+logger = logging.getLogger(__name__)
+
+
+async def solution_drafting(
+    problem: FormalProblem, ctx: SearchContext, hierarchy: Hierarchy = FLAT
+) -> ProblemResult:
+    """H-SA: outer tries, each drafting until one draft is accepted, then proving its gaps."""
+    run_try = functools.partial(outer_try, ctx, problem, hierarchy)
+    return await in_one_session(
+        problem,
+        ctx,
+        Pipeline.H_SA,
+        (Framework.STATEMENT,),
+        run_try,
+        stop_at_success=ctx.strict,
+    )
+
+
+def _body_without_submission(draft: str) -> str:
+    lines = draft.rstrip().split("\n")
+    return "\n".join(lines[:-1])
+
+
+async def accept_draft(
+    ctx: SearchContext, text: str, statement: ProofState, exfalso: ProofState
+) -> tuple[str, ProofState] | None:
+    """The draft and its gap state when it passes the reference's checks, else None."""
+    block = extract_single_block(text)
+    if not block:
+        return None
+    draft = collapse_by_sorry(block)
+    if not is_submission(draft):
+        return None
+    if find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
+        return None
+    gaps = state_of(await ctx.verifier.apply_step(statement.handle, 0, draft, whole=True))
+    if gaps is None:
+        return None
+    body = _body_without_submission(draft)
+    if body.strip():
+        forward = await ctx.verifier.apply_step(exfalso.handle, 0, body)
+        if state_of(forward) is None:
+            return None
+    return draft, gaps
+
+
+async def outer_try(
+    ctx: SearchContext,
+    problem: FormalProblem,
+    hierarchy: Hierarchy,
+    session: Session,
+    index: int,
+) -> Attempt:
+    """Up to K_W inner samples until a draft is accepted; then its gaps, one by one."""
+    attempt = DraftTry(index, ctx.meter.snapshot())
+    statement = session.state(Framework.STATEMENT)
+    exfalso = state_of(await ctx.verifier.run_tactic(statement.handle, 0, "exfalso"))
+    if exfalso is None:
+        raise InvalidRequest("`exfalso` failed on the problem statement")
+    prompt = ctx.templates.solution_drafting(
+        problem.informal_problem,
+        problem.informal_answer,
+        problem.informal_solution,
+        problem.formal_statement.rstrip(),
+    )
+    inner = ctx.params.tries_for(Pipeline.H_SA)
+    for sample_index in range(1, inner + 1):
+        generation = await sample(
+            ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
+        )
+        text = generation.completions[0].text if generation.completions else ""
+        accepted = await accept_draft(ctx, text, statement, exfalso)
+        if accepted is not None:
+            return await prove_draft(ctx, problem, hierarchy, attempt, sample_index, *accepted)
+    return attempt.done(ctx, AttemptOutcome.REJECTED, inner, detail="no draft was accepted")
+
+
+async def prove_draft(
+    ctx: SearchContext,
+    problem: FormalProblem,
+    hierarchy: Hierarchy,
+    attempt: DraftTry,
+    samples: int,
+    draft: str,
+    gap_state: ProofState,
+) -> Attempt:
+    attempt = DraftTry(attempt.index, attempt.before, draft)
+    gaps = await hierarchy.gap_search(ctx, gap_state, 0)
+    if not gaps.proved:
+        return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
+    final_ok, detail = None, ""
+    if ctx.strict:
+        inlined = inline_gap_proofs(draft, gaps.scripts)
+        final_ok, detail = False, "cannot inline gap proofs"
+        if inlined is not None:
+            final_ok, detail = await check_text(ctx, statement_file(problem, inlined))
+    outcome = AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED
+    return attempt.done(ctx, outcome, samples, final_check_ok=final_ok, detail=detail)

@@ -1,0 +1,212 @@
+"""Sessions, submissions and attempt records shared by the step-level solution searches.
+
+Called by ``search/autoregressive.py`` and ``search/best_first.py``: validate a submission on
+the solving state, read the answer, attempt the backward proof, run RPE, and in strict mode
+re-check the assembled solution as a whole file (official-impl §2.4–2.7, DESIGN §2.4).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    FormalProblem,
+    Framework,
+    ProofComplete,
+    ProofState,
+    ProofStep,
+    SearchStats,
+    Session,
+    SolutionStep,
+    TacticResult,
+)
+from harcopa.errors import HarcopaError, InvalidRequest
+from harcopa.fps import submission_line
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
+from harcopa_orchestrator.search.concurrent import in_order
+from harcopa_orchestrator.search.hierarchical import Hierarchy
+from harcopa_orchestrator.search.prover import ProverRun, prove
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def opened(
+    ctx: SearchContext, problem: FormalProblem, frameworks: Sequence[Framework]
+) -> AsyncIterator[Session]:
+    """A verifier session for ``problem`` that is closed on exit, whatever happens."""
+    session = await ctx.verifier.open_session(problem, frameworks, ctx.mode)
+    try:
+        yield session
+    finally:
+        try:
+            await ctx.verifier.close_session(session.session_id)
+        except HarcopaError as error:
+            logger.warning("closing session %s failed: %s", session.session_id, error)
+
+
+def state_of(result: TacticResult) -> ProofState | None:
+    """The state a successful tactic or draft produced; None when Lean rejected it."""
+    if isinstance(result, ProofComplete):
+        return result.state
+    return result if isinstance(result, ProofState) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An accepted step with the per-gap scripts that inline its gap proofs."""
+
+    step: SolutionStep
+    scripts: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Conclusion:
+    """What happened to a validated submission."""
+
+    submission: str | None
+    rpe_tactic: str | None
+    backward_proof: tuple[ProofStep, ...] | None
+    final_check_ok: bool | None
+    solved: bool
+    detail: str = ""
+
+
+def malformed_submission(step: str) -> str | None:
+    """Why a submission step is malformed (e.g. several lines), or None when it is fine."""
+    try:
+        submission_line(step)
+    except InvalidRequest as error:
+        return str(error)
+    return None
+
+
+async def validate(
+    ctx: SearchContext, session: Session, path: Sequence[Accepted], step: str
+) -> ProofState | None:
+    """The ``h.mpr`` state when path + ``step`` validates on ``h.mp``; None otherwise."""
+    result = await ctx.verifier.validate_submission(
+        session.session_id, [a.step.text for a in path], step
+    )
+    return state_of(result)
+
+
+async def conclude(
+    ctx: SearchContext,
+    problem: FormalProblem,
+    session: Session,
+    path: Sequence[Accepted],
+    step: str,
+    backward_state: ProofState,
+    hierarchy: Hierarchy,
+) -> Conclusion:
+    """Read the submitted answer, try the backward proof, run RPE, re-check (strict)."""
+    submission = await ctx.verifier.read_submission(backward_state.handle)
+    backward: ProverRun | None = None
+    rpe: str | None = None
+    jobs: list[Awaitable[ProverRun | str | None]] = []
+    if hierarchy.backward_proof and ctx.prover is not None:
+        jobs.append(prove(ctx, backward_state, 0))
+    if submission is not None and session.parsed.formal_answer is not None:
+        jobs.append(ctx.verifier.check_equivalence(session.session_id, submission))
+    results = await in_order(jobs)
+    for result in results:
+        if isinstance(result, ProverRun):
+            backward = result
+        else:
+            rpe = result
+    final_ok: bool | None = None
+    detail = "" if rpe else "RPE found no equivalence proof"
+    if session.parsed.formal_answer is None:
+        detail = "unsupervised problem: no ground truth to compare with"
+    if ctx.strict and rpe is not None:
+        final_ok, detail = await final_check(ctx, problem, session, path, step)
+    return Conclusion(
+        submission=submission,
+        rpe_tactic=rpe,
+        backward_proof=backward.proof if backward is not None and backward.success else None,
+        final_check_ok=final_ok,
+        solved=rpe is not None and final_ok is not False,
+        detail=detail,
+    )
+
+
+async def final_check(
+    ctx: SearchContext,
+    problem: FormalProblem,
+    session: Session,
+    path: Sequence[Accepted],
+    step: str,
+) -> tuple[bool, str]:
+    """Assemble steps (gap proofs inlined) + submission and check the whole file."""
+    parts: list[str] = []
+    for accepted in path:
+        inlined = inline_gap_proofs(accepted.step.text, accepted.scripts)
+        if inlined is None:
+            return False, "cannot inline gap proofs: gaps and proofs do not match"
+        parts.append(inlined)
+    return await check_text(ctx, solving_file(problem, session.parsed, "\n".join([*parts, step])))
+
+
+async def check_text(ctx: SearchContext, text: str) -> tuple[bool, str]:
+    """Check an assembled file; ``(ok, why not)``."""
+    check = await ctx.verifier.check_file(text)
+    if check.ok:
+        return True, ""
+    errors = "; ".join(m.text for m in check.messages)[:500]
+    return False, f"final check failed (sorries={check.sorries}): {errors}"
+
+
+@dataclass(slots=True)
+class AttemptDraft:
+    """Mutable builder of an :class:`Attempt` while a rollout runs."""
+
+    index: int
+    steps: list[Accepted] = field(default_factory=list)
+    candidates: int = 0
+
+    def finish(
+        self,
+        outcome: AttemptOutcome,
+        stats: SearchStats,
+        *,
+        budget_used: float,
+        submission_step: str | None = None,
+        conclusion: Conclusion | None = None,
+        detail: str = "",
+    ) -> Attempt:
+        c = conclusion
+        return Attempt(
+            index=self.index,
+            outcome=outcome,
+            steps=tuple(a.step for a in self.steps),
+            submission_step=submission_step,
+            submission=c.submission if c else None,
+            rpe_tactic=c.rpe_tactic if c else None,
+            backward_proof=c.backward_proof if c else None,
+            final_check_ok=c.final_check_ok if c else None,
+            candidates=self.candidates,
+            budget_used=budget_used,
+            stats=stats,
+            detail=detail or (c.detail if c else ""),
+        )
+
+
+def outcome_of(conclusion: Conclusion) -> AttemptOutcome:
+    if conclusion.solved:
+        return AttemptOutcome.SOLVED
+    if conclusion.rpe_tactic is not None:
+        return AttemptOutcome.REJECTED  # right answer, but the assembled solution failed
+    return AttemptOutcome.WRONG_ANSWER
+
+
+def draft_budget(step_count: int | None) -> float:
+    """The WG-family budget of one attempt: its draft's step count, ``inf`` without a draft."""
+    return math.inf if step_count is None else float(step_count)

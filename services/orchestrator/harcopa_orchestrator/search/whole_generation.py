@@ -1,0 +1,133 @@
+"""Whole-solution generation: WG, and H-WG through ``hierarchical`` (official-impl §4.6, §4.7).
+
+Called from ``pipelines.py``. Up to K_W single-sample tries, stopping at the first success.
+Each draft is applied on goal ``h`` of the forward-solving framework; WG needs no goal left,
+H-WG proves the gaps one at a time. Every try is recorded, including a completion without a
+parsable draft (the reference dropped those, official-impl §8 item 10), whose budget is
+``inf`` as in the reference's notebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+from harcopa.domain import (
+    Attempt,
+    AttemptOutcome,
+    FormalProblem,
+    Framework,
+    Pipeline,
+    ProblemResult,
+    SearchStats,
+    Session,
+)
+from harcopa.fps import (
+    extract_single_block,
+    find_banned,
+    initial_solution_state_text,
+    replace_block,
+    split_solution_steps,
+)
+from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
+from harcopa_orchestrator.search.candidates import sample
+from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
+from harcopa_orchestrator.search.restarts import in_one_session
+from harcopa_orchestrator.search.submission import check_text, draft_budget, state_of
+
+logger = logging.getLogger(__name__)
+
+
+async def whole_generation(
+    problem: FormalProblem, ctx: SearchContext, hierarchy: Hierarchy = FLAT
+) -> ProblemResult:
+    """WG (flat) or H-WG (hierarchical): K_W whole drafts, first success wins."""
+    pipeline = Pipeline.H_WG if hierarchy.drafting else Pipeline.WG
+    run_try = functools.partial(one_draft, ctx, problem, hierarchy)
+    return await in_one_session(problem, ctx, pipeline, (Framework.FORWARD_SOLVING,), run_try)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftTry:
+    """Builds the Attempt of one whole-draft try."""
+
+    index: int
+    before: SearchStats
+    draft: str | None = None
+
+    def done(
+        self, ctx: SearchContext, outcome: AttemptOutcome, candidates: int = 1, **fields: object
+    ) -> Attempt:
+        steps = None
+        if self.draft is not None:
+            steps = len(split_solution_steps(replace_block(self.draft)))
+        return Attempt(
+            index=self.index,
+            outcome=outcome,
+            draft=self.draft,
+            candidates=candidates,
+            budget_used=draft_budget(steps),
+            stats=stats_since(ctx.meter, self.before),
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+async def one_draft(
+    ctx: SearchContext,
+    problem: FormalProblem,
+    hierarchy: Hierarchy,
+    session: Session,
+    index: int,
+) -> Attempt:
+    """One sampled draft: parse, apply, prove gaps (H-WG), RPE, final check (strict)."""
+    root = session.state(Framework.FORWARD_SOLVING)
+    attempt = DraftTry(index, ctx.meter.snapshot())
+    prompt = ctx.templates.whole_solution(
+        problem.informal_problem,
+        initial_solution_state_text(root.goals[0]),
+        drafting=hierarchy.drafting,
+    )
+    generation = await sample(
+        ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
+    )
+    draft = extract_single_block(generation.completions[0].text if generation.completions else "")
+    if not draft:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail="no single code block")
+    attempt = DraftTry(index, attempt.before, draft)
+    banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
+    if banned is not None:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail=f"banned token {banned!r}")
+    state = state_of(await ctx.verifier.apply_step(root.handle, 0, draft, whole=True))
+    if state is None:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft does not compile")
+    # Deviation: a draft that never assigns ``?w`` is rejected here; the reference handed the
+    # ``w : Prop`` goal to the prover and then crashed in RPE (official-impl §4.7).
+    submission = await ctx.verifier.read_submission(state.handle)
+    if submission is None:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
+    gaps = await hierarchy.gap_search(ctx, state, 0)
+    if not gaps.proved:
+        outcome = AttemptOutcome.GAP_UNPROVEN if hierarchy.drafting else AttemptOutcome.REJECTED
+        return attempt.done(ctx, outcome, submission=submission, detail="goals left unproven")
+    rpe = None
+    if session.parsed.formal_answer is not None:
+        rpe = await ctx.verifier.check_equivalence(session.session_id, submission)
+    if rpe is None:
+        return attempt.done(ctx, AttemptOutcome.WRONG_ANSWER, submission=submission)
+    final_ok, detail = None, ""
+    if ctx.strict:
+        inlined = inline_gap_proofs(draft, gaps.scripts)
+        final_ok, detail = False, "cannot inline gap proofs"
+        if inlined is not None:
+            text = solving_file(problem, session.parsed, inlined)
+            final_ok, detail = await check_text(ctx, text)
+    return attempt.done(
+        ctx,
+        AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED,
+        submission=submission,
+        rpe_tactic=rpe,
+        final_check_ok=final_ok,
+        detail=detail,
+    )
