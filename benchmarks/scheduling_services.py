@@ -45,6 +45,7 @@ from prometheus_client import REGISTRY
 from benchmarks.search_scheduling import _Serial
 from harcopa.benchmarks import load_benchmark
 from harcopa.domain import (
+    Equivalence,
     FormalProblem,
     Framework,
     Generation,
@@ -65,10 +66,11 @@ from harcopa_lean_verifier.settings import VerifierSettings
 from harcopa_model_server.backends.simulated import SimulatedConfig as ModelSimConfig
 from harcopa_model_server.server import build_runner as build_model
 from harcopa_model_server.settings import ModelSettings
-from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier
 from harcopa_orchestrator.pipelines import solve
-from harcopa_orchestrator.recovery import MeteredVerifier, ResilientVerifier
-from harcopa_orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
+from harcopa_orchestrator.recovery import ResilientVerifier
+from harcopa_orchestrator.scheduler import Limits, Scheduler
 
 CALL_KINDS = ("tactic", "draft", "file", "ready", "other")
 #: Scripted token counts (the simulator's ``tokens``): a drafted step, a submission, a tactic.
@@ -199,13 +201,21 @@ class FreshProcesses:
         await self._inner.check_file(f"example : True := by {IMPORT}")
 
     async def open_session(
-        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
+        self,
+        problem: FormalProblem,
+        frameworks: Sequence[Framework],
+        mode: Mode = Mode.STRICT,
+        *,
+        imports: Sequence[str] = (),
+        client_id: str = "",
     ) -> Session:
         await self._import()  # the REPL started to parse the statement
         await self._import()  # the restart after parsing
-        return await self._inner.open_session(problem, frameworks, mode)
+        return await self._inner.open_session(
+            problem, frameworks, mode, imports=imports, client_id=client_id
+        )
 
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
+    async def check_equivalence(self, session_id: str, submission: str) -> Equivalence:
         await self._import()
         return await self._inner.check_equivalence(session_id, submission)
 
@@ -293,7 +303,7 @@ async def measure(args: argparse.Namespace, items: list[Scripted], reference: bo
 
 
 def _params(args: argparse.Namespace) -> SearchParams:
-    return SearchParams(solver_max_trials=args.ks)
+    return SearchParams(ks=args.ks)
 
 
 async def _ours(
@@ -301,7 +311,7 @@ async def _ours(
 ) -> int:
     # Sessions pin a REPL each; parsing, RPE and file checks lease the remaining two.
     limits = Limits(args.gpu_slots * 2, max(1, args.verifier_processes - 2), len(items))
-    scheduler = Scheduler(verifier, model, model, limits)
+    scheduler = Scheduler(verifier, model, model, limits, solve)
     templates = PromptTemplates.load()
 
     async def one(problem: FormalProblem) -> bool:

@@ -33,12 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harcopa.benchmarks import load_benchmark
 from harcopa.domain import (
     Completion,
+    Draft,
+    Equivalence,
     FileCheck,
     FinishReason,
     FormalProblem,
     Framework,
     Generation,
     Goal,
+    Lease,
     Mode,
     ParsedProblem,
     Pipeline,
@@ -52,13 +55,15 @@ from harcopa.domain import (
     TacticError,
     TacticResult,
     TokenUsage,
+    Validation,
     Variable,
 )
 from harcopa.prompts import PromptTemplates
-from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier
 from harcopa_orchestrator.pipelines import solve
-from harcopa_orchestrator.recovery import MeteredVerifier, ResilientVerifier
-from harcopa_orchestrator.scheduler import Limits, MeteredGenerator, Scheduler
+from harcopa_orchestrator.recovery import ResilientVerifier
+from harcopa_orchestrator.scheduler import Limits, Scheduler
 
 
 class VirtualClockSelector(selectors.DefaultSelector):
@@ -143,7 +148,13 @@ class VerifierSimulator:
     async def close(self) -> None: ...
 
     async def open_session(
-        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
+        self,
+        problem: FormalProblem,
+        frameworks: Sequence[Framework],
+        mode: Mode = Mode.STRICT,
+        *,
+        imports: Sequence[str] = (),
+        client_id: str = "",
     ) -> Session:
         self._ids += 1
         session_id = f"s{self._ids}"
@@ -165,15 +176,15 @@ class VerifierSimulator:
 
     async def apply_step(
         self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> TacticResult:
+    ) -> Draft:
         session, goals = await self._tactic(state)
         if _rng(session.key, step).random() > 0.7:
-            return TacticError(("simulated elaboration error",))
+            return Draft(TacticError(("simulated elaboration error",)))
         hyps = goals[-1].variables
         gaps = tuple(Goal(hyps, f"gap {i} of {step}") for i in range(step.count("sorry")))
         count = len(goals[-1].variables)
         continuation = Goal((*goals[-1].variables, Variable(f"h{count}", f"fact {count}")), "False")
-        return self._new(state.session_id, (*gaps, continuation))
+        return Draft(self._new(state.session_id, (*gaps, continuation)), len(gaps))
 
     async def run_tactic(
         self, state: StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
@@ -190,33 +201,42 @@ class VerifierSimulator:
 
     async def validate_submission(
         self, session_id: str, path: Sequence[str], submission: str
-    ) -> TacticResult:
+    ) -> Validation:
         session = self._sessions[session_id]
         async with session.lock:
             await self._work(self.costs.tactic_seconds)
         if _rng(session.key, *path, submission).random() > 0.85:
-            return TacticError(("simulated validation failure",))
+            return Validation(TacticError(("simulated validation failure",)))
         answer = _rng(*path, submission).randrange(100)
-        return self._new(session_id, (Goal((), f"answer = {answer}", "h.mpr"),))
+        state = self._new(session_id, (Goal((), f"answer = {answer}", "h.mpr"),))
+        return Validation(state, f"answer = {answer}")
 
     async def read_submission(self, state: StateHandle) -> str | None:
         return self._states[state.state_id][1][0].target
 
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
+    async def check_equivalence(self, session_id: str, submission: str) -> Equivalence:
         if self.reference:  # the reference restarts its REPL for every RPE check
             await self._import()
-        await self._work(self.costs.rpe_tactics * self.costs.tactic_seconds)
+        seconds = self.costs.rpe_tactics * self.costs.tactic_seconds
+        await self._work(seconds)
         right = _rng(self._sessions[session_id].key, submission).random() < 0.3
-        return "norm_num" if right else None
+        return Equivalence("norm_num" if right else None, lean_seconds=seconds)
 
-    async def check_file(self, text: str, *, timeout_seconds: float = 0.0) -> FileCheck:
-        await self._work(self.costs.tactic_seconds * text.count("\n"))
-        return FileCheck(True, (), 0, ())
+    async def check_file(
+        self, text: str, *, timeout_seconds: float = 0.0, imports: Sequence[str] = ()
+    ) -> FileCheck:
+        seconds = self.costs.tactic_seconds * text.count("\n")
+        await self._work(seconds)
+        return FileCheck(True, (), 0, (), seconds)
 
     async def delete_states(self, states: Sequence[StateHandle]) -> None: ...
 
-    async def close_session(self, session_id: str) -> None:
+    async def close_session(self, session_id: str) -> float:
         self._sessions.pop(session_id, None)
+        return 0.0
+
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
+        return Lease(len(self._sessions), 0.0)
 
 
 class GeneratorSimulator:
@@ -271,7 +291,7 @@ async def _ours(problems: list[FormalProblem], args: argparse.Namespace) -> Outc
     verifier = VerifierSimulator(_costs(args), args.verifier_processes, ledger, reference=False)
     model = GeneratorSimulator(args.gpu_slots, args.request_seconds, args.token_seconds, ledger)
     limits = Limits(args.gpu_slots * 2, args.verifier_processes, args.problems_in_flight)
-    scheduler = Scheduler(verifier, model, model, limits)
+    scheduler = Scheduler(verifier, model, model, limits, solve)
     templates, loop = PromptTemplates.load(), asyncio.get_running_loop()
     started = loop.time()
 

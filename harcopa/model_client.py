@@ -30,6 +30,7 @@ class ModelClient:
         timeout_seconds: float | None = None,
         retries: bool = True,
         max_message_bytes: int = 16 * 1024 * 1024,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         """``model`` (optional) must name the served model; ``timeout_seconds`` is per call."""
         self.target = target
@@ -38,6 +39,7 @@ class ModelClient:
         self._metadata = auth_metadata(token)
         self._retries = retries
         self._max_message_bytes = max_message_bytes
+        self._credentials = credentials
         self._channel: grpc.aio.Channel | None = None
         self._stub: model_pb2_grpc.ModelServiceStub | None = None
 
@@ -48,6 +50,7 @@ class ModelClient:
                 [SERVICE_NAME],
                 max_message_bytes=self._max_message_bytes,
                 retries=self._retries,
+                credentials=self._credentials,
             )
             self._stub = model_pb2_grpc.ModelServiceStub(self._channel)
 

@@ -11,24 +11,29 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from harcopa.domain import (
+    Draft,
+    Equivalence,
     FileCheck,
     FormalProblem,
     Framework,
     Generation,
+    Lease,
     Mode,
     Prompt,
     SamplingParams,
     Session,
     StateHandle,
     TacticResult,
+    Validation,
 )
 
 
 class Verifier(Protocol):
     """Session-level FPS operations plus stateless whole-file checks (DESIGN.md §2.3).
 
-    A rejected tactic or step is a TacticError result; infrastructure failures raise
-    harcopa.errors exceptions (StateNotFound when the session or process is gone).
+    Each method returns exactly what its VerifierService RPC carries. A rejected tactic or step
+    is a TacticError result; infrastructure failures raise harcopa.errors exceptions
+    (StateNotFound when the session or process is gone).
     """
 
     async def start(self) -> None: ...
@@ -40,11 +45,17 @@ class Verifier(Protocol):
         problem: FormalProblem,
         frameworks: Sequence[Framework],
         mode: Mode = Mode.STRICT,
-    ) -> Session: ...
+        *,
+        imports: Sequence[str] = (),
+        client_id: str = "",
+    ) -> Session:
+        """Parse ``problem`` and build ``frameworks``; the session belongs to ``client_id``
+        (its lease) and may use ``imports`` beyond the default ones."""
+        ...
 
     async def apply_step(
         self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> TacticResult:
+    ) -> Draft:
         """Draft ``step`` on a goal: gaps first, then (unless ``whole``) the continuation."""
         ...
 
@@ -56,21 +67,32 @@ class Verifier(Protocol):
 
     async def validate_submission(
         self, session_id: str, path: Sequence[str], submission: str
-    ) -> TacticResult:
-        """Run path + submission on ``h.mp`` of the solving state; success leaves ``h.mpr``."""
+    ) -> Validation:
+        """Run path + submission on ``h.mp`` of the solving state; success leaves ``h.mpr``
+        and carries the submitted proposition."""
         ...
 
     async def read_submission(self, state: StateHandle) -> str | None: ...
 
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
-        """RPE: the first tactic proving submission ↔ ground truth, or None."""
+    async def check_equivalence(self, session_id: str, submission: str) -> Equivalence:
+        """RPE: the first tactic proving submission ↔ ground truth (``tactic`` None if none)."""
         ...
 
-    async def check_file(self, text: str, *, timeout_seconds: float = 0.0) -> FileCheck: ...
+    async def check_file(
+        self, text: str, *, timeout_seconds: float = 0.0, imports: Sequence[str] = ()
+    ) -> FileCheck:
+        """Whole-file check; 0 seconds means the verifier's default limit."""
+        ...
 
     async def delete_states(self, states: Sequence[StateHandle]) -> None: ...
 
-    async def close_session(self, session_id: str) -> None: ...
+    async def close_session(self, session_id: str) -> float:
+        """Close a session; returns the seconds its Lean process worked for it."""
+        ...
+
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
+        """Keep ``client_id``'s sessions alive (or close them all with ``release``)."""
+        ...
 
 
 class Generator(Protocol):

@@ -55,8 +55,10 @@ class ReplicaSet(Generic[S]):
         refresh_seconds: float = 30.0,
         retries: bool = True,
         max_message_bytes: int = 16 * 1024 * 1024,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.kind, self._seeds = parse_target(target)
+        self._credentials = credentials
         self._service_names = list(service_names)
         self._make_stub = make_stub
         self._refresh_seconds = refresh_seconds
@@ -80,6 +82,7 @@ class ReplicaSet(Generic[S]):
                 self._service_names,
                 retries=self._retries,
                 max_message_bytes=self._max_message_bytes,
+                credentials=self._credentials,
             )
             self._channels[address] = (channel, self._make_stub(channel))
         return self._channels[address][1]
@@ -128,6 +131,11 @@ class ReplicaSet(Generic[S]):
                 load[address] += 1
         address = min(load, key=lambda a: (load[a], a))
         return address, self._channels[address][1]
+
+    def holding_sessions(self) -> list[tuple[str, S]]:
+        """(address, stub) of every replica that holds one of this client's sessions."""
+        used = sorted(set(self._sessions.values()))
+        return [(a, self._channels[a][1]) for a in used if a in self._channels]
 
     def bind(self, session_id: str, address: str) -> None:
         self._sessions[session_id] = address

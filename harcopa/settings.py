@@ -6,6 +6,7 @@ passed down explicitly; there is no module-level instance.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -39,3 +40,18 @@ class ServiceSettings(BaseSettings):
     auth_token: str | None = Field(
         None, description="When set, callers must send `authorization: Bearer <token>`."
     )
+
+
+def read_secret(path: Path | None) -> str | None:
+    """The stripped contents of a credential file (a mounted Secret); None without a path.
+
+    A missing or unreadable file is bad configuration: InvalidRequest with the path.
+    """
+    from harcopa.errors import InvalidRequest
+
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read the credential file {path}: {exc}") from exc

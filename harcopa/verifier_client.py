@@ -2,14 +2,21 @@
 
 Every call goes through the generated VerifierService stub; failed calls come back as
 harcopa.errors exceptions (NOT_FOUND -> StateNotFound, INVALID_ARGUMENT -> InvalidRequest,
-...). A rejected tactic is a TacticResult, never an exception. The ``*_full`` methods also
-return the extra fields of the responses (gap count, submission text, RPE details).
+...). A rejected tactic is a TacticResult, never an exception.
+
+Each client instance has a ``client_id``; the sessions it opens belong to it, and a background
+task renews its lease on every replica holding one of them every ``lease_renew_seconds``. When
+the client stops (``close``) it releases them; when its process dies the verifier closes them
+once the lease lapses, so a restarted orchestrator never waits on its predecessor's REPLs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -22,17 +29,10 @@ from harcopa.replicas import ReplicaSet
 from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
 
+logger = logging.getLogger(__name__)
+
 SERVICE = "harcopa.v1.VerifierService"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class EquivalenceResult:
-    """RPE outcome: the tactic that proved it (None if none), supervised, Lean's notes."""
-
-    tactic: str | None
-    supervised: bool
-    messages: tuple[str, ...] = ()
 
 
 class VerifierClient:
@@ -48,13 +48,20 @@ class VerifierClient:
         *,
         timeout_seconds: float | None = 600.0,
         retries: bool = True,
+        lease_renew_seconds: float = 3.0,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         """``target``: ``host:port``, ``dns:///name:port`` (every replica the name resolves
         to) or ``ipv4:a:port,b:port``; sessions are pinned to the replica that opened them."""
         self.target = target
-        self.replicas = ReplicaSet(target, [SERVICE], pb_grpc.VerifierServiceStub, retries=retries)
+        self.client_id = uuid.uuid4().hex
+        self.replicas = ReplicaSet(
+            target, [SERVICE], pb_grpc.VerifierServiceStub, retries=retries, credentials=credentials
+        )
         self._metadata = auth_metadata(token)
         self._timeout = timeout_seconds
+        self._renew_seconds = lease_renew_seconds
+        self._renewer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> VerifierClient:
         await self.start()
@@ -66,10 +73,33 @@ class VerifierClient:
         await self.close()
 
     async def start(self) -> None:
-        """Nothing to load: channels connect lazily on the first call."""
+        """Start renewing leases; channels connect lazily on the first call."""
+        if self._renewer is None and self._renew_seconds > 0:
+            self._renewer = asyncio.create_task(self._renew_forever(), name="verifier-lease")
 
     async def close(self) -> None:
+        """Stop renewing, release this client's sessions on every replica, close channels."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        await self._renew_all(release=True)
         await self.replicas.close()
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._renew_seconds)
+            await self._renew_all(release=False)
+
+    async def _renew_all(self, *, release: bool) -> None:
+        """RenewLease on every replica holding a session of this client (failures logged)."""
+        request = pb.RenewLeaseRequest(client_id=self.client_id, release=release)
+        for address, stub in self.replicas.holding_sessions():
+            try:
+                await stub.RenewLease(request, metadata=self._metadata, timeout=5.0)
+            except grpc.aio.AioRpcError as exc:
+                logger.warning("renewing the verifier lease on %s failed: %s", address, exc.code())
 
     async def _call(
         self,
@@ -89,6 +119,15 @@ class VerifierClient:
                 self.replicas.forget(session_id)
             raise error from exc
 
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> d.Lease:
+        """Renew ``client_id``'s lease on every replica this client knows (sessions summed)."""
+        request = pb.RenewLeaseRequest(client_id=client_id, release=release)
+        total, seconds = 0, 0.0
+        for _, stub in self.replicas.holding_sessions():
+            reply = await self._call(stub.RenewLease, request)
+            total, seconds = total + reply.sessions, reply.lease_seconds
+        return d.Lease(total, seconds)
+
     # ------------------------------------------------------------------ sessions
 
     async def open_session(
@@ -96,13 +135,18 @@ class VerifierClient:
         problem: d.FormalProblem,
         frameworks: Sequence[d.Framework],
         mode: d.Mode = d.Mode.STRICT,
+        *,
         imports: Sequence[str] = (),
+        client_id: str = "",
     ) -> d.Session:
+        """Open a session on the least-loaded live replica; it belongs to this client
+        (``client_id`` overrides the owner, e.g. for a proxy)."""
         request = pb.OpenSessionRequest(
             problem=wire.to_problem(problem),
             frameworks=[wire.to_framework(f) for f in frameworks],
             mode=wire.to_mode(mode),
             imports=list(imports),
+            client_id=client_id or self.client_id,
         )
         # A replica that cannot take the session is skipped for a while; the next one tries.
         for _ in range(max(1, len(self.replicas.addresses))):
@@ -121,10 +165,11 @@ class VerifierClient:
         self.replicas.bind(session.session_id, address)
         return session
 
-    async def close_session(self, session_id: str) -> None:
+    async def close_session(self, session_id: str) -> float:
         stub = self.replicas.for_session(session_id)
         self.replicas.forget(session_id)
-        await self._call(stub.CloseSession, pb.CloseSessionRequest(session_id=session_id))
+        reply = await self._call(stub.CloseSession, pb.CloseSessionRequest(session_id=session_id))
+        return float(reply.lean_seconds)
 
     async def delete_states(self, states: Sequence[d.StateHandle]) -> None:
         by_session: dict[str, list[d.StateHandle]] = {}
@@ -138,14 +183,7 @@ class VerifierClient:
 
     async def apply_step(
         self, state: d.StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> d.TacticResult:
-        result, _ = await self.apply_step_full(state, goal_index, step, whole=whole)
-        return result
-
-    async def apply_step_full(
-        self, state: d.StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> tuple[d.TacticResult, int]:
-        """The result and the number of gap goals at the front of the new state."""
+    ) -> d.Draft:
         request = pb.ApplyStepRequest(
             state=wire.to_handle(state), goal_index=goal_index, step=step, whole=whole
         )
@@ -154,7 +192,7 @@ class VerifierClient:
             request,
             session_id=state.session_id,
         )
-        return wire.from_tactic_result(reply.result), reply.num_gaps
+        return wire.from_draft(reply)
 
     async def run_tactic(
         self, state: d.StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
@@ -176,41 +214,30 @@ class VerifierClient:
 
     async def validate_submission(
         self, session_id: str, path: Sequence[str], submission: str
-    ) -> d.TacticResult:
-        result, _ = await self.validate_submission_full(session_id, path, submission)
-        return result
-
-    async def validate_submission_full(
-        self, session_id: str, path: Sequence[str], submission: str
-    ) -> tuple[d.TacticResult, str | None]:
-        """The result and, on success, the submitted proposition (``?w``)."""
+    ) -> d.Validation:
         request = pb.ValidateSubmissionRequest(
             session_id=session_id, path=list(path), submission=submission
         )
         reply = await self._call(
             self.replicas.for_session(session_id).ValidateSubmission, request, session_id=session_id
         )
-        text = reply.submission if reply.HasField("submission") else None
-        return wire.from_tactic_result(reply.result), text
+        return wire.from_validation(reply)
 
     async def read_submission(self, state: d.StateHandle) -> str | None:
         request = pb.ReadSubmissionRequest(state=wire.to_handle(state))
         reply = await self._call(
-            self.replicas.for_session(state.session_id).ReadSubmission, request
+            self.replicas.for_session(state.session_id).ReadSubmission,
+            request,
+            session_id=state.session_id,
         )
         return reply.submission if reply.HasField("submission") else None
 
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
-        return (await self.check_equivalence_full(session_id, submission)).tactic
-
-    async def check_equivalence_full(self, session_id: str, submission: str) -> EquivalenceResult:
+    async def check_equivalence(self, session_id: str, submission: str) -> d.Equivalence:
         request = pb.CheckEquivalenceRequest(session_id=session_id, submission=submission)
-        reply = await self._call(self.replicas.for_session(session_id).CheckEquivalence, request)
-        return EquivalenceResult(
-            reply.tactic if reply.HasField("tactic") else None,
-            reply.supervised,
-            tuple(reply.messages),
+        reply = await self._call(
+            self.replicas.for_session(session_id).CheckEquivalence, request, session_id=session_id
         )
+        return wire.from_equivalence(reply)
 
     # ------------------------------------------------------------------ files
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -162,7 +163,11 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
             port=port,
             log_path=logs / "verifier.log",
         )
-        solver_ref = d.ModelRef(args.model_endpoint, args.model_name, "HARCOPA_API_KEY")
+        endpoint: dict[str, str] = {
+            "target": args.model_endpoint,
+            "model": args.model_name,
+            "api_key_env": "HARCOPA_API_KEY",
+        }
         tasks = [verifier.start()]
         started.append(verifier)
         if plan.model_env is not None:
@@ -175,11 +180,11 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
             )
             started.append(model)
             tasks.append(model.start())
-            solver_ref = d.ModelRef(model.target)
-        if args.system_prompt:
-            solver_ref = d.ModelRef(
-                solver_ref.target, solver_ref.model, solver_ref.api_key_env, args.system_prompt
-            )
+            endpoint = {"target": model.target}
+        models_file = workdir / "models.json"
+        models_file.parent.mkdir(parents=True, exist_ok=True)
+        models_file.write_text(json.dumps({"default": "solver", "models": {"solver": endpoint}}))
+        solver_ref = d.ModelRef("solver", system_prompt=args.system_prompt)
         print(f"harcopa eval: starting services (logs in {logs})", file=sys.stderr)
         await asyncio.gather(*tasks)
         orchestrator = ServiceProcess(
@@ -190,6 +195,7 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
                 "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
                 "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+                "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
             },
             port=port,
             log_path=logs / "orchestrator.log",

@@ -42,14 +42,24 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problems", default="", help="indices, e.g. 0,3,10-12 (default all)")
     parser.add_argument("--mode", default="strict", choices=["strict", "paper"])
     parser.add_argument("--name", default="")
-    parser.add_argument("--ks", type=int, default=0, help="K_S step candidates (default 80)")
-    parser.add_argument("--samples", type=int, default=0, help="solver samples per trial (8)")
-    parser.add_argument("--prover-trials", type=int, default=0, help="prover expansions (16)")
-    parser.add_argument("--prover-samples", type=int, default=0, help="prover samples (4)")
-    parser.add_argument("--tries", type=int, default=0, help="K_W whole-draft attempts (8)")
-    parser.add_argument("--temperature", type=float, default=None, help="sampling T (0.7)")
-    parser.add_argument("--max-tokens", type=int, default=0, help="solver max tokens (2048)")
-    parser.add_argument("--prover-max-tokens", type=int, default=0, help="prover max tokens (256)")
+    parser.add_argument("--ks", type=int, help="K_S: step candidates per problem (default 80)")
+    parser.add_argument(
+        "--solver-samples", type=int, help="completions per solver request (default 8)"
+    )
+    parser.add_argument(
+        "--prover-expansions", type=int, help="model calls per proof search (default 16)"
+    )
+    parser.add_argument(
+        "--prover-samples", type=int, help="tactics per prover expansion (default 4)"
+    )
+    parser.add_argument("--kw", type=int, help="K_W: whole drafts per problem (default 8)")
+    parser.add_argument("--temperature", type=float, help="sampling temperature (default 0.7)")
+    parser.add_argument(
+        "--solver-max-tokens", type=int, help="token limit of a solver completion (default 2048)"
+    )
+    parser.add_argument(
+        "--prover-max-tokens", type=int, help="token limit of a prover completion (default 256)"
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="problems in flight")
     parser.add_argument("--seed", type=int, default=None)
 
@@ -58,13 +68,13 @@ def spec_from_args(
     args: argparse.Namespace, solver: d.ModelRef, prover: d.ModelRef | None
 ) -> d.RunSpec:
     params = d.SearchParams().merged(
-        solver_max_trials=args.ks,
-        solver_samples_per_trial=args.samples,
-        prover_max_trials=args.prover_trials,
-        prover_samples_per_trial=args.prover_samples,
-        try_num=args.tries,
+        ks=args.ks,
+        solver_samples=args.solver_samples,
+        prover_expansions=args.prover_expansions,
+        prover_samples=args.prover_samples,
+        kw=args.kw,
         temperature=args.temperature,
-        solver_max_tokens=args.max_tokens,
+        solver_max_tokens=args.solver_max_tokens,
         prover_max_tokens=args.prover_max_tokens,
     )
     pipeline = d.Pipeline(args.pipeline)
@@ -96,10 +106,18 @@ def register(subparsers: Any) -> None:
     actions = run.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="start a run")
     add_spec_arguments(start)
-    start.add_argument("--solver", required=True, help="ModelService host:port or http(s) URL")
-    start.add_argument("--solver-model", default="", help="model name for OpenAI endpoints")
-    start.add_argument("--prover", default="", help="prover endpoint (default: the solver)")
-    start.add_argument("--prover-model", default="")
+    start.add_argument(
+        "--solver", default="", help="a model the orchestrator configures (default: its default)"
+    )
+    start.add_argument(
+        "--solver-endpoint",
+        default="",
+        help="call this endpoint directly instead (only hosts the operator allows)",
+    )
+    start.add_argument("--solver-endpoint-model", default="", help="model name at the endpoint")
+    start.add_argument("--prover", default="", help="prover model (default: the solver's)")
+    start.add_argument("--prover-endpoint", default="", help="prover endpoint (allowed hosts)")
+    start.add_argument("--prover-endpoint-model", default="", help="model name at the endpoint")
     start.add_argument("--watch", action="store_true", help="follow progress until it ends")
     start.set_defaults(handler=_start)
     for name, handler, helptext in (
@@ -148,17 +166,11 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_ref(target: str, model: str) -> d.ModelRef:
-    return d.ModelRef(
-        target=target,
-        model=model,
-        api_key_env="HARCOPA_API_KEY" if target.startswith("http") else "",
-    )
-
-
 def _start(args: argparse.Namespace) -> int:
-    solver = _model_ref(args.solver, args.solver_model)
-    prover = _model_ref(args.prover, args.prover_model) if args.prover else solver
+    solver = d.ModelRef(args.solver, args.solver_endpoint, args.solver_endpoint_model)
+    prover = solver
+    if args.prover or args.prover_endpoint:
+        prover = d.ModelRef(args.prover, args.prover_endpoint, args.prover_endpoint_model)
     spec = spec_from_args(args, solver, prover)
     return asyncio.run(_start_async(args.orchestrator, spec, args.watch))
 

@@ -171,3 +171,61 @@ class FileCheck:
     sorries: int
     axioms: tuple[str, ...]
     seconds: float = 0.0
+    #: Axioms outside the allowlist (``propext``, ``Classical.choice``, ``Quot.sound``).
+    forbidden_axioms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What drafting a step (or a whole draft) on a goal produced: ApplyStep's answer.
+
+    On success the state's goals are the ``gap_count`` gaps first, then (for a step draft) the
+    continuation; a rejection is a TacticError or TacticTimeout with no gaps.
+    """
+
+    result: TacticResult
+    gap_count: int = 0
+
+    @property
+    def state(self) -> ProofState | None:
+        """The drafted state; None when Lean rejected the draft."""
+        return _state_of(self.result)
+
+    @property
+    def gaps(self) -> tuple[Goal, ...]:
+        state = self.state
+        return state.goals[: self.gap_count] if state is not None else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """ValidateSubmission's answer: the ``h.mpr`` state (or a rejection) and the submission."""
+
+    result: TacticResult
+    submission: str | None = None
+
+    @property
+    def state(self) -> ProofState | None:
+        """The backward state ``h.mpr``; None when the submission did not validate."""
+        return _state_of(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalence:
+    """RPE's answer: the tactic that proved submission ↔ ground truth (None if none did)."""
+
+    tactic: str | None
+    supervised: bool = True
+    messages: tuple[str, ...] = ()
+    lean_seconds: float = 0.0
+
+
+def _state_of(result: TacticResult) -> ProofState | None:
+    if isinstance(result, ProofComplete):
+        return result.state
+    return result if isinstance(result, ProofState) else None
+
+
+def state_of(result: TacticResult) -> ProofState | None:
+    """The state a successful tactic, step or submission produced; None for a rejection."""
+    return _state_of(result)

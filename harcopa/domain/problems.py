@@ -82,9 +82,18 @@ class Session:
     session_id: str
     parsed: ParsedProblem
     states: tuple[tuple[Framework, ProofState], ...]
+    replica_id: str = ""
 
     def state(self, framework: Framework) -> ProofState:
         for kind, state in self.states:
             if kind is framework:
                 return state
         raise KeyError(framework)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A client's lease on its verifier sessions: how many it holds and seconds left."""
+
+    sessions: int
+    seconds: float

@@ -33,47 +33,49 @@ class Pipeline(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SearchParams:
-    """Budgets and sampling; defaults are the paper's (official-impl §4.0)."""
+    """Budgets and sampling; defaults are the paper's (official-impl §4.0, docs/glossary.md)."""
 
-    solver_max_trials: int = 80  # K_S: step candidates per problem
-    solver_samples_per_trial: int = 8
-    prover_max_trials: int = 16
-    prover_samples_per_trial: int = 4
-    try_num: int = 0  # K_W; 0 means the pipeline default (8 whole-draft, 1 step pipelines)
+    ks: int = 80  # K_S: step candidates a problem may be charged across its rollouts
+    solver_samples: int = 8  # completions per expansion (BFS) or per step candidate (AR)
+    prover_expansions: int = 16  # model calls of one proof search
+    prover_samples: int = 4  # tactics sampled per prover expansion
+    kw: int = 0  # K_W; 0 means the pipeline default (8 whole-draft, 1 rollout set otherwise)
     temperature: float = 0.7
     solver_max_tokens: int = 2048
     prover_max_tokens: int = 256
 
     def tries_for(self, pipeline: Pipeline) -> int:
-        if self.try_num:
-            return self.try_num
+        """K_W for whole-draft pipelines; the number of rollout sets (1) for step pipelines."""
+        if self.kw:
+            return self.kw
         return 8 if pipeline.whole_draft else 1
 
     def merged(self, **overrides: object) -> SearchParams:
-        """Copy with non-zero/non-None overrides applied (zero keeps the default)."""
-        values = {k: v for k, v in overrides.items() if v not in (None, 0)}
+        """Copy with the given overrides; None means "not given" and keeps the default."""
+        values = {k: v for k, v in overrides.items() if v is not None}
         return dataclasses.replace(self, **values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
-    """Where a role's model is served: ``host:port`` of a ModelService or an http(s) base URL."""
+    """A run's model for one role: a name from the orchestrator's configuration, or (where the
+    operator allows the host) an endpoint to call directly."""
 
-    target: str
-    model: str = ""
-    api_key_env: str = ""
+    name: str = ""
+    endpoint: str = ""
+    endpoint_model: str = ""
     system_prompt: str = ""
 
     @property
     def is_openai(self) -> bool:
-        return self.target.startswith(("http://", "https://"))
+        return self.endpoint.startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     pipeline: Pipeline
     benchmark: str
-    solver: ModelRef
+    solver: ModelRef = field(default_factory=ModelRef)
     prover: ModelRef | None = None
     name: str = ""
     problem_indices: tuple[int, ...] = ()
@@ -84,15 +86,27 @@ class RunSpec:
 
 
 class RunStatus(enum.Enum):
+    """PENDING -> RUNNING -> SUCCEEDED | INCOMPLETE | FAILED | CANCELLED | INTERRUPTED.
+
+    Only SUCCEEDED numbers are final; INCOMPLETE, FAILED and INTERRUPTED runs can be resumed.
+    """
+
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    INCOMPLETE = "incomplete"
+    INTERRUPTED = "interrupted"
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+        """True once the run stopped executing (for whatever reason)."""
+        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+
+    @property
+    def resumable(self) -> bool:
+        return self in (RunStatus.INCOMPLETE, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,17 @@ class RunProgress:
     generator_seconds: float = 0.0
     verifier_seconds: float = 0.0
     sessions_lost: int = 0
+    problems_retried: int = 0
+    problems_in_flight: int = 0
+    elapsed_seconds: float = 0.0
+    problems_per_hour: float = 0.0
+    eta_seconds: float | None = None
+    lean_seconds: float = 0.0
+
+    @property
+    def problems_unfinished(self) -> int:
+        """Problems without a final result: not started, in flight or errored."""
+        return self.problems_total - self.problems_done
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,8 @@ class Run:
     created_unix: float = 0.0
     updated_unix: float = 0.0
     error: str = ""
+    errored_problems: tuple[str, ...] = ()
+    caller: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +154,4 @@ class RunEvent:
     problem_id: str = ""
     problem_solved: bool = False
     unix_time: float = 0.0
+    problem_errored: bool = False

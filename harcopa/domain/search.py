@@ -9,14 +9,20 @@ import enum
 from dataclasses import dataclass, field
 
 from harcopa.domain.generation import TokenUsage
+from harcopa.domain.lean import ProofState
 
 
 @dataclass(frozen=True, slots=True)
-class ProofStep:
-    """One tactic of a tactic-level proof, applied to goal ``goal_index`` of the current state."""
+class AppliedTactic:
+    """One tactic of a proof, run on goal ``goal_index`` of the state at that point.
+
+    ``prompt_state`` is the goal text the prover was prompted with (SFT export renders the
+    next-proof-step task from it).
+    """
 
     goal_index: int
     tactic: str
+    prompt_state: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,10 @@ class SearchStats:
     generator_seconds: float = 0.0
     verifier_seconds: float = 0.0
     sessions_lost: int = 0
+    #: Seconds Lean processes worked for the search (a part of ``verifier_seconds``).
+    lean_seconds: float = 0.0
+    #: Seconds spent waiting for a model slot or a verifier session.
+    wait_seconds: float = 0.0
 
     def __add__(self, other: SearchStats) -> SearchStats:
         return SearchStats(
@@ -40,41 +50,54 @@ class SearchStats:
             self.generator_seconds + other.generator_seconds,
             self.verifier_seconds + other.verifier_seconds,
             self.sessions_lost + other.sessions_lost,
+            self.lean_seconds + other.lean_seconds,
+            self.wait_seconds + other.wait_seconds,
+        )
+
+    def __sub__(self, other: SearchStats) -> SearchStats:
+        return SearchStats(
+            self.expansions - other.expansions,
+            self.model_calls - other.model_calls,
+            self.tactic_calls - other.tactic_calls,
+            TokenUsage(
+                self.usage.prompt_tokens - other.usage.prompt_tokens,
+                self.usage.completion_tokens - other.usage.completion_tokens,
+                self.usage.cached_prompt_tokens - other.usage.cached_prompt_tokens,
+            ),
+            self.generator_seconds - other.generator_seconds,
+            self.verifier_seconds - other.verifier_seconds,
+            self.sessions_lost - other.sessions_lost,
+            self.lean_seconds - other.lean_seconds,
+            self.wait_seconds - other.wait_seconds,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class ProofSearchResult:
-    """Outcome of the tactic-level prover on some goals; ``proof`` is empty on failure."""
+    """Outcome of one proof search over the non-ignored goals of a state.
+
+    ``scripts[g]`` is the tactic script that closes the g-th non-ignored goal of the initial
+    state on its own (``pick_goal`` lines where the search worked on a later sibling), used to
+    inline gap proofs into the assembled solution. ``final_state`` is the state after the last
+    tactic (it holds the ignored goals). All empty on failure.
+    """
 
     success: bool
-    proof: tuple[ProofStep, ...] = ()
-    stats: SearchStats = field(default_factory=SearchStats)
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A ``sorry`` hole left by a draft: its index in the drafted state and its rendered goal."""
-
-    index: int
-    goal_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A step or whole-solution draft applied to a state: the gaps it left and its continuation."""
-
-    text: str
-    gaps: tuple[Gap, ...]
-    has_continuation: bool = True
+    proof: tuple[AppliedTactic, ...] = ()
+    scripts: tuple[tuple[str, ...], ...] = ()
+    final_state: ProofState | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SolutionStep:
-    """An accepted solution step (drafted ``sorry``s kept) and the proof that closed its gaps."""
+    """An accepted solution step (drafted ``sorry``s kept) and the proof that closed its gaps.
+
+    ``prompt_state`` is the solution state the solver was prompted with.
+    """
 
     text: str
-    gap_proof: tuple[ProofStep, ...] = ()
+    gap_proof: tuple[AppliedTactic, ...] = ()
+    prompt_state: str = ""
 
 
 class AttemptOutcome(enum.Enum):
@@ -89,10 +112,11 @@ class AttemptOutcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One rollout/search/draft attempt on a problem, as recorded by the run store.
+    """One attempt (a rollout or a try) on a problem, as recorded by the run store.
 
-    ``budget_used`` follows the paper's definition for the pipeline family (official-impl §5);
-    ``candidates`` counts generated step candidates charged to K_S (or draft samples for K_W).
+    ``paper_budget`` follows the paper's Budget definition for the pipeline family
+    (official-impl §5); ``charged`` counts the budget units consumed: step candidates (K_S) or
+    drafts (K_W). ``prompt_state`` is the solution state a whole draft was prompted with.
     """
 
     index: int
@@ -101,17 +125,33 @@ class Attempt:
     submission_step: str | None = None
     submission: str | None = None
     rpe_tactic: str | None = None
-    backward_proof: tuple[ProofStep, ...] | None = None
+    backward_proof: tuple[AppliedTactic, ...] | None = None
     draft: str | None = None
     final_check_ok: bool | None = None
-    candidates: int = 0
-    budget_used: float = 0.0
+    charged: int = 0
+    paper_budget: float = 0.0
     stats: SearchStats = field(default_factory=SearchStats)
     detail: str = ""
+    prompt_state: str = ""
+    #: Paper mode: whether an accepted solution also passes the strict audit (None: not run).
+    strict_audit_passed: bool | None = None
+    forbidden_axioms: tuple[str, ...] = ()
 
     @property
     def solved(self) -> bool:
         return self.outcome is AttemptOutcome.SOLVED
+
+    @property
+    def errored(self) -> bool:
+        return self.outcome is AttemptOutcome.ERROR
+
+
+class ProblemStatus(enum.Enum):
+    """Whether a problem is finished: solved or unsolved are final; errored is not."""
+
+    SOLVED = "solved"
+    UNSOLVED = "unsolved"
+    ERRORED = "errored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +163,21 @@ class ProblemResult:
     mode: str
     attempts: tuple[Attempt, ...]
     seconds: float = 0.0
+    retries: int = 0
 
     @property
     def solved(self) -> bool:
         return any(a.solved for a in self.attempts)
+
+    @property
+    def status(self) -> ProblemStatus:
+        """Solved if any attempt solved it; errored if the last attempt hit an infrastructure
+        failure (the problem is not finished); unsolved otherwise."""
+        if self.solved:
+            return ProblemStatus.SOLVED
+        if self.attempts and self.attempts[-1].errored:
+            return ProblemStatus.ERRORED
+        return ProblemStatus.UNSOLVED
 
     @property
     def stats(self) -> SearchStats:

@@ -28,6 +28,8 @@ class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_STATUS_SUCCEEDED: _ClassVar[RunStatus]
     RUN_STATUS_FAILED: _ClassVar[RunStatus]
     RUN_STATUS_CANCELLED: _ClassVar[RunStatus]
+    RUN_STATUS_INCOMPLETE: _ClassVar[RunStatus]
+    RUN_STATUS_INTERRUPTED: _ClassVar[RunStatus]
 
 class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,6 +41,13 @@ class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTEMPT_OUTCOME_REJECTED: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_BUDGET_EXHAUSTED: _ClassVar[AttemptOutcome]
     ATTEMPT_OUTCOME_ERROR: _ClassVar[AttemptOutcome]
+
+class ProblemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROBLEM_STATUS_UNSPECIFIED: _ClassVar[ProblemStatus]
+    PROBLEM_STATUS_SOLVED: _ClassVar[ProblemStatus]
+    PROBLEM_STATUS_UNSOLVED: _ClassVar[ProblemStatus]
+    PROBLEM_STATUS_ERRORED: _ClassVar[ProblemStatus]
 PIPELINE_UNSPECIFIED: Pipeline
 PIPELINE_AR: Pipeline
 PIPELINE_HAR: Pipeline
@@ -54,6 +63,8 @@ RUN_STATUS_RUNNING: RunStatus
 RUN_STATUS_SUCCEEDED: RunStatus
 RUN_STATUS_FAILED: RunStatus
 RUN_STATUS_CANCELLED: RunStatus
+RUN_STATUS_INCOMPLETE: RunStatus
+RUN_STATUS_INTERRUPTED: RunStatus
 ATTEMPT_OUTCOME_UNSPECIFIED: AttemptOutcome
 ATTEMPT_OUTCOME_SOLVED: AttemptOutcome
 ATTEMPT_OUTCOME_WRONG_ANSWER: AttemptOutcome
@@ -62,38 +73,42 @@ ATTEMPT_OUTCOME_GAP_UNPROVEN: AttemptOutcome
 ATTEMPT_OUTCOME_REJECTED: AttemptOutcome
 ATTEMPT_OUTCOME_BUDGET_EXHAUSTED: AttemptOutcome
 ATTEMPT_OUTCOME_ERROR: AttemptOutcome
+PROBLEM_STATUS_UNSPECIFIED: ProblemStatus
+PROBLEM_STATUS_SOLVED: ProblemStatus
+PROBLEM_STATUS_UNSOLVED: ProblemStatus
+PROBLEM_STATUS_ERRORED: ProblemStatus
 
 class ModelRef(_message.Message):
-    __slots__ = ("target", "model", "api_key_env", "system_prompt")
-    TARGET_FIELD_NUMBER: _ClassVar[int]
-    MODEL_FIELD_NUMBER: _ClassVar[int]
-    API_KEY_ENV_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("name", "endpoint", "endpoint_model", "system_prompt")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_MODEL_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
-    target: str
-    model: str
-    api_key_env: str
+    name: str
+    endpoint: str
+    endpoint_model: str
     system_prompt: str
-    def __init__(self, target: _Optional[str] = ..., model: _Optional[str] = ..., api_key_env: _Optional[str] = ..., system_prompt: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., endpoint: _Optional[str] = ..., endpoint_model: _Optional[str] = ..., system_prompt: _Optional[str] = ...) -> None: ...
 
 class SearchParams(_message.Message):
-    __slots__ = ("solver_max_trials", "solver_samples_per_trial", "prover_max_trials", "prover_samples_per_trial", "try_num", "temperature", "solver_max_tokens", "prover_max_tokens")
-    SOLVER_MAX_TRIALS_FIELD_NUMBER: _ClassVar[int]
-    SOLVER_SAMPLES_PER_TRIAL_FIELD_NUMBER: _ClassVar[int]
-    PROVER_MAX_TRIALS_FIELD_NUMBER: _ClassVar[int]
-    PROVER_SAMPLES_PER_TRIAL_FIELD_NUMBER: _ClassVar[int]
-    TRY_NUM_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("ks", "solver_samples", "prover_expansions", "prover_samples", "kw", "temperature", "solver_max_tokens", "prover_max_tokens")
+    KS_FIELD_NUMBER: _ClassVar[int]
+    SOLVER_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    PROVER_EXPANSIONS_FIELD_NUMBER: _ClassVar[int]
+    PROVER_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    KW_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     SOLVER_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     PROVER_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
-    solver_max_trials: int
-    solver_samples_per_trial: int
-    prover_max_trials: int
-    prover_samples_per_trial: int
-    try_num: int
+    ks: int
+    solver_samples: int
+    prover_expansions: int
+    prover_samples: int
+    kw: int
     temperature: float
     solver_max_tokens: int
     prover_max_tokens: int
-    def __init__(self, solver_max_trials: _Optional[int] = ..., solver_samples_per_trial: _Optional[int] = ..., prover_max_trials: _Optional[int] = ..., prover_samples_per_trial: _Optional[int] = ..., try_num: _Optional[int] = ..., temperature: _Optional[float] = ..., solver_max_tokens: _Optional[int] = ..., prover_max_tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, ks: _Optional[int] = ..., solver_samples: _Optional[int] = ..., prover_expansions: _Optional[int] = ..., prover_samples: _Optional[int] = ..., kw: _Optional[int] = ..., temperature: _Optional[float] = ..., solver_max_tokens: _Optional[int] = ..., prover_max_tokens: _Optional[int] = ...) -> None: ...
 
 class RunSpec(_message.Message):
     __slots__ = ("name", "pipeline", "benchmark", "problem_indices", "solver", "prover", "params", "mode", "max_concurrent_problems", "seed")
@@ -120,7 +135,7 @@ class RunSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., pipeline: _Optional[_Union[Pipeline, str]] = ..., benchmark: _Optional[str] = ..., problem_indices: _Optional[_Iterable[int]] = ..., solver: _Optional[_Union[ModelRef, _Mapping]] = ..., prover: _Optional[_Union[ModelRef, _Mapping]] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., max_concurrent_problems: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class RunProgress(_message.Message):
-    __slots__ = ("problems_total", "problems_done", "problems_solved", "problems_errored", "model_calls", "tactic_calls", "generator_seconds", "verifier_seconds", "sessions_lost")
+    __slots__ = ("problems_total", "problems_done", "problems_solved", "problems_errored", "model_calls", "tactic_calls", "generator_seconds", "verifier_seconds", "sessions_lost", "problems_retried", "problems_in_flight", "elapsed_seconds", "problems_per_hour", "eta_seconds", "lean_seconds")
     PROBLEMS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_DONE_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_SOLVED_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +145,12 @@ class RunProgress(_message.Message):
     GENERATOR_SECONDS_FIELD_NUMBER: _ClassVar[int]
     VERIFIER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_LOST_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_RETRIED_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LEAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
     problems_total: int
     problems_done: int
     problems_solved: int
@@ -139,10 +160,16 @@ class RunProgress(_message.Message):
     generator_seconds: float
     verifier_seconds: float
     sessions_lost: int
-    def __init__(self, problems_total: _Optional[int] = ..., problems_done: _Optional[int] = ..., problems_solved: _Optional[int] = ..., problems_errored: _Optional[int] = ..., model_calls: _Optional[int] = ..., tactic_calls: _Optional[int] = ..., generator_seconds: _Optional[float] = ..., verifier_seconds: _Optional[float] = ..., sessions_lost: _Optional[int] = ...) -> None: ...
+    problems_retried: int
+    problems_in_flight: int
+    elapsed_seconds: float
+    problems_per_hour: float
+    eta_seconds: float
+    lean_seconds: float
+    def __init__(self, problems_total: _Optional[int] = ..., problems_done: _Optional[int] = ..., problems_solved: _Optional[int] = ..., problems_errored: _Optional[int] = ..., model_calls: _Optional[int] = ..., tactic_calls: _Optional[int] = ..., generator_seconds: _Optional[float] = ..., verifier_seconds: _Optional[float] = ..., sessions_lost: _Optional[int] = ..., problems_retried: _Optional[int] = ..., problems_in_flight: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ..., problems_per_hour: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., lean_seconds: _Optional[float] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("run_id", "spec", "status", "progress", "created_unix", "updated_unix", "error")
+    __slots__ = ("run_id", "spec", "status", "progress", "created_unix", "updated_unix", "error", "errored_problems", "caller")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +177,8 @@ class Run(_message.Message):
     CREATED_UNIX_FIELD_NUMBER: _ClassVar[int]
     UPDATED_UNIX_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERRORED_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     spec: RunSpec
     status: RunStatus
@@ -157,7 +186,9 @@ class Run(_message.Message):
     created_unix: float
     updated_unix: float
     error: str
-    def __init__(self, run_id: _Optional[str] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., status: _Optional[_Union[RunStatus, str]] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
+    errored_problems: _containers.RepeatedScalarFieldContainer[str]
+    caller: str
+    def __init__(self, run_id: _Optional[str] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., status: _Optional[_Union[RunStatus, str]] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., error: _Optional[str] = ..., errored_problems: _Optional[_Iterable[str]] = ..., caller: _Optional[str] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -177,21 +208,23 @@ class WatchRunRequest(_message.Message):
     run_id: str
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
-class RunEvent(_message.Message):
-    __slots__ = ("run_id", "status", "progress", "problem_id", "problem_solved", "unix_time")
+class WatchRunResponse(_message.Message):
+    __slots__ = ("run_id", "status", "progress", "problem_id", "problem_solved", "unix_time", "problem_errored")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_ID_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_SOLVED_FIELD_NUMBER: _ClassVar[int]
     UNIX_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_ERRORED_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     status: RunStatus
     progress: RunProgress
     problem_id: str
     problem_solved: bool
     unix_time: float
-    def __init__(self, run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., problem_id: _Optional[str] = ..., problem_solved: _Optional[bool] = ..., unix_time: _Optional[float] = ...) -> None: ...
+    problem_errored: bool
+    def __init__(self, run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., problem_id: _Optional[str] = ..., problem_solved: _Optional[bool] = ..., unix_time: _Optional[float] = ..., problem_errored: _Optional[bool] = ...) -> None: ...
 
 class GetRunRequest(_message.Message):
     __slots__ = ("run_id",)
@@ -206,8 +239,12 @@ class GetRunResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("statuses", "limit")
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[RunStatus]
+    limit: int
+    def __init__(self, statuses: _Optional[_Iterable[_Union[RunStatus, str]]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ListRunsResponse(_message.Message):
     __slots__ = ("runs",)
@@ -227,6 +264,18 @@ class CancelRunResponse(_message.Message):
     run: Run
     def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
 
+class ResumeRunRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class ResumeRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
+
 class GetProblemResultRequest(_message.Message):
     __slots__ = ("run_id", "problem_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -235,24 +284,28 @@ class GetProblemResultRequest(_message.Message):
     problem_id: str
     def __init__(self, run_id: _Optional[str] = ..., problem_id: _Optional[str] = ...) -> None: ...
 
-class ProofStep(_message.Message):
-    __slots__ = ("goal_index", "tactic")
+class AppliedTactic(_message.Message):
+    __slots__ = ("goal_index", "tactic", "prompt_state")
     GOAL_INDEX_FIELD_NUMBER: _ClassVar[int]
     TACTIC_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_STATE_FIELD_NUMBER: _ClassVar[int]
     goal_index: int
     tactic: str
-    def __init__(self, goal_index: _Optional[int] = ..., tactic: _Optional[str] = ...) -> None: ...
+    prompt_state: str
+    def __init__(self, goal_index: _Optional[int] = ..., tactic: _Optional[str] = ..., prompt_state: _Optional[str] = ...) -> None: ...
 
 class SolutionStep(_message.Message):
-    __slots__ = ("text", "gap_proof")
+    __slots__ = ("text", "gap_proof", "prompt_state")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     GAP_PROOF_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_STATE_FIELD_NUMBER: _ClassVar[int]
     text: str
-    gap_proof: _containers.RepeatedCompositeFieldContainer[ProofStep]
-    def __init__(self, text: _Optional[str] = ..., gap_proof: _Optional[_Iterable[_Union[ProofStep, _Mapping]]] = ...) -> None: ...
+    gap_proof: _containers.RepeatedCompositeFieldContainer[AppliedTactic]
+    prompt_state: str
+    def __init__(self, text: _Optional[str] = ..., gap_proof: _Optional[_Iterable[_Union[AppliedTactic, _Mapping]]] = ..., prompt_state: _Optional[str] = ...) -> None: ...
 
 class SearchStats(_message.Message):
-    __slots__ = ("expansions", "model_calls", "tactic_calls", "usage", "generator_seconds", "verifier_seconds", "sessions_lost")
+    __slots__ = ("expansions", "model_calls", "tactic_calls", "usage", "generator_seconds", "verifier_seconds", "sessions_lost", "lean_seconds", "wait_seconds")
     EXPANSIONS_FIELD_NUMBER: _ClassVar[int]
     MODEL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TACTIC_CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -260,6 +313,8 @@ class SearchStats(_message.Message):
     GENERATOR_SECONDS_FIELD_NUMBER: _ClassVar[int]
     VERIFIER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_LOST_FIELD_NUMBER: _ClassVar[int]
+    LEAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     expansions: int
     model_calls: int
     tactic_calls: int
@@ -267,16 +322,18 @@ class SearchStats(_message.Message):
     generator_seconds: float
     verifier_seconds: float
     sessions_lost: int
-    def __init__(self, expansions: _Optional[int] = ..., model_calls: _Optional[int] = ..., tactic_calls: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.TokenUsage, _Mapping]] = ..., generator_seconds: _Optional[float] = ..., verifier_seconds: _Optional[float] = ..., sessions_lost: _Optional[int] = ...) -> None: ...
+    lean_seconds: float
+    wait_seconds: float
+    def __init__(self, expansions: _Optional[int] = ..., model_calls: _Optional[int] = ..., tactic_calls: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.TokenUsage, _Mapping]] = ..., generator_seconds: _Optional[float] = ..., verifier_seconds: _Optional[float] = ..., sessions_lost: _Optional[int] = ..., lean_seconds: _Optional[float] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
 
 class BackwardProof(_message.Message):
-    __slots__ = ("steps",)
-    STEPS_FIELD_NUMBER: _ClassVar[int]
-    steps: _containers.RepeatedCompositeFieldContainer[ProofStep]
-    def __init__(self, steps: _Optional[_Iterable[_Union[ProofStep, _Mapping]]] = ...) -> None: ...
+    __slots__ = ("tactics",)
+    TACTICS_FIELD_NUMBER: _ClassVar[int]
+    tactics: _containers.RepeatedCompositeFieldContainer[AppliedTactic]
+    def __init__(self, tactics: _Optional[_Iterable[_Union[AppliedTactic, _Mapping]]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("index", "outcome", "steps", "submission_step", "submission", "rpe_tactic", "backward_proof", "draft", "final_check_ok", "candidates", "budget_used", "stats", "detail")
+    __slots__ = ("index", "outcome", "steps", "submission_step", "submission", "rpe_tactic", "backward_proof", "draft", "final_check_ok", "charged", "paper_budget", "stats", "detail", "prompt_state", "strict_audit_passed", "forbidden_axioms")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -286,10 +343,13 @@ class Attempt(_message.Message):
     BACKWARD_PROOF_FIELD_NUMBER: _ClassVar[int]
     DRAFT_FIELD_NUMBER: _ClassVar[int]
     FINAL_CHECK_OK_FIELD_NUMBER: _ClassVar[int]
-    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
-    BUDGET_USED_FIELD_NUMBER: _ClassVar[int]
+    CHARGED_FIELD_NUMBER: _ClassVar[int]
+    PAPER_BUDGET_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_STATE_FIELD_NUMBER: _ClassVar[int]
+    STRICT_AUDIT_PASSED_FIELD_NUMBER: _ClassVar[int]
+    FORBIDDEN_AXIOMS_FIELD_NUMBER: _ClassVar[int]
     index: int
     outcome: AttemptOutcome
     steps: _containers.RepeatedCompositeFieldContainer[SolutionStep]
@@ -299,27 +359,34 @@ class Attempt(_message.Message):
     backward_proof: BackwardProof
     draft: str
     final_check_ok: bool
-    candidates: int
-    budget_used: float
+    charged: int
+    paper_budget: float
     stats: SearchStats
     detail: str
-    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., steps: _Optional[_Iterable[_Union[SolutionStep, _Mapping]]] = ..., submission_step: _Optional[str] = ..., submission: _Optional[str] = ..., rpe_tactic: _Optional[str] = ..., backward_proof: _Optional[_Union[BackwardProof, _Mapping]] = ..., draft: _Optional[str] = ..., final_check_ok: _Optional[bool] = ..., candidates: _Optional[int] = ..., budget_used: _Optional[float] = ..., stats: _Optional[_Union[SearchStats, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+    prompt_state: str
+    strict_audit_passed: bool
+    forbidden_axioms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., steps: _Optional[_Iterable[_Union[SolutionStep, _Mapping]]] = ..., submission_step: _Optional[str] = ..., submission: _Optional[str] = ..., rpe_tactic: _Optional[str] = ..., backward_proof: _Optional[_Union[BackwardProof, _Mapping]] = ..., draft: _Optional[str] = ..., final_check_ok: _Optional[bool] = ..., charged: _Optional[int] = ..., paper_budget: _Optional[float] = ..., stats: _Optional[_Union[SearchStats, _Mapping]] = ..., detail: _Optional[str] = ..., prompt_state: _Optional[str] = ..., strict_audit_passed: _Optional[bool] = ..., forbidden_axioms: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ProblemResult(_message.Message):
-    __slots__ = ("problem_id", "pipeline", "mode", "attempts", "solved", "seconds")
+    __slots__ = ("problem_id", "pipeline", "mode", "attempts", "solved", "seconds", "status", "retries")
     PROBLEM_ID_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     SOLVED_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
     problem_id: str
     pipeline: str
     mode: _common_pb2.Mode
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     solved: bool
     seconds: float
-    def __init__(self, problem_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., solved: _Optional[bool] = ..., seconds: _Optional[float] = ...) -> None: ...
+    status: ProblemStatus
+    retries: int
+    def __init__(self, problem_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., solved: _Optional[bool] = ..., seconds: _Optional[float] = ..., status: _Optional[_Union[ProblemStatus, str]] = ..., retries: _Optional[int] = ...) -> None: ...
 
 class GetProblemResultResponse(_message.Message):
     __slots__ = ("result",)

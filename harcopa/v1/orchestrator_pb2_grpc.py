@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class OrchestratorServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Starts, follows, resumes and inspects runs.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,7 +43,7 @@ class OrchestratorServiceStub:
         self.WatchRun = channel.unary_stream(
                 '/harcopa.v1.OrchestratorService/WatchRun',
                 request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.WatchRunRequest.SerializeToString,
-                response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.RunEvent.FromString,
+                response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.WatchRunResponse.FromString,
                 _registered_method=True)
         self.GetRun = channel.unary_unary(
                 '/harcopa.v1.OrchestratorService/GetRun',
@@ -59,6 +60,11 @@ class OrchestratorServiceStub:
                 request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.CancelRunRequest.SerializeToString,
                 response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.CancelRunResponse.FromString,
                 _registered_method=True)
+        self.ResumeRun = channel.unary_unary(
+                '/harcopa.v1.OrchestratorService/ResumeRun',
+                request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunResponse.FromString,
+                _registered_method=True)
         self.GetProblemResult = channel.unary_unary(
                 '/harcopa.v1.OrchestratorService/GetProblemResult',
                 request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultRequest.SerializeToString,
@@ -67,41 +73,54 @@ class OrchestratorServiceStub:
 
 
 class OrchestratorServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Starts, follows, resumes and inspects runs.
+    """
 
     def StartRun(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Start a run; INVALID_ARGUMENT with field violations for a bad specification.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchRun(self, request, context):
-        """Progress events until the run ends (or the client goes away).
+        """Progress events until the run ends (or the client goes away); the first is a snapshot.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRun(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One run with its progress.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRuns(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Runs in creation order, optionally filtered by status.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelRun(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Cancel a run that has not ended; what it finished stays in the store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeRun(self, request, context):
+        """Continue an incomplete, interrupted or failed run: errored and unfinished problems only.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetProblemResult(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Every attempt on one problem of a run.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -117,7 +136,7 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
             'WatchRun': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchRun,
                     request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.WatchRunRequest.FromString,
-                    response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.RunEvent.SerializeToString,
+                    response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.WatchRunResponse.SerializeToString,
             ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
@@ -134,6 +153,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.CancelRunRequest.FromString,
                     response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.CancelRunResponse.SerializeToString,
             ),
+            'ResumeRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeRun,
+                    request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunResponse.SerializeToString,
+            ),
             'GetProblemResult': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProblemResult,
                     request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultRequest.FromString,
@@ -148,7 +172,8 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OrchestratorService:
-    """Missing associated documentation comment in .proto file."""
+    """Starts, follows, resumes and inspects runs.
+    """
 
     @staticmethod
     def StartRun(request,
@@ -193,7 +218,7 @@ class OrchestratorService:
             target,
             '/harcopa.v1.OrchestratorService/WatchRun',
             harcopa_dot_v1_dot_orchestrator__pb2.WatchRunRequest.SerializeToString,
-            harcopa_dot_v1_dot_orchestrator__pb2.RunEvent.FromString,
+            harcopa_dot_v1_dot_orchestrator__pb2.WatchRunResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -275,6 +300,33 @@ class OrchestratorService:
             '/harcopa.v1.OrchestratorService/CancelRun',
             harcopa_dot_v1_dot_orchestrator__pb2.CancelRunRequest.SerializeToString,
             harcopa_dot_v1_dot_orchestrator__pb2.CancelRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harcopa.v1.OrchestratorService/ResumeRun',
+            harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunRequest.SerializeToString,
+            harcopa_dot_v1_dot_orchestrator__pb2.ResumeRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

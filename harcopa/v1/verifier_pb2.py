@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from harcopa.v1 import common_pb2 as harcopa_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19harcopa/v1/verifier.proto\x12\nharcopa.v1\x1a\x17harcopa/v1/common.proto\"\x9c\x01\n\x12OpenSessionRequest\x12*\n\x07problem\x18\x01 \x01(\x0b\x32\x19.harcopa.v1.FormalProblem\x12)\n\nframeworks\x18\x02 \x03(\x0e\x32\x15.harcopa.v1.Framework\x12\x1e\n\x04mode\x18\x03 \x01(\x0e\x32\x10.harcopa.v1.Mode\x12\x0f\n\x07imports\x18\x04 \x03(\t\"a\n\x0e\x46rameworkState\x12(\n\tframework\x18\x01 \x01(\x0e\x32\x15.harcopa.v1.Framework\x12%\n\x05state\x18\x02 \x01(\x0b\x32\x16.harcopa.v1.ProofState\"\x94\x01\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12)\n\x06parsed\x18\x03 \x01(\x0b\x32\x19.harcopa.v1.ParsedProblem\x12*\n\x06states\x18\x04 \x03(\x0b\x32\x1a.harcopa.v1.FrameworkState\"k\n\x10\x41pplyStepRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\x12\x12\n\ngoal_index\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\r\n\x05whole\x18\x04 \x01(\x08\"O\n\x11\x41pplyStepResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\x12\x10\n\x08num_gaps\x18\x02 \x01(\x05\"u\n\x10RunTacticRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\x12\x12\n\ngoal_index\x18\x02 \x01(\x05\x12\x0e\n\x06tactic\x18\x03 \x01(\t\x12\x15\n\rignored_goals\x18\x04 \x01(\x05\"=\n\x11RunTacticResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\"Q\n\x19ValidateSubmissionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x03(\t\x12\x12\n\nsubmission\x18\x03 \x01(\t\"n\n\x1aValidateSubmissionResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\x12\x17\n\nsubmission\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_submission\"?\n\x15ReadSubmissionRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\"@\n\x16ReadSubmissionResponse\x12\x17\n\nsubmission\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_submission\"A\n\x17\x43heckEquivalenceRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nsubmission\x18\x02 \x01(\t\"`\n\x18\x43heckEquivalenceResponse\x12\x13\n\x06tactic\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nsupervised\x18\x02 \x01(\x08\x12\x10\n\x08messages\x18\x03 \x03(\tB\t\n\x07_tactic\">\n\x13\x44\x65leteStatesRequest\x12\'\n\x06states\x18\x01 \x03(\x0b\x32\x17.harcopa.v1.StateHandle\"\x16\n\x14\x44\x65leteStatesResponse\")\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x16\n\x14\x43loseSessionResponse\"J\n\x10\x43heckFileRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07imports\x18\x02 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x01\"\xd0\x01\n\x0bLeanMessage\x12\x32\n\x08severity\x18\x01 \x01(\x0e\x32 .harcopa.v1.LeanMessage.Severity\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04line\x18\x03 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x04 \x01(\x05\"a\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n\rSEVERITY_INFO\x10\x01\x12\x14\n\x10SEVERITY_WARNING\x10\x02\x12\x12\n\x0eSEVERITY_ERROR\x10\x03\"|\n\x11\x43heckFileResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12)\n\x08messages\x18\x02 \x03(\x0b\x32\x17.harcopa.v1.LeanMessage\x12\x0f\n\x07sorries\x18\x03 \x01(\x05\x12\x0e\n\x06\x61xioms\x18\x04 \x03(\t\x12\x0f\n\x07seconds\x18\x05 \x01(\x01\x32\x82\x06\n\x0fVerifierService\x12N\n\x0bOpenSession\x12\x1e.harcopa.v1.OpenSessionRequest\x1a\x1f.harcopa.v1.OpenSessionResponse\x12H\n\tApplyStep\x12\x1c.harcopa.v1.ApplyStepRequest\x1a\x1d.harcopa.v1.ApplyStepResponse\x12H\n\tRunTactic\x12\x1c.harcopa.v1.RunTacticRequest\x1a\x1d.harcopa.v1.RunTacticResponse\x12\x63\n\x12ValidateSubmission\x12%.harcopa.v1.ValidateSubmissionRequest\x1a&.harcopa.v1.ValidateSubmissionResponse\x12W\n\x0eReadSubmission\x12!.harcopa.v1.ReadSubmissionRequest\x1a\".harcopa.v1.ReadSubmissionResponse\x12]\n\x10\x43heckEquivalence\x12#.harcopa.v1.CheckEquivalenceRequest\x1a$.harcopa.v1.CheckEquivalenceResponse\x12Q\n\x0c\x44\x65leteStates\x12\x1f.harcopa.v1.DeleteStatesRequest\x1a .harcopa.v1.DeleteStatesResponse\x12Q\n\x0c\x43loseSession\x12\x1f.harcopa.v1.CloseSessionRequest\x1a .harcopa.v1.CloseSessionResponse\x12H\n\tCheckFile\x12\x1c.harcopa.v1.CheckFileRequest\x1a\x1d.harcopa.v1.CheckFileResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19harcopa/v1/verifier.proto\x12\nharcopa.v1\x1a\x17harcopa/v1/common.proto\"\xaf\x01\n\x12OpenSessionRequest\x12*\n\x07problem\x18\x01 \x01(\x0b\x32\x19.harcopa.v1.FormalProblem\x12)\n\nframeworks\x18\x02 \x03(\x0e\x32\x15.harcopa.v1.Framework\x12\x1e\n\x04mode\x18\x03 \x01(\x0e\x32\x10.harcopa.v1.Mode\x12\x0f\n\x07imports\x18\x04 \x03(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\"a\n\x0e\x46rameworkState\x12(\n\tframework\x18\x01 \x01(\x0e\x32\x15.harcopa.v1.Framework\x12%\n\x05state\x18\x02 \x01(\x0b\x32\x16.harcopa.v1.ProofState\"\x94\x01\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12)\n\x06parsed\x18\x03 \x01(\x0b\x32\x19.harcopa.v1.ParsedProblem\x12*\n\x06states\x18\x04 \x03(\x0b\x32\x1a.harcopa.v1.FrameworkState\"k\n\x10\x41pplyStepRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\x12\x12\n\ngoal_index\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\r\n\x05whole\x18\x04 \x01(\x08\"P\n\x11\x41pplyStepResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\x12\x11\n\tgap_count\x18\x02 \x01(\x05\"u\n\x10RunTacticRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\x12\x12\n\ngoal_index\x18\x02 \x01(\x05\x12\x0e\n\x06tactic\x18\x03 \x01(\t\x12\x15\n\rignored_goals\x18\x04 \x01(\x05\"=\n\x11RunTacticResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\"Q\n\x19ValidateSubmissionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x03(\t\x12\x12\n\nsubmission\x18\x03 \x01(\t\"n\n\x1aValidateSubmissionResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.harcopa.v1.TacticResult\x12\x17\n\nsubmission\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_submission\"?\n\x15ReadSubmissionRequest\x12&\n\x05state\x18\x01 \x01(\x0b\x32\x17.harcopa.v1.StateHandle\"@\n\x16ReadSubmissionResponse\x12\x17\n\nsubmission\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_submission\"A\n\x17\x43heckEquivalenceRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nsubmission\x18\x02 \x01(\t\"v\n\x18\x43heckEquivalenceResponse\x12\x13\n\x06tactic\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nsupervised\x18\x02 \x01(\x08\x12\x10\n\x08messages\x18\x03 \x03(\t\x12\x14\n\x0clean_seconds\x18\x04 \x01(\x01\x42\t\n\x07_tactic\">\n\x13\x44\x65leteStatesRequest\x12\'\n\x06states\x18\x01 \x03(\x0b\x32\x17.harcopa.v1.StateHandle\"\x16\n\x14\x44\x65leteStatesResponse\")\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\",\n\x14\x43loseSessionResponse\x12\x14\n\x0clean_seconds\x18\x01 \x01(\x01\"7\n\x11RenewLeaseRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0f\n\x07release\x18\x02 \x01(\x08\"=\n\x12RenewLeaseResponse\x12\x10\n\x08sessions\x18\x01 \x01(\x05\x12\x15\n\rlease_seconds\x18\x02 \x01(\x01\"J\n\x10\x43heckFileRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07imports\x18\x02 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x01\"\xd0\x01\n\x0bLeanMessage\x12\x32\n\x08severity\x18\x01 \x01(\x0e\x32 .harcopa.v1.LeanMessage.Severity\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04line\x18\x03 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x04 \x01(\x05\"a\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n\rSEVERITY_INFO\x10\x01\x12\x14\n\x10SEVERITY_WARNING\x10\x02\x12\x12\n\x0eSEVERITY_ERROR\x10\x03\"\x96\x01\n\x11\x43heckFileResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12)\n\x08messages\x18\x02 \x03(\x0b\x32\x17.harcopa.v1.LeanMessage\x12\x0f\n\x07sorries\x18\x03 \x01(\x05\x12\x0e\n\x06\x61xioms\x18\x04 \x03(\t\x12\x0f\n\x07seconds\x18\x05 \x01(\x01\x12\x18\n\x10\x66orbidden_axioms\x18\x06 \x03(\t2\xcf\x06\n\x0fVerifierService\x12N\n\x0bOpenSession\x12\x1e.harcopa.v1.OpenSessionRequest\x1a\x1f.harcopa.v1.OpenSessionResponse\x12H\n\tApplyStep\x12\x1c.harcopa.v1.ApplyStepRequest\x1a\x1d.harcopa.v1.ApplyStepResponse\x12H\n\tRunTactic\x12\x1c.harcopa.v1.RunTacticRequest\x1a\x1d.harcopa.v1.RunTacticResponse\x12\x63\n\x12ValidateSubmission\x12%.harcopa.v1.ValidateSubmissionRequest\x1a&.harcopa.v1.ValidateSubmissionResponse\x12W\n\x0eReadSubmission\x12!.harcopa.v1.ReadSubmissionRequest\x1a\".harcopa.v1.ReadSubmissionResponse\x12]\n\x10\x43heckEquivalence\x12#.harcopa.v1.CheckEquivalenceRequest\x1a$.harcopa.v1.CheckEquivalenceResponse\x12Q\n\x0c\x44\x65leteStates\x12\x1f.harcopa.v1.DeleteStatesRequest\x1a .harcopa.v1.DeleteStatesResponse\x12Q\n\x0c\x43loseSession\x12\x1f.harcopa.v1.CloseSessionRequest\x1a .harcopa.v1.CloseSessionResponse\x12K\n\nRenewLease\x12\x1d.harcopa.v1.RenewLeaseRequest\x1a\x1e.harcopa.v1.RenewLeaseResponse\x12H\n\tCheckFile\x12\x1c.harcopa.v1.CheckFileRequest\x1a\x1d.harcopa.v1.CheckFileResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,47 +33,51 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'harcopa.v1.verifier_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_OPENSESSIONREQUEST']._serialized_start=67
-  _globals['_OPENSESSIONREQUEST']._serialized_end=223
-  _globals['_FRAMEWORKSTATE']._serialized_start=225
-  _globals['_FRAMEWORKSTATE']._serialized_end=322
-  _globals['_OPENSESSIONRESPONSE']._serialized_start=325
-  _globals['_OPENSESSIONRESPONSE']._serialized_end=473
-  _globals['_APPLYSTEPREQUEST']._serialized_start=475
-  _globals['_APPLYSTEPREQUEST']._serialized_end=582
-  _globals['_APPLYSTEPRESPONSE']._serialized_start=584
-  _globals['_APPLYSTEPRESPONSE']._serialized_end=663
-  _globals['_RUNTACTICREQUEST']._serialized_start=665
-  _globals['_RUNTACTICREQUEST']._serialized_end=782
-  _globals['_RUNTACTICRESPONSE']._serialized_start=784
-  _globals['_RUNTACTICRESPONSE']._serialized_end=845
-  _globals['_VALIDATESUBMISSIONREQUEST']._serialized_start=847
-  _globals['_VALIDATESUBMISSIONREQUEST']._serialized_end=928
-  _globals['_VALIDATESUBMISSIONRESPONSE']._serialized_start=930
-  _globals['_VALIDATESUBMISSIONRESPONSE']._serialized_end=1040
-  _globals['_READSUBMISSIONREQUEST']._serialized_start=1042
-  _globals['_READSUBMISSIONREQUEST']._serialized_end=1105
-  _globals['_READSUBMISSIONRESPONSE']._serialized_start=1107
-  _globals['_READSUBMISSIONRESPONSE']._serialized_end=1171
-  _globals['_CHECKEQUIVALENCEREQUEST']._serialized_start=1173
-  _globals['_CHECKEQUIVALENCEREQUEST']._serialized_end=1238
-  _globals['_CHECKEQUIVALENCERESPONSE']._serialized_start=1240
-  _globals['_CHECKEQUIVALENCERESPONSE']._serialized_end=1336
-  _globals['_DELETESTATESREQUEST']._serialized_start=1338
-  _globals['_DELETESTATESREQUEST']._serialized_end=1400
-  _globals['_DELETESTATESRESPONSE']._serialized_start=1402
-  _globals['_DELETESTATESRESPONSE']._serialized_end=1424
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=1426
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=1467
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=1469
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=1491
-  _globals['_CHECKFILEREQUEST']._serialized_start=1493
-  _globals['_CHECKFILEREQUEST']._serialized_end=1567
-  _globals['_LEANMESSAGE']._serialized_start=1570
-  _globals['_LEANMESSAGE']._serialized_end=1778
-  _globals['_LEANMESSAGE_SEVERITY']._serialized_start=1681
-  _globals['_LEANMESSAGE_SEVERITY']._serialized_end=1778
-  _globals['_CHECKFILERESPONSE']._serialized_start=1780
-  _globals['_CHECKFILERESPONSE']._serialized_end=1904
-  _globals['_VERIFIERSERVICE']._serialized_start=1907
-  _globals['_VERIFIERSERVICE']._serialized_end=2677
+  _globals['_OPENSESSIONREQUEST']._serialized_end=242
+  _globals['_FRAMEWORKSTATE']._serialized_start=244
+  _globals['_FRAMEWORKSTATE']._serialized_end=341
+  _globals['_OPENSESSIONRESPONSE']._serialized_start=344
+  _globals['_OPENSESSIONRESPONSE']._serialized_end=492
+  _globals['_APPLYSTEPREQUEST']._serialized_start=494
+  _globals['_APPLYSTEPREQUEST']._serialized_end=601
+  _globals['_APPLYSTEPRESPONSE']._serialized_start=603
+  _globals['_APPLYSTEPRESPONSE']._serialized_end=683
+  _globals['_RUNTACTICREQUEST']._serialized_start=685
+  _globals['_RUNTACTICREQUEST']._serialized_end=802
+  _globals['_RUNTACTICRESPONSE']._serialized_start=804
+  _globals['_RUNTACTICRESPONSE']._serialized_end=865
+  _globals['_VALIDATESUBMISSIONREQUEST']._serialized_start=867
+  _globals['_VALIDATESUBMISSIONREQUEST']._serialized_end=948
+  _globals['_VALIDATESUBMISSIONRESPONSE']._serialized_start=950
+  _globals['_VALIDATESUBMISSIONRESPONSE']._serialized_end=1060
+  _globals['_READSUBMISSIONREQUEST']._serialized_start=1062
+  _globals['_READSUBMISSIONREQUEST']._serialized_end=1125
+  _globals['_READSUBMISSIONRESPONSE']._serialized_start=1127
+  _globals['_READSUBMISSIONRESPONSE']._serialized_end=1191
+  _globals['_CHECKEQUIVALENCEREQUEST']._serialized_start=1193
+  _globals['_CHECKEQUIVALENCEREQUEST']._serialized_end=1258
+  _globals['_CHECKEQUIVALENCERESPONSE']._serialized_start=1260
+  _globals['_CHECKEQUIVALENCERESPONSE']._serialized_end=1378
+  _globals['_DELETESTATESREQUEST']._serialized_start=1380
+  _globals['_DELETESTATESREQUEST']._serialized_end=1442
+  _globals['_DELETESTATESRESPONSE']._serialized_start=1444
+  _globals['_DELETESTATESRESPONSE']._serialized_end=1466
+  _globals['_CLOSESESSIONREQUEST']._serialized_start=1468
+  _globals['_CLOSESESSIONREQUEST']._serialized_end=1509
+  _globals['_CLOSESESSIONRESPONSE']._serialized_start=1511
+  _globals['_CLOSESESSIONRESPONSE']._serialized_end=1555
+  _globals['_RENEWLEASEREQUEST']._serialized_start=1557
+  _globals['_RENEWLEASEREQUEST']._serialized_end=1612
+  _globals['_RENEWLEASERESPONSE']._serialized_start=1614
+  _globals['_RENEWLEASERESPONSE']._serialized_end=1675
+  _globals['_CHECKFILEREQUEST']._serialized_start=1677
+  _globals['_CHECKFILEREQUEST']._serialized_end=1751
+  _globals['_LEANMESSAGE']._serialized_start=1754
+  _globals['_LEANMESSAGE']._serialized_end=1962
+  _globals['_LEANMESSAGE_SEVERITY']._serialized_start=1865
+  _globals['_LEANMESSAGE_SEVERITY']._serialized_end=1962
+  _globals['_CHECKFILERESPONSE']._serialized_start=1965
+  _globals['_CHECKFILERESPONSE']._serialized_end=2115
+  _globals['_VERIFIERSERVICE']._serialized_start=2118
+  _globals['_VERIFIERSERVICE']._serialized_end=2965
 # @@protoc_insertion_point(module_scope)

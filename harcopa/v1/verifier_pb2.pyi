@@ -9,16 +9,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OpenSessionRequest(_message.Message):
-    __slots__ = ("problem", "frameworks", "mode", "imports")
+    __slots__ = ("problem", "frameworks", "mode", "imports", "client_id")
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORKS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     problem: _common_pb2.FormalProblem
     frameworks: _containers.RepeatedScalarFieldContainer[_common_pb2.Framework]
     mode: _common_pb2.Mode
     imports: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, problem: _Optional[_Union[_common_pb2.FormalProblem, _Mapping]] = ..., frameworks: _Optional[_Iterable[_Union[_common_pb2.Framework, str]]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., imports: _Optional[_Iterable[str]] = ...) -> None: ...
+    client_id: str
+    def __init__(self, problem: _Optional[_Union[_common_pb2.FormalProblem, _Mapping]] = ..., frameworks: _Optional[_Iterable[_Union[_common_pb2.Framework, str]]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., imports: _Optional[_Iterable[str]] = ..., client_id: _Optional[str] = ...) -> None: ...
 
 class FrameworkState(_message.Message):
     __slots__ = ("framework", "state")
@@ -53,12 +55,12 @@ class ApplyStepRequest(_message.Message):
     def __init__(self, state: _Optional[_Union[_common_pb2.StateHandle, _Mapping]] = ..., goal_index: _Optional[int] = ..., step: _Optional[str] = ..., whole: _Optional[bool] = ...) -> None: ...
 
 class ApplyStepResponse(_message.Message):
-    __slots__ = ("result", "num_gaps")
+    __slots__ = ("result", "gap_count")
     RESULT_FIELD_NUMBER: _ClassVar[int]
-    NUM_GAPS_FIELD_NUMBER: _ClassVar[int]
+    GAP_COUNT_FIELD_NUMBER: _ClassVar[int]
     result: _common_pb2.TacticResult
-    num_gaps: int
-    def __init__(self, result: _Optional[_Union[_common_pb2.TacticResult, _Mapping]] = ..., num_gaps: _Optional[int] = ...) -> None: ...
+    gap_count: int
+    def __init__(self, result: _Optional[_Union[_common_pb2.TacticResult, _Mapping]] = ..., gap_count: _Optional[int] = ...) -> None: ...
 
 class RunTacticRequest(_message.Message):
     __slots__ = ("state", "goal_index", "tactic", "ignored_goals")
@@ -117,14 +119,16 @@ class CheckEquivalenceRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., submission: _Optional[str] = ...) -> None: ...
 
 class CheckEquivalenceResponse(_message.Message):
-    __slots__ = ("tactic", "supervised", "messages")
+    __slots__ = ("tactic", "supervised", "messages", "lean_seconds")
     TACTIC_FIELD_NUMBER: _ClassVar[int]
     SUPERVISED_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    LEAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
     tactic: str
     supervised: bool
     messages: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tactic: _Optional[str] = ..., supervised: _Optional[bool] = ..., messages: _Optional[_Iterable[str]] = ...) -> None: ...
+    lean_seconds: float
+    def __init__(self, tactic: _Optional[str] = ..., supervised: _Optional[bool] = ..., messages: _Optional[_Iterable[str]] = ..., lean_seconds: _Optional[float] = ...) -> None: ...
 
 class DeleteStatesRequest(_message.Message):
     __slots__ = ("states",)
@@ -143,8 +147,26 @@ class CloseSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class CloseSessionResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("lean_seconds",)
+    LEAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    lean_seconds: float
+    def __init__(self, lean_seconds: _Optional[float] = ...) -> None: ...
+
+class RenewLeaseRequest(_message.Message):
+    __slots__ = ("client_id", "release")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    release: bool
+    def __init__(self, client_id: _Optional[str] = ..., release: _Optional[bool] = ...) -> None: ...
+
+class RenewLeaseResponse(_message.Message):
+    __slots__ = ("sessions", "lease_seconds")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    sessions: int
+    lease_seconds: float
+    def __init__(self, sessions: _Optional[int] = ..., lease_seconds: _Optional[float] = ...) -> None: ...
 
 class CheckFileRequest(_message.Message):
     __slots__ = ("text", "imports", "timeout_seconds")
@@ -179,15 +201,17 @@ class LeanMessage(_message.Message):
     def __init__(self, severity: _Optional[_Union[LeanMessage.Severity, str]] = ..., text: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ...) -> None: ...
 
 class CheckFileResponse(_message.Message):
-    __slots__ = ("ok", "messages", "sorries", "axioms", "seconds")
+    __slots__ = ("ok", "messages", "sorries", "axioms", "seconds", "forbidden_axioms")
     OK_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     SORRIES_FIELD_NUMBER: _ClassVar[int]
     AXIOMS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FORBIDDEN_AXIOMS_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     messages: _containers.RepeatedCompositeFieldContainer[LeanMessage]
     sorries: int
     axioms: _containers.RepeatedScalarFieldContainer[str]
     seconds: float
-    def __init__(self, ok: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[LeanMessage, _Mapping]]] = ..., sorries: _Optional[int] = ..., axioms: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ...) -> None: ...
+    forbidden_axioms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ok: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[LeanMessage, _Mapping]]] = ..., sorries: _Optional[int] = ..., axioms: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ..., forbidden_axioms: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class VerifierServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """FPS operations on a pool of Lean REPL processes (Pantograph, or lean-sim where Lean is absent).
+    A rejected tactic or step is a TacticResult; infrastructure failures are RPC errors.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -74,6 +76,11 @@ class VerifierServiceStub:
                 request_serializer=harcopa_dot_v1_dot_verifier__pb2.CloseSessionRequest.SerializeToString,
                 response_deserializer=harcopa_dot_v1_dot_verifier__pb2.CloseSessionResponse.FromString,
                 _registered_method=True)
+        self.RenewLease = channel.unary_unary(
+                '/harcopa.v1.VerifierService/RenewLease',
+                request_serializer=harcopa_dot_v1_dot_verifier__pb2.RenewLeaseRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_verifier__pb2.RenewLeaseResponse.FromString,
+                _registered_method=True)
         self.CheckFile = channel.unary_unary(
                 '/harcopa.v1.VerifierService/CheckFile',
                 request_serializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileRequest.SerializeToString,
@@ -82,10 +89,12 @@ class VerifierServiceStub:
 
 
 class VerifierServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """FPS operations on a pool of Lean REPL processes (Pantograph, or lean-sim where Lean is absent).
+    A rejected tactic or step is a TacticResult; infrastructure failures are RPC errors.
+    """
 
     def OpenSession(self, request, context):
-        """Parse a formal problem and build the requested framework states.
+        """Parse a formal problem and build the requested framework states on a pinned REPL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,13 +136,22 @@ class VerifierServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteStates(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Forget proof states a search no longer needs (`goal.delete`).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CloseSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Close a session and give its REPL back to the pool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewLease(self, request, context):
+        """Keep a client's sessions alive; sessions whose client stops renewing expire.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -188,6 +206,11 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     request_deserializer=harcopa_dot_v1_dot_verifier__pb2.CloseSessionRequest.FromString,
                     response_serializer=harcopa_dot_v1_dot_verifier__pb2.CloseSessionResponse.SerializeToString,
             ),
+            'RenewLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLease,
+                    request_deserializer=harcopa_dot_v1_dot_verifier__pb2.RenewLeaseRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_verifier__pb2.RenewLeaseResponse.SerializeToString,
+            ),
             'CheckFile': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckFile,
                     request_deserializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileRequest.FromString,
@@ -202,7 +225,9 @@ def add_VerifierServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VerifierService:
-    """Missing associated documentation comment in .proto file."""
+    """FPS operations on a pool of Lean REPL processes (Pantograph, or lean-sim where Lean is absent).
+    A rejected tactic or step is a TacticResult; infrastructure failures are RPC errors.
+    """
 
     @staticmethod
     def OpenSession(request,
@@ -410,6 +435,33 @@ class VerifierService:
             '/harcopa.v1.VerifierService/CloseSession',
             harcopa_dot_v1_dot_verifier__pb2.CloseSessionRequest.SerializeToString,
             harcopa_dot_v1_dot_verifier__pb2.CloseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harcopa.v1.VerifierService/RenewLease',
+            harcopa_dot_v1_dot_verifier__pb2.RenewLeaseRequest.SerializeToString,
+            harcopa_dot_v1_dot_verifier__pb2.RenewLeaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

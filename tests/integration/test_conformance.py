@@ -111,7 +111,8 @@ async def test_draft_puts_gaps_first_and_the_continuation_last(client: VerifierC
     state = await _statement(
         client, "example (answer : Prop) (p: Prop) (h : answer) : p → p := sorry"
     )
-    result, gaps = await client.apply_step_full(state.handle, 0, "have h1 : Or p p := sorry")
+    reply = await client.apply_step(state.handle, 0, "have h1 : Or p p := sorry")
+    result, gaps = reply.result, reply.gap_count
     assert isinstance(result, ProofState), result
     assert gaps == 1
     gap, continuation = result.goals
@@ -145,13 +146,14 @@ async def test_automatic_mode_ordering_builds_the_solving_framework(
     )
     assert [g.name for g in session.state(Framework.SOLVING).goals] == ["h.mp", "h.mpr", "w"]
     assert [g.name for g in session.state(Framework.FORWARD_SOLVING).goals] == ["h", "w"]
-    validated, text_w = await client.validate_submission_full(
+    validation = await client.validate_submission(
         session.session_id, [], "exact h_answer -- submit"
     )
+    validated, text_w = validation.result, validation.submission
     assert isinstance(validated, ProofState), validated
     assert [g.name for g in validated.goals] == ["h.mpr"]
     assert text_w == "answer = 2 + 2"
-    assert await client.check_equivalence(session.session_id, text_w) is not None
+    assert (await client.check_equivalence(session.session_id, text_w)).tactic is not None
     await client.close_session(session.session_id)
 
 

@@ -31,6 +31,7 @@ from harcopa.serving import ServiceRunner
 from harcopa_model_server.server import build_runner
 from harcopa_model_server.settings import ModelSettings
 from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.search.tree import SearchTree
 
@@ -159,7 +160,9 @@ class Harness:
         **params: int,
     ) -> tuple[Scheduler, SearchContext]:
         served_prover = self.serve(prover) if prover is not None else None
-        scheduler = Scheduler(self.verifier, self.serve(solver), served_prover, limits or Limits())
+        scheduler = Scheduler(
+            self.verifier, self.serve(solver), served_prover, limits or Limits(), solve
+        )
         ctx = scheduler.context(
             params=SearchParams().merged(**params),
             mode=mode,
@@ -206,6 +209,6 @@ class SessionCountingVerifier:
         self.peak = max(self.peak, self.open)
         return session
 
-    async def close_session(self, session_id: str) -> None:
+    async def close_session(self, session_id: str) -> float:
         self.open -= 1
-        await self._inner.close_session(session_id)
+        return await self._inner.close_session(session_id)

@@ -15,6 +15,7 @@ from harcopa.serving import Service, ServiceRunner
 from harcopa.settings import ServiceSettings
 from harcopa.v1 import orchestrator_pb2 as pb
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
+from harcopa_orchestrator.models import ModelEndpoint, ModelRegistry, ModelsConfig
 from harcopa_orchestrator.runs import RunManager
 from harcopa_orchestrator.servicer import OrchestratorServicer
 from harcopa_orchestrator.store import RunStore
@@ -53,13 +54,13 @@ class ToySolver:
             d.AttemptOutcome.SOLVED if problem.index % 2 == 0 else d.AttemptOutcome.WRONG_ANSWER
         )
         attempt = d.Attempt(
-            0, outcome, candidates=3, stats=d.SearchStats(model_calls=2, tactic_calls=5)
+            0, outcome, charged=3, stats=d.SearchStats(model_calls=2, tactic_calls=5)
         )
         await on_attempt(attempt)
         return d.ProblemResult(problem.problem_id, spec.pipeline.value, spec.mode.value, (attempt,))
 
 
-SPEC = d.RunSpec(d.Pipeline.AR, "toy", d.ModelRef("127.0.0.1:1"), max_concurrent_problems=1)
+SPEC = d.RunSpec(d.Pipeline.AR, "toy", d.ModelRef("toy"), max_concurrent_problems=1)
 
 
 async def _finish(manager: RunManager, run_id: str) -> d.Run:
@@ -71,23 +72,26 @@ async def _finish(manager: RunManager, run_id: str) -> d.Run:
 
 async def test_run_completes_persists_and_reports(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.sqlite")
-    manager = RunManager(store, load, ToySolver())
+    models = ModelRegistry(
+        ModelsConfig(default="toy", models={"toy": ModelEndpoint(target="127.0.0.1:1")})
+    )
+    manager = RunManager(store, load, ToySolver(), check_models=models.check)
     run = await manager.start_run(SPEC)
     final = await _finish(manager, run.run_id)
     assert final.status is d.RunStatus.SUCCEEDED
     assert final.progress.problems_done == 6 and final.progress.problems_solved == 3
     assert final.progress.model_calls == 12 and final.progress.tactic_calls == 30
     result = await manager.problem_result(run.run_id, "toy/2")
-    assert result.solved and result.attempts[0].candidates == 3
+    assert result.solved and result.attempts[0].charged == 3
     out = tmp_path / "out.jsonl"
     assert await store.export_jsonl(run.run_id, out) == 6
     assert len(out.read_text().splitlines()) == 6
     with pytest.raises(errors.StateNotFound):
         await manager.problem_result(run.run_id, "toy/99")
     with pytest.raises(errors.InvalidRequest):
-        await manager.start_run(d.RunSpec(d.Pipeline.HAR, "toy", d.ModelRef("x:1")))  # no prover
+        await manager.start_run(d.RunSpec(d.Pipeline.HAR, "toy", d.ModelRef("unknown")))
     with pytest.raises(errors.InvalidRequest):
-        await manager.start_run(d.RunSpec(d.Pipeline.COPA, "toy", d.ModelRef("x:1")))
+        await manager.start_run(d.RunSpec(d.Pipeline.COPA, "toy"))
     store.close()
 
 

@@ -22,7 +22,7 @@ from harcopa.domain import (
     FormalProblem,
     Mode,
     Pipeline,
-    ProofStep,
+    ProblemStatus,
     SearchParams,
 )
 from harcopa.prompts import PromptTemplates
@@ -82,7 +82,7 @@ async def test_ar_solves_in_one_step(harness: Harness) -> None:
     result = await scheduler.run_problem(Pipeline.AR, simple_problem("one step"), ctx)
     assert result.solved and len(result.attempts) == 1
     attempt = result.attempts[0]
-    assert (attempt.candidates, attempt.budget_used) == (1, 1)
+    assert (attempt.charged, attempt.paper_budget) == (1, 1)
     assert attempt.submission == "answer = 3 + 4" and attempt.rpe_tactic is not None
     assert attempt.final_check_ok is True
     assert attempt.stats.model_calls == 1 and attempt.stats.tactic_calls >= 1
@@ -91,13 +91,13 @@ async def test_ar_solves_in_one_step(harness: Harness) -> None:
 async def test_ar_wrong_answer_restarts_with_the_remaining_budget(harness: Harness) -> None:
     wrong = "have h₂ : answer = 8 := by norm_num [h_answer]"
     solver = scripted((r"h₂ : answer = 8", ["exact h₂ -- submit"]), (NO_H1, [wrong]))
-    scheduler, ctx = harness.context(solver, solver_max_trials=5)
+    scheduler, ctx = harness.context(solver, ks=5)
     result = await scheduler.run_problem(Pipeline.AR, simple_problem("wrong"), ctx)
     assert not result.solved
     outcomes = [a.outcome for a in result.attempts]
     assert outcomes == [AttemptOutcome.WRONG_ANSWER] * 2 + [AttemptOutcome.BUDGET_EXHAUSTED]
-    assert [a.candidates for a in result.attempts] == [2, 2, 1]  # 5 = K_S across restarts
-    assert [a.budget_used for a in result.attempts] == [2, 2, 1]
+    assert [a.charged for a in result.attempts] == [2, 2, 1]  # 5 = K_S across restarts
+    assert [a.paper_budget for a in result.attempts] == [2, 2, 1]
     assert result.attempts[0].submission == "answer = 8"
 
 
@@ -118,7 +118,7 @@ async def test_ar_rejects_bad_candidates_without_aborting(harness: Harness) -> N
     scheduler, ctx = harness.context(solver)
     result = await scheduler.run_problem(Pipeline.AR, simple_problem("bad"), ctx)
     assert result.solved and len(result.attempts) == 1
-    assert result.attempts[0].candidates == 4
+    assert result.attempts[0].charged == 4
     assert result.attempts[0].stats.model_calls == 6
 
 
@@ -129,10 +129,16 @@ async def test_har_proves_the_gap_jointly_and_logs_the_backward_proof(harness: H
     result = await scheduler.run_problem(Pipeline.HAR, simple_problem("har"), ctx)
     assert result.solved and len(result.attempts) == 1
     attempt = result.attempts[0]
-    assert attempt.steps[0].gap_proof == (ProofStep(0, "norm_num [h_answer]"),)
-    assert attempt.backward_proof == (ProofStep(0, "rw [h_submission]"),)
+    (tactic,) = attempt.steps[0].gap_proof
+    assert (tactic.goal_index, tactic.tactic) == (0, "norm_num [h_answer]")
+    assert tactic.prompt_state.endswith("⊢ answer = 7")  # the gap the prover was shown
+    assert attempt.steps[0].prompt_state.startswith("case h.mp\n")  # the solution state shown
+    assert attempt.steps[0].prompt_state.endswith("⊢ ?w")
+    assert "h₁ : answer = 7" in attempt.prompt_state  # the submission's solution state
+    (backward,) = attempt.backward_proof or ()
+    assert (backward.goal_index, backward.tactic) == (0, "rw [h_submission]")
     assert attempt.final_check_ok is True and attempt.submission == "answer = 7"
-    assert (attempt.candidates, attempt.budget_used) == (2, 2)
+    assert (attempt.charged, attempt.paper_budget) == (2, 2)
     assert len(harness.trees) == 2  # the gap search and the backward proof
     harness.check_trees()
 
@@ -145,12 +151,12 @@ async def test_bfs_budget_counts_k_s_candidates(
 ) -> None:
     failing = [f"have h{i} : answer = 9 := by simp" for i in range(4)]
     solver = scripted((NO_H1, [*failing, "exact h_answer -- submit", "x", "y", "z"]))
-    scheduler, ctx = harness.context(solver, mode=mode, solver_max_trials=5)
+    scheduler, ctx = harness.context(solver, mode=mode, ks=5)
     result = await scheduler.run_problem(Pipeline.BFS, simple_problem(f"bfs {mode}"), ctx)
     # Strict evaluates all K_S = 5 candidates; paper charges 5 but evaluates 4 (the reference).
     assert result.solved is solved
-    assert [a.candidates for a in result.attempts] == [5]
-    assert result.attempts[0].budget_used == edges
+    assert [a.charged for a in result.attempts] == [5]
+    assert result.attempts[0].paper_budget == edges
     harness.check_trees()
 
 
@@ -167,7 +173,7 @@ async def test_h_bfs_accepts_in_sampled_order_and_dedups_states(harness: Harness
     attempt = result.attempts[0]
     # Root expansion: 8 samples, 4 distinct once normalised -> 4 charged; the next expansion's
     # first candidate submits: 5 charged. Edges: the step and the submission.
-    assert (attempt.candidates, attempt.budget_used) == (5, 2)
+    assert (attempt.charged, attempt.paper_budget) == (5, 2)
     assert attempt.steps[0].text == DRAFT  # the first in sampled order wins the state
     assert len(prover.calls) == 2  # one gap search for the shared state, one backward proof
     harness.check_trees()
@@ -184,8 +190,8 @@ async def test_wg_records_unparsable_tries_and_stops_at_success(harness: Harness
         AttemptOutcome.REJECTED,
         AttemptOutcome.SOLVED,
     ]
-    assert result.attempts[0].budget_used == float("inf")
-    assert result.attempts[1].budget_used == 2 and result.attempts[1].final_check_ok is True
+    assert result.attempts[0].paper_budget == float("inf")
+    assert result.attempts[1].paper_budget == 2 and result.attempts[1].final_check_ok is True
 
 
 async def test_h_wg_proves_each_gap(harness: Harness) -> None:
@@ -201,7 +207,7 @@ async def test_h_wg_proves_each_gap(harness: Harness) -> None:
 async def test_h_wg_unproven_gap_fails_every_try(harness: Harness) -> None:
     solver = scripted((r"Initial Solution State", [f"```lean4\n{DRAFT}\n{SUBMIT}\n```"]))
     prover = scripted((r"⊢", ["exact h_missing", "exact h_other"]))
-    scheduler, ctx = harness.context(solver, prover, try_num=2, prover_max_trials=2)
+    scheduler, ctx = harness.context(solver, prover, kw=2, prover_expansions=2)
     result = await scheduler.run_problem(Pipeline.H_WG, simple_problem("h_wg fail"), ctx)
     assert [a.outcome for a in result.attempts] == [AttemptOutcome.GAP_UNPROVEN] * 2
     # 1 draft + 1 prover call: both distinct tactics fail, so the prover's queue empties.
@@ -213,23 +219,42 @@ async def test_h_wg_unproven_gap_fails_every_try(harness: Harness) -> None:
 async def test_h_sa_drafts_then_proves_gaps(harness: Harness, mode: Mode, tries: int) -> None:
     draft = "```lean4\nhave h₁ : answer = 7 := by sorry\nexact h₁ -- submit\n```"
     solver = scripted((r"# Formal Statement", ["```lean4\nexact foo -- no submit\n```", draft]))
-    scheduler, ctx = harness.context(solver, prover_for_gap(), mode=mode, try_num=3)
+    scheduler, ctx = harness.context(solver, prover_for_gap(), mode=mode, kw=3)
     result = await scheduler.run_problem(Pipeline.H_SA, simple_problem(f"h_sa {mode}"), ctx)
     assert result.solved and len(result.attempts) == tries  # paper runs every outer try
-    assert result.attempts[0].candidates == 2  # the first sample was rejected
-    assert result.attempts[0].budget_used == 2
+    assert result.attempts[0].charged == 2  # the first sample was rejected
+    assert result.attempts[0].paper_budget == 2
 
 
-async def test_har_survives_a_verifier_crash_with_the_same_budget(harness: Harness) -> None:
-    solver = scripted((HAS_H1, [SUBMIT]), (NO_H1, [DRAFT]))
-    scheduler, ctx = harness.context(solver, prover_for_gap("crash_now"))
-    result = await scheduler.run_problem(Pipeline.HAR, simple_problem("crash"), ctx)
+async def test_har_survives_a_verifier_crash_with_the_same_budget(tmp_path: Path) -> None:
+    scenario = tmp_path / "crash-once.json"
+    faults = {"crash_on_tactic": "crash_now", "fault_limit": 1}
+    faults["fault_count_file"] = str(tmp_path / "crashes")
+    scenario.write_text(json.dumps({"rules": SCENARIO["rules"], "faults": faults}))
+    async with serving(sim_settings(scenario, pool_size=4)) as verifier:
+        harness = Harness(verifier)
+        solver = scripted((HAS_H1, [SUBMIT]), (NO_H1, [DRAFT]))
+        scheduler, ctx = harness.context(solver, prover_for_gap("crash_now"))
+        result = await scheduler.run_problem(Pipeline.HAR, simple_problem("crash"), ctx)
+        await harness.stop()
     assert result.solved
     attempt = result.attempts[0]
-    assert attempt.stats.sessions_lost >= 1
-    assert (attempt.candidates, attempt.budget_used) == (2, 2)  # as without the crash
-    assert attempt.steps[0].gap_proof == (ProofStep(0, "norm_num [h_answer]"),)
+    assert attempt.stats.sessions_lost == 1
+    assert (attempt.charged, attempt.paper_budget) == (2, 2)  # as without the crash
+    assert [(t.goal_index, t.tactic) for t in attempt.steps[0].gap_proof] == [
+        (0, "norm_num [h_answer]")
+    ]
     harness.check_trees()
+
+
+async def test_a_tactic_that_crashes_lean_every_time_errors_the_attempt(harness: Harness) -> None:
+    solver = scripted((HAS_H1, [SUBMIT]), (NO_H1, [DRAFT]))
+    scheduler, ctx = harness.context(solver, prover_for_gap("crash_now"))
+    result = await scheduler.run_problem(Pipeline.HAR, simple_problem("crash always"), ctx)
+    assert result.status is ProblemStatus.ERRORED  # never "unsolved": we could not check it
+    (attempt,) = result.attempts
+    assert attempt.outcome is AttemptOutcome.ERROR and "SessionLost" in attempt.detail
+    assert attempt.stats.sessions_lost == 2
 
 
 async def test_har_survives_a_tactic_timeout(harness: Harness) -> None:
@@ -238,7 +263,7 @@ async def test_har_survives_a_tactic_timeout(harness: Harness) -> None:
     result = await scheduler.run_problem(Pipeline.HAR, simple_problem("timeout"), ctx)
     assert result.solved
     assert result.attempts[0].stats.sessions_lost >= 1
-    assert result.attempts[0].candidates == 2
+    assert result.attempts[0].charged == 2
 
 
 async def test_scheduler_bounds_shared_pools_across_problems(harness_verifier: object) -> None:

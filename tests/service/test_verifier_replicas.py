@@ -38,7 +38,9 @@ async def test_sessions_are_pinned_balanced_and_survive_a_lost_replica() -> None
         assert replicas == ["replica-0", "replica-1"]  # one each: balanced
         for session in sessions:  # every call reaches the replica holding its session
             state = session.state(d.Framework.FORWARD_REASONING)
-            result = await client.apply_step(state.handle, 0, "have h : answer = 7 := sorry")
+            result = (
+                await client.apply_step(state.handle, 0, "have h : answer = 7 := sorry")
+            ).result
             assert isinstance(result, d.ProofState) and len(result.goals) == 2
         assert (await client.check_file("example : 2 + 2 = 4 := by norm_num")).ok
 

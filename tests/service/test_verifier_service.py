@@ -19,7 +19,7 @@ from harcopa.verifier_client import VerifierClient
 from harcopa_cli.local import free_port
 from harcopa_cli.main import build_parser
 from harcopa_cli.verifier import serve_environment
-from harcopa_lean_verifier.server import build_runner
+from harcopa_lean_verifier.server import build_runner, build_verifier
 from tests.service.verifier_harness import SIMPLE, problem, serving, sim_settings
 
 
@@ -59,27 +59,55 @@ async def test_oversized_requests_are_invalid_argument() -> None:
         await client.close_session(session.session_id)
 
 
-async def test_health_and_idle_sessions_expire() -> None:
-    settings = sim_settings(pool_size=2, session_idle_seconds=0.4)
+async def test_health_and_leases_of_clients_that_stop_renewing_expire() -> None:
+    settings = sim_settings(pool_size=2, lease_seconds=0.6, session_idle_seconds=0.4)
     runner = build_runner(settings)
     await runner.start()
+    target = f"127.0.0.1:{runner.port}"
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{runner.port}") as channel:
+        async with grpc.aio.insecure_channel(target) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             for service in ("", "harcopa.v1.VerifierService"):
                 reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        async with VerifierClient(f"127.0.0.1:{runner.port}", retries=False) as client:
-            session = await client.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
-            await asyncio.sleep(1.2)
-            forward = session.state(Framework.FORWARD_REASONING)
+        step = "have h : answer = 7 := sorry"
+        async with VerifierClient(target, retries=False, lease_renew_seconds=0.15) as client:
+            kept = await client.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
+            lease = await client.renew_lease(client.client_id)
+            assert lease.sessions == 1 and lease.seconds == 0.6
+            # A client whose process died stops renewing: its sessions expire with the lease.
+            silent = VerifierClient(target, retries=False, lease_renew_seconds=0)
+            lost = await silent.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
+            await asyncio.sleep(1.5)  # past the lease and the idle limit
+            renewed = await client.apply_step(
+                kept.state(Framework.FORWARD_REASONING).handle, 0, step
+            )
+            assert isinstance(renewed.result, ProofState)  # renewals kept it alive
             with pytest.raises(errors.StateNotFound):
-                await client.apply_step(forward.handle, 0, "have h : answer = 7 := sorry")
+                await silent.apply_step(lost.state(Framework.FORWARD_REASONING).handle, 0, step)
             # The expired session's REPL went back to the pool: new sessions still open.
             again = await client.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
             await client.close_session(again.session_id)
+            await silent.close()
+            # Releasing on close frees the client's sessions at once.
+        async with VerifierClient(target, retries=False) as probe:
+            assert (await probe.renew_lease(client.client_id)).sessions == 0
     finally:
         await runner.stop()
+
+
+async def test_sessions_without_a_client_expire_when_idle() -> None:
+    verifier = build_verifier(sim_settings(pool_size=2, session_idle_seconds=0.3))
+    await verifier.start()
+    try:
+        session = await verifier.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
+        await asyncio.sleep(0.9)
+        with pytest.raises(errors.StateNotFound):
+            await verifier.apply_step(
+                session.state(Framework.FORWARD_REASONING).handle, 0, "have h : True := sorry"
+            )
+    finally:
+        await verifier.close()
 
 
 async def test_tactic_timeout_is_a_result_and_loses_the_session(tmp_path: Path) -> None:
@@ -97,10 +125,12 @@ async def test_tactic_timeout_is_a_result_and_loses_the_session(tmp_path: Path) 
         # The pool replaced the killed process: the service keeps working.
         fresh = await client.open_session(problem(SIMPLE), [Framework.FORWARD_REASONING])
         step = "have h : answer = 7 := sorry"
-        drafted = await client.apply_step(fresh.state(Framework.FORWARD_REASONING).handle, 0, step)
+        drafted = (
+            await client.apply_step(fresh.state(Framework.FORWARD_REASONING).handle, 0, step)
+        ).result
         assert isinstance(drafted, ProofState)
         # RPE: rw_search hangs past its limit; aesop still runs on a fresh process.
-        rpe = await client.check_equivalence_full(fresh.session_id, "answer = 8")
+        rpe = await client.check_equivalence(fresh.session_id, "answer = 8")
         assert rpe.tactic is None and any("rw_search" in m for m in rpe.messages), rpe
         # A crash during a call loses the session (NOT_FOUND), never the service.
         with pytest.raises(errors.StateNotFound, match="lost"):

@@ -82,21 +82,23 @@ async def test_step_with_gap_then_strict_submission(client: VerifierClient) -> N
     session = await _solving(client, Mode.STRICT)
     forward = session.state(Framework.FORWARD_REASONING)
     step = "-- compute the value\nhave h_seven : answer = 7 := sorry"
-    result, gaps = await client.apply_step_full(forward.handle, 0, step)
+    reply = await client.apply_step(forward.handle, 0, step)
+    result, gaps = reply.result, reply.gap_count
     assert isinstance(result, ProofState) and gaps == 1
     assert result.goals[0].target == "answer = 7"  # the gap
     continuation = result.goals[-1]
     assert continuation.name is None and continuation.target == "False"
     assert [v.name for v in continuation.variables][-1] == "h_seven"
 
-    validated, text = await client.validate_submission_full(
+    validation = await client.validate_submission(
         session.session_id, [step], "exact h_seven -- submit"
     )
+    validated, text = validation.result, validation.submission
     assert isinstance(validated, ProofState), validated
     assert [g.name for g in validated.goals] == ["h.mpr"]
     assert text == "answer = 7"
     assert await client.read_submission(validated.handle) == "answer = 7"
-    assert await client.check_equivalence(session.session_id, text) is not None
+    assert (await client.check_equivalence(session.session_id, text)).tactic is not None
     await client.close_session(session.session_id)
 
 
@@ -105,11 +107,11 @@ async def test_strict_rejects_sorry_submission_and_paper_accepts_it(
 ) -> None:
     cheat = "exact (sorry : answer = 7) -- submit"
     strict = await _solving(client, Mode.STRICT)
-    refused = await client.validate_submission(strict.session_id, [], cheat)
+    refused = (await client.validate_submission(strict.session_id, [], cheat)).result
     assert isinstance(refused, TacticError)
     assert "sorry" in refused.messages[0]
     paper = await _solving(client, Mode.PAPER)
-    accepted = await client.validate_submission(paper.session_id, [], cheat)
+    accepted = (await client.validate_submission(paper.session_id, [], cheat)).result
     assert isinstance(accepted, ProofState), accepted
     assert [g.name for g in accepted.goals] == ["h.mpr"]
     for session in (strict, paper):
@@ -119,30 +121,34 @@ async def test_strict_rejects_sorry_submission_and_paper_accepts_it(
 async def test_submission_rejections_are_results(client: VerifierClient) -> None:
     session = await _solving(client, Mode.STRICT)
     multi = "exact\n  h_answer -- submit"
-    assert isinstance(await client.validate_submission(session.session_id, [], multi), TacticError)
-    wrong = await client.validate_submission(session.session_id, [], "exact h_nothing -- submit")
+    assert isinstance(
+        (await client.validate_submission(session.session_id, [], multi)).result, TacticError
+    )
+    wrong = (
+        await client.validate_submission(session.session_id, [], "exact h_nothing -- submit")
+    ).result
     assert isinstance(wrong, TacticError)
     forward = session.state(Framework.FORWARD_REASONING)
-    submit = await client.apply_step(forward.handle, 0, "exact h_answer -- submit")
+    submit = (await client.apply_step(forward.handle, 0, "exact h_answer -- submit")).result
     assert isinstance(submit, TacticError) and "ValidateSubmission" in submit.messages[0]
-    banned = await client.apply_step(forward.handle, 0, "have h : answer = 7 := by rw?")
+    banned = (await client.apply_step(forward.handle, 0, "have h : answer = 7 := by rw?")).result
     assert isinstance(banned, TacticError) and "rw?" in banned.messages[0]
     await client.close_session(session.session_id)
 
 
 async def test_rpe_outcomes(client: VerifierClient) -> None:
     session = await _solving(client, Mode.STRICT)
-    found = await client.check_equivalence_full(session.session_id, "answer = 7")
+    found = await client.check_equivalence(session.session_id, "answer = 7")
     assert found.supervised and found.tactic == "rfl"
-    unproven = await client.check_equivalence_full(session.session_id, "answer = 8")
+    unproven = await client.check_equivalence(session.session_id, "answer = 8")
     assert unproven.supervised and unproven.tactic is None
-    broken = await client.check_equivalence_full(session.session_id, "answer = (")
+    broken = await client.check_equivalence(session.session_id, "answer = (")
     assert broken.tactic is None and broken.messages
     await client.close_session(session.session_id)
     unsupervised = "example (answer : ℕ) (h_answer : answer = 7) : True := sorry"
     session = await client.open_session(problem(unsupervised), ALL)
     assert session.parsed.formal_answer is None and session.parsed.warnings
-    outcome = await client.check_equivalence_full(session.session_id, "answer = 7")
+    outcome = await client.check_equivalence(session.session_id, "answer = 7")
     assert not outcome.supervised and outcome.tactic is None
     await client.close_session(session.session_id)
 
@@ -150,7 +156,9 @@ async def test_rpe_outcomes(client: VerifierClient) -> None:
 async def test_run_tactic_with_ignored_goals(client: VerifierClient) -> None:
     session = await _solving(client, Mode.STRICT)
     forward = session.state(Framework.FORWARD_REASONING)
-    drafted = await client.apply_step(forward.handle, 0, "have h_seven : answer = 7 := sorry")
+    drafted = (
+        await client.apply_step(forward.handle, 0, "have h_seven : answer = 7 := sorry")
+    ).result
     assert isinstance(drafted, ProofState) and len(drafted.goals) == 2
     wrong = await client.run_tactic(drafted.handle, 0, "exact h_missing", ignored_goals=1)
     assert isinstance(wrong, TacticError)
@@ -169,7 +177,9 @@ async def test_run_tactic_with_ignored_goals(client: VerifierClient) -> None:
 async def test_delete_states_and_unknown_handles(client: VerifierClient) -> None:
     session = await _solving(client, Mode.STRICT)
     forward = session.state(Framework.FORWARD_REASONING)
-    drafted = await client.apply_step(forward.handle, 0, "have h_seven : answer = 7 := sorry")
+    drafted = (
+        await client.apply_step(forward.handle, 0, "have h_seven : answer = 7 := sorry")
+    ).result
     assert isinstance(drafted, ProofState)
     await client.delete_states([drafted.handle])
     with pytest.raises(errors.StateNotFound):
@@ -187,14 +197,17 @@ async def test_whole_drafts_on_the_forward_solving_framework(client: VerifierCli
     session = await client.open_session(problem(SIMPLE), [Framework.FORWARD_SOLVING])
     h = session.state(Framework.FORWARD_SOLVING)
     draft = "-- the value\nhave h_seven : answer = 7 := sorry\nexact h_seven -- submit"
-    drafted, gaps = await client.apply_step_full(h.handle, 0, draft, whole=True)
+    reply = await client.apply_step(h.handle, 0, draft, whole=True)
+    drafted, gaps = reply.result, reply.gap_count
     assert isinstance(drafted, ProofState) and gaps == 1, drafted
     assert [g.target for g in drafted.goals] == ["answer = 7"]
     assert await client.read_submission(drafted.handle) == "answer = 7"
-    complete = await client.apply_step(h.handle, 0, "exact h_answer -- submit", whole=True)
+    complete = (await client.apply_step(h.handle, 0, "exact h_answer -- submit", whole=True)).result
     assert isinstance(complete, ProofComplete), complete
     assert await client.read_submission(complete.state.handle) == "answer = 3 + 4"
-    cheat = await client.apply_step(h.handle, 0, "exact (sorry : answer = 7) -- submit", whole=True)
+    cheat = (
+        await client.apply_step(h.handle, 0, "exact (sorry : answer = 7) -- submit", whole=True)
+    ).result
     assert isinstance(cheat, TacticError)
     with pytest.raises(errors.FailedPrecondition):
         await client.validate_submission(session.session_id, [], "exact h_answer -- submit")
@@ -204,15 +217,16 @@ async def test_whole_drafts_on_the_forward_solving_framework(client: VerifierCli
 async def test_paper_mode_path_sorries_close_their_gaps(client: VerifierClient) -> None:
     session = await _solving(client, Mode.PAPER)
     path = ["have h_seven : answer = 7 := sorry"]
-    validated, text = await client.validate_submission_full(
+    validation = await client.validate_submission(
         session.session_id, path, "exact h_seven -- submit"
     )
+    validated, text = validation.result, validation.submission
     assert isinstance(validated, ProofState), validated
     assert [g.name for g in validated.goals] == ["h.mpr"] and text == "answer = 7"
-    strict_rpe = await client.check_equivalence_full(session.session_id, "answer = 7")
+    strict_rpe = await client.check_equivalence(session.session_id, "answer = 7")
     assert strict_rpe.tactic == "rfl"
     await client.close_session(session.session_id)
     strict = await _solving(client, Mode.STRICT)
-    refused = await client.check_equivalence_full(strict.session_id, "(sorry : Prop)")
+    refused = await client.check_equivalence(strict.session_id, "(sorry : Prop)")
     assert refused.tactic is None and "sorry" in refused.messages[0]
     await client.close_session(strict.session_id)

@@ -21,7 +21,7 @@ def _attempt(
         steps=tuple(d.SolutionStep(f"have h{k} : True := trivial") for k in range(steps)),
         submission_step="exact h -- submit" if solved and draft is None else None,
         draft=draft,
-        budget_used=budget,
+        paper_budget=budget,
         stats=d.SearchStats(model_calls=1),
     )
 

@@ -16,9 +16,9 @@ from harcopa.domain import (
     TokenUsage,
 )
 from harcopa.prompts import PromptTemplates
-from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import Meter, MeteredGenerator
 from harcopa_orchestrator.pipelines import PIPELINES
-from harcopa_orchestrator.scheduler import MeteredGenerator
 from harcopa_orchestrator.search.candidates import step_candidates, tactic_candidates
 
 

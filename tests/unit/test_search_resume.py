@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from harcopa import domain as d
 from harcopa.prompts import PromptTemplates
-from harcopa_orchestrator.context import Meter, SearchContext
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import Meter
 from harcopa_orchestrator.search.restarts import in_one_session, restarting
 
 PROBLEM = d.FormalProblem("toy", 0, "example (answer : ℕ) (h : answer = 1) : answer = 1 := sorry")
@@ -32,7 +33,7 @@ def _ctx(prior: tuple[d.Attempt, ...], **params: int) -> tuple[SearchContext, li
 
 
 def _attempt(index: int, outcome: d.AttemptOutcome, candidates: int) -> d.Attempt:
-    return d.Attempt(index, outcome, candidates=candidates)
+    return d.Attempt(index, outcome, charged=candidates)
 
 
 async def test_restarting_continues_with_the_remaining_budget() -> None:
@@ -47,12 +48,12 @@ async def test_restarting_continues_with_the_remaining_budget() -> None:
         budgets.append((index, remaining))
         return _attempt(index, d.AttemptOutcome.WRONG_ANSWER, min(2, remaining))
 
-    ctx, recorded = _ctx(prior, solver_max_trials=10)
+    ctx, recorded = _ctx(prior, ks=10)
     result = await restarting(PROBLEM, ctx, d.Pipeline.AR, rollout)
     assert budgets == [(2, 3), (3, 1)]  # 10 - 4 - 3 = 3 left, then 1
     assert [a.index for a in result.attempts] == [0, 1, 2, 3]
     assert [a.index for a in recorded] == [2, 3]  # only new attempts are written again
-    assert sum(a.candidates for a in result.attempts) == 10
+    assert sum(a.charged for a in result.attempts) == 10
 
 
 async def test_restarting_does_not_rerun_a_solved_problem() -> None:

@@ -20,7 +20,7 @@ GOAL = d.Goal(
     mvar_id="_uniq.7",
 )
 STATE = d.ProofState(d.StateHandle("replica-0/abc", 12), (GOAL, d.Goal((), "Prop", "w")))
-STATS = d.SearchStats(3, 4, 5, d.TokenUsage(10, 20, 5), 1.5, 2.25, 1)
+STATS = d.SearchStats(3, 4, 5, d.TokenUsage(10, 20, 5), 1.5, 2.25, 1, 0.75, 0.5)
 
 
 def test_lean_objects_round_trip() -> None:
@@ -71,11 +71,27 @@ def test_file_check_and_problem_round_trip() -> None:
     parsed = d.ParsedProblem((VAR_A,), "ℝ", (VAR_INST, d.Variable("h", "answer = a")), None, ("w",))
     assert wire.from_parsed(wire.to_parsed(parsed)) == parsed
     session = d.Session(
-        "r/1", parsed, ((d.Framework.SOLVING, STATE), (d.Framework.STATEMENT, STATE))
+        "r/1", parsed, ((d.Framework.SOLVING, STATE), (d.Framework.STATEMENT, STATE)), "r"
     )
-    msg = wire.to_session(session, "r")
+    msg = wire.to_session(session)
     assert isinstance(msg, verifier_pb2.OpenSessionResponse) and msg.replica_id == "r"
     assert wire.from_session(msg) == session
+
+
+def test_verifier_answers_round_trip() -> None:
+    for draft in (d.Draft(STATE, 2), d.Draft(d.TacticError(("no",)))):
+        msg = wire.to_draft(draft)
+        assert isinstance(msg, verifier_pb2.ApplyStepResponse)
+        assert wire.from_draft(msg) == draft
+    assert d.Draft(STATE, 1).gaps == STATE.goals[:1] and d.Draft(d.TacticTimeout(1.0)).gaps == ()
+    for validation in (d.Validation(STATE, "answer = 2"), d.Validation(d.TacticError(("x",)))):
+        assert wire.from_validation(wire.to_validation(validation)) == validation
+    assert d.Validation(STATE).state == STATE and d.Validation(d.TacticTimeout(2.0)).state is None
+    for equivalence in (
+        d.Equivalence("norm_num", True, ("note",), 1.5),
+        d.Equivalence(None, False),
+    ):
+        assert wire.from_equivalence(wire.to_equivalence(equivalence)) == equivalence
 
 
 def test_generation_round_trip() -> None:
@@ -110,48 +126,63 @@ def test_search_results_and_runs_round_trip() -> None:
     attempt = d.Attempt(
         1,
         d.AttemptOutcome.SOLVED,
-        steps=(d.SolutionStep("have h : 1 = 1 := sorry", (d.ProofStep(0, "rfl"),)),),
+        steps=(
+            d.SolutionStep(
+                "have h : 1 = 1 := sorry", (d.AppliedTactic(0, "rfl", "⊢ 1 = 1"),), "case h.mp"
+            ),
+        ),
         submission_step="exact h -- submit",
         submission="answer = 2",
         rpe_tactic="norm_num",
-        backward_proof=(d.ProofStep(0, "simp"),),
+        backward_proof=(d.AppliedTactic(0, "simp"),),
         draft=None,
         final_check_ok=True,
-        candidates=7,
-        budget_used=2.0,
+        charged=7,
+        paper_budget=2.0,
         stats=STATS,
         detail="ok",
+        prompt_state="case h.mp\n⊢ ?w",
+        strict_audit_passed=False,
+        forbidden_axioms=("Lean.ofReduceBool",),
     )
     bare = d.Attempt(0, d.AttemptOutcome.BUDGET_EXHAUSTED)
     for a in (attempt, bare, d.Attempt(2, d.AttemptOutcome.ERROR, backward_proof=())):
         assert wire.from_attempt(wire.to_attempt(a)) == a
-    result = d.ProblemResult("minif2f_solving/3", "har", "paper", (bare, attempt), 12.5)
+    result = d.ProblemResult("minif2f_solving/3", "har", "paper", (bare, attempt), 12.5, 2)
     msg = wire.to_problem_result(result)
     assert isinstance(msg, orchestrator_pb2.ProblemResult) and msg.solved
+    assert msg.status == orchestrator_pb2.PROBLEM_STATUS_SOLVED
     assert wire.from_problem_result(msg) == result
+    errored = d.ProblemResult("p/1", "ar", "strict", (d.Attempt(0, d.AttemptOutcome.ERROR),))
+    assert errored.status is d.ProblemStatus.ERRORED
+    assert wire.to_problem_result(errored).status == orchestrator_pb2.PROBLEM_STATUS_ERRORED
     spec = d.RunSpec(
         d.Pipeline.H_BFS,
         "formal_math500",
-        d.ModelRef("127.0.0.1:50052"),
-        d.ModelRef("http://localhost:8000/v1", "m", "KEY", "You are a Lean 4 expert."),
+        d.ModelRef("solver"),
+        d.ModelRef("", "http://localhost:8000/v1", "m", "You are a Lean 4 expert."),
         "nightly",
         (1, 2, 3),
-        d.SearchParams(solver_max_trials=20, temperature=0.5),
+        d.SearchParams(ks=20, temperature=0.5),
         d.Mode.PAPER,
         4,
         7,
     )
     assert wire.from_run_spec(wire.to_run_spec(spec)) == spec
-    minimal = d.RunSpec(d.Pipeline.WG, "putnam_solving", d.ModelRef("h:1"))
+    minimal = d.RunSpec(d.Pipeline.WG, "putnam_solving")
     assert wire.from_run_spec(wire.to_run_spec(minimal)) == minimal
     for pipeline in d.Pipeline:
         assert wire.from_pipeline(wire.to_pipeline(pipeline)) is pipeline
     with pytest.raises(ValueError):
         wire.from_run_spec(orchestrator_pb2.RunSpec())
-    progress = d.RunProgress(10, 5, 2, 1, 100, 200, 3.5, 4.5, 1)
-    run = d.Run("run-1", spec, d.RunStatus.RUNNING, progress, 1.0, 2.0, "")
-    assert wire.from_run(wire.to_run(run)) == run
-    event = d.RunEvent("run-1", d.RunStatus.SUCCEEDED, progress, "formal_math500/3", True, 9.0)
+    progress = d.RunProgress(10, 5, 2, 1, 100, 200, 3.5, 4.5, 1, 3, 2, 60.0, 300.0, 12.0, 7.5)
+    assert wire.from_progress(wire.to_progress(d.RunProgress())).eta_seconds is None
+    for status in d.RunStatus:
+        run = d.Run("run-1", spec, status, progress, 1.0, 2.0, "", ("formal_math500/3",), "me")
+        assert wire.from_run(wire.to_run(run)) == run
+    event = d.RunEvent(
+        "run-1", d.RunStatus.INCOMPLETE, progress, "formal_math500/3", False, 9.0, True
+    )
     assert wire.from_run_event(wire.to_run_event(event)) == event
 
 

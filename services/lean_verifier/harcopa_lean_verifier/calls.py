@@ -32,7 +32,7 @@ def counted(result: TacticResult) -> TacticResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class TacticReply:
     """A successful ``goal.tactic``: the new Pantograph state and its goals."""
 
     state_id: int
@@ -52,7 +52,7 @@ async def tactic_call(
     tactic: str | None = None,
     draft: str | None = None,
     timeout_seconds: float,
-) -> Step | TacticError:
+) -> TacticReply | TacticError:
     """Run ``tactic`` (or ``draft``) on one goal of a state."""
     try:
         reply = await repl.goal_tactic(
@@ -64,7 +64,7 @@ async def tactic_call(
             raise StateNotFound(f"the Lean process does not know this state: {exc}") from exc
         return rejection(f"{kind}: {getattr(exc, 'desc', exc)}")
     if "nextStateId" in reply:
-        return Step(int(reply["nextStateId"]), goals_from_json(reply.get("goals", [])))
+        return TacticReply(int(reply["nextStateId"]), goals_from_json(reply.get("goals", [])))
     if "tacticErrors" in reply:
         return rejection(*(str(m) for m in reply["tacticErrors"]))
     if "parseError" in reply:

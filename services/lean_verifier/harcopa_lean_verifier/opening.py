@@ -1,6 +1,6 @@
 """OpenSession's Lean work: FPS problem parsing and construction of the framework states.
 
-Called by fps.py. Parsing (official-impl §2.1) runs on a REPL started with the explicit
+Called by verifier.py. Parsing (official-impl §2.1) runs on a REPL started with the explicit
 pretty-printing options (a separate pool key, so the session's own process is never
 restarted); the frameworks (§2.2) are built on the session's pinned REPL with the normal
 options. Anything that does not go as the reference asserts is an InvalidRequest with a reason.
@@ -28,7 +28,7 @@ from harcopa.fps import (
     solving_statement,
 )
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
-from harcopa_lean_verifier.calls import Step, tactic_call
+from harcopa_lean_verifier.calls import TacticReply, tactic_call
 from harcopa_lean_verifier.messages import describe, errors_of, unit_messages
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class _Builder:
         step = await tactic_call(
             self.repl, state_id, goal_id, tactic=tactic, timeout_seconds=self.timeouts.tactic
         )
-        if not isinstance(step, Step):
+        if not isinstance(step, TacticReply):
             reason = " ".join(step.messages[0].split())[:300]
             raise InvalidRequest(
                 f"building the {self.kind.value} framework: `{tactic}` failed: {reason}"

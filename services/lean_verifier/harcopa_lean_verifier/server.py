@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
-from harcopa_lean_verifier.fps import PantographVerifier
 from harcopa_lean_verifier.opening import Timeouts
 from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
+from harcopa_lean_verifier.verifier import PantographVerifier
 
 METRICS_SERVICE = "verifier"
 
@@ -79,6 +79,8 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
             file=settings.file_timeout_seconds,
         ),
         session_idle_seconds=settings.session_idle_seconds,
+        lease_seconds=settings.lease_seconds,
+        max_sessions_per_client=settings.max_sessions_per_client,
         max_states_per_session=settings.max_states_per_session,
         hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )

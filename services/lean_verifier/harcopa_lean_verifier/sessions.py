@@ -1,9 +1,15 @@
-"""Verifier sessions: one REPL pinned per session, opaque state handles, idle expiry.
+"""Verifier sessions: one REPL pinned per session, opaque state handles, leases and expiry.
 
-Used by the FPS operations (fps.py). A session owns the REPL it was opened on until it is
+Used by the pool verifier (verifier.py). A session owns the REPL it was opened on until it is
 closed, expires, or loses the process (crash or timeout); after that every handle of it
 answers StateNotFound. Handles are session-local numbers mapped to Pantograph state ids, so
 raw process-local ids never leave the replica and ids of a dead incarnation never resolve.
+
+Leases: a session opened with a ``client_id`` belongs to that client instance, which renews
+its lease (RenewLease, every few seconds) while it runs; when the lease lapses (the client
+died or was restarted) every session of the client is closed and its REPLs go back to the
+pool within about ``lease_seconds``. Using a session renews its client's lease too. Sessions
+without a client id (in-process callers) expire after ``idle_seconds`` unused.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harcopa.domain import Framework, Goal, Mode, ParsedProblem, ProofState, StateHandle
+from harcopa.domain import Framework, Goal, Lease, Mode, ParsedProblem, ProofState, StateHandle
 from harcopa.errors import (
     BackendCrashed,
     DeadlineExceeded,
     FailedPrecondition,
     HarcopaError,
+    Overloaded,
     StateNotFound,
 )
 
@@ -55,10 +62,22 @@ class SessionRecord:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     closed: bool = False
+    #: The client instance the session belongs to ("" for in-process callers).
+    client_id: str = ""
+    #: Lean seconds spent for this session elsewhere (its parse pass on a parsing process).
+    extra_lean_seconds: float = 0.0
     _next_handle: int = 0
+    _busy_at_open: float = 0.0
 
     def __post_init__(self) -> None:
         self.incarnation = str(getattr(self.repl, "incarnation", ""))
+        self._busy_at_open = float(getattr(self.repl, "busy_seconds", 0.0))
+
+    @property
+    def lean_seconds(self) -> float:
+        """Seconds Lean processes worked for this session so far."""
+        busy = float(getattr(self.repl, "busy_seconds", 0.0)) - self._busy_at_open
+        return self.extra_lean_seconds + busy
 
     @property
     def alive(self) -> bool:
@@ -105,15 +124,26 @@ Releaser = Callable[[SessionRecord, bool], Awaitable[None]]
 class SessionRegistry:
     """All open sessions of this replica, with a background sweeper closing idle ones.
 
-    ``release(record, destroy)`` gives the record's REPL back to the pool (fps.py supplies it);
+    ``release(record, destroy)`` gives the record's REPL back to the pool (verifier.py supplies it);
     ``destroy`` is true when the process is dead or must not be reused.
     """
 
-    def __init__(self, replica_id: str, idle_seconds: float, release: Releaser) -> None:
+    def __init__(
+        self,
+        replica_id: str,
+        idle_seconds: float,
+        release: Releaser,
+        *,
+        lease_seconds: float = 15.0,
+        max_sessions_per_client: int | None = None,
+    ) -> None:
         self.replica_id = replica_id
         self.idle_seconds = idle_seconds
+        self.lease_seconds = lease_seconds
+        self.max_sessions_per_client = max_sessions_per_client
         self._release = release
         self._sessions: dict[str, SessionRecord] = {}
+        self._leases: dict[str, float] = {}  # client id -> monotonic expiry
         self._sweeper: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
@@ -123,8 +153,37 @@ class SessionRegistry:
         """A globally unique session id naming this replica: ``{replica_id}/{uuid}``."""
         return f"{self.replica_id}/{uuid.uuid4().hex}"
 
+    def admit(self, client_id: str) -> None:
+        """Before opening a session for ``client_id``: Overloaded past the per-client cap."""
+        cap = self.max_sessions_per_client
+        if client_id and cap is not None and self.count(client_id) >= cap:
+            raise Overloaded(
+                f"client {client_id[:40]} already holds {cap} sessions on this replica "
+                "(max_sessions_per_client)"
+            )
+
+    def count(self, client_id: str) -> int:
+        return sum(1 for r in self._sessions.values() if r.client_id == client_id)
+
     def add(self, record: SessionRecord) -> None:
         self._sessions[record.session_id] = record
+        if record.client_id:
+            self._renew(record.client_id)
+
+    def _renew(self, client_id: str) -> None:
+        self._leases[client_id] = time.monotonic() + self.lease_seconds
+
+    async def renew(self, client_id: str, *, release: bool = False) -> Lease:
+        """Extend the client's lease; with ``release``, close its sessions now."""
+        if release:
+            self._leases.pop(client_id, None)
+            mine = [r for r in self._sessions.values() if r.client_id == client_id]
+            for record in mine:
+                async with record.lock:
+                    await self.drop(record, destroy=not record.alive, reason="client released")
+            return Lease(0, 0.0)
+        self._renew(client_id)
+        return Lease(self.count(client_id), self.lease_seconds)
 
     def get(self, session_id: str) -> SessionRecord:
         record = self._sessions.get(session_id)
@@ -147,6 +206,8 @@ class SessionRegistry:
                 await self.drop(record, destroy=True, reason="its Lean process exited")
                 raise StateNotFound(f"session {session_id!r} lost its Lean process")
             record.touch()
+            if record.client_id:
+                self._renew(record.client_id)
             try:
                 yield record
             except BackendCrashed as exc:
@@ -182,20 +243,34 @@ class SessionRegistry:
         for record in list(self._sessions.values()):
             await self.drop(record, destroy=False, reason="verifier shutting down")
 
+    def _expired(self, record: SessionRecord, now: float) -> str | None:
+        """Why ``record`` must be closed now (None: it may live on)."""
+        if record.client_id:
+            if self._leases.get(record.client_id, 0.0) < now:
+                return "its client stopped renewing its lease"
+            return None
+        if record.last_used < now - self.idle_seconds:
+            return "idle expiry"
+        return None
+
     async def sweep(self) -> int:
-        """Close sessions idle for longer than ``idle_seconds``; returns how many were closed."""
-        deadline = time.monotonic() - self.idle_seconds
-        idle = [
-            r for r in self._sessions.values() if r.last_used < deadline and not r.lock.locked()
-        ]
-        for record in idle:
+        """Close sessions whose lease lapsed or that sat idle; returns how many were closed."""
+        now = time.monotonic()
+        doomed = [r for r in self._sessions.values() if self._expired(r, now) is not None]
+        for record in doomed:
+            if record.lock.locked():
+                continue  # in use: its client is alive (using a session renews the lease)
             async with record.lock:
-                if not record.closed and record.last_used < deadline:
-                    await self.drop(record, destroy=not record.alive, reason="idle expiry")
-        return len(idle)
+                reason = self._expired(record, time.monotonic())
+                if not record.closed and reason is not None:
+                    await self.drop(record, destroy=not record.alive, reason=reason)
+        for client, expiry in list(self._leases.items()):
+            if expiry < now and not self.count(client):
+                del self._leases[client]
+        return len(doomed)
 
     async def _sweep_forever(self) -> None:
-        period = max(0.05, min(self.idle_seconds / 4, 5.0))
+        period = max(0.05, min(self.idle_seconds / 4, self.lease_seconds / 4, 5.0))
         while True:
             await asyncio.sleep(period)
             try:

@@ -105,7 +105,22 @@ class VerifierSettings(ServiceSettings):
         1200.0, gt=0, description="No single REPL request may run longer than this."
     )
     session_idle_seconds: float = Field(
-        900.0, gt=0, description="A session unused this long is closed and its REPL released."
+        900.0,
+        gt=0,
+        description="A session without a client lease (in-process callers) unused this long is "
+        "closed and its REPL released.",
+    )
+    lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="A client's sessions are closed this long after its last RenewLease or call "
+        "(a dead or restarted orchestrator frees its REPLs within this time).",
+    )
+    max_sessions_per_client: int | None = Field(
+        None,
+        ge=1,
+        description="Most sessions one client instance may hold on this replica "
+        "(RESOURCE_EXHAUSTED beyond; None: no cap beyond the pool).",
     )
     max_states_per_session: int = Field(
         20000, ge=16, description="Live proof states one session may hold before it must delete."

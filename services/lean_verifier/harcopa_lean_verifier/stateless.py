@@ -1,22 +1,24 @@
 """Checks that run on a leased pool process, never on a session's: CheckFile and RPE.
 
-Called by fps.py. A timeout or crash inside a lease destroys that process (the pool replaces
-it); sessions are never touched. CheckFile audits axioms with appended ``#print axioms``
-commands; RPE (official-impl §2.6) tries rfl, norm_num, ring_nf, rw_search and aesop in order.
+Called by the pool verifier (verifier.py). A timeout or crash inside a lease destroys that
+process (the pool replaces it); sessions are never touched. CheckFile audits axioms with
+appended ``#print axioms`` commands; RPE (official-impl §2.6) tries rfl, norm_num, ring_nf,
+rw_search and aesop in order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harcopa.domain import FileCheck, Message, Mode, ParsedProblem, Severity
+from harcopa.domain import Equivalence, FileCheck, Message, Mode, ParsedProblem, Severity
 from harcopa.errors import DeadlineExceeded
 from harcopa.fps import find_banned, rpe_statement
 from harcopa_lean_verifier.backends.pantograph import PantographError
-from harcopa_lean_verifier.calls import Step, tactic_call
+from harcopa_lean_verifier.calls import TacticReply, tactic_call
 from harcopa_lean_verifier.messages import (
     FORBIDDEN_AXIOMS,
     audit_text,
@@ -30,15 +32,6 @@ from harcopa_lean_verifier.opening import Timeouts
 
 #: RPE tactics in the reference's order; the first that leaves no goal wins.
 RPE_TACTICS: tuple[str, ...] = ("rfl", "norm_num", "ring_nf", "rw_search", "aesop")
-
-
-@dataclass(frozen=True, slots=True)
-class Equivalence:
-    """RPE outcome: the winning tactic (None if none), whether a ground truth exists, notes."""
-
-    tactic: str | None
-    supervised: bool
-    messages: tuple[str, ...] = ()
 
 
 async def check_file(
@@ -69,6 +62,7 @@ class _Progress:
 
     index: int = 0
     compiling: bool = True
+    lean_seconds: float = 0.0
 
 
 async def check_equivalence(
@@ -92,13 +86,19 @@ async def check_equivalence(
     while progress.index < len(RPE_TACTICS):
         try:
             async with pool.lease(key) as repl:
-                return await _rpe_attempt(repl, text, progress, notes, timeouts)
+                busy = repl.busy_seconds
+                try:
+                    outcome = await _rpe_attempt(repl, text, progress, notes, timeouts)
+                finally:
+                    progress.lean_seconds += repl.busy_seconds - busy
+                return dataclasses.replace(outcome, lean_seconds=progress.lean_seconds)
         except DeadlineExceeded:
             if progress.compiling:
-                return Equivalence(None, True, (*notes, "the RPE statement timed out"))
+                notes.append("the RPE statement timed out")
+                return Equivalence(None, True, tuple(notes), progress.lean_seconds)
             notes.append(f"`{RPE_TACTICS[progress.index]}` timed out")
             progress.index += 1
-    return Equivalence(None, True, tuple(notes))
+    return Equivalence(None, True, tuple(notes), progress.lean_seconds)
 
 
 async def _rpe_attempt(
@@ -118,7 +118,7 @@ async def _rpe_attempt(
         step = await tactic_call(
             repl, state_id, 0, tactic=RPE_TACTICS[index], timeout_seconds=timeouts.tactic
         )
-        if isinstance(step, Step):
+        if isinstance(step, TacticReply):
             created.append(step.state_id)
             if not step.goals:
                 winner = RPE_TACTICS[index]

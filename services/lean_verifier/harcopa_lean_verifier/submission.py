@@ -1,6 +1,6 @@
 """Submission validation on the solving framework (official-impl §2.4, DESIGN.md §2.4).
 
-Called by fps.py with the session's solving state ``[h.mp, h.mpr, w]``. ``strict`` mode (our
+Called by verifier.py with the session's solving state ``[h.mp, h.mpr, w]``. ``strict`` mode (our
 default) drafts the path (its ``sorry`` gaps are the prover's business) and then runs the
 submission as a tactic on the path's continuation: the submission itself must contain no
 ``sorry`` and may leave no hole. ``paper`` mode is the reference's rule: path + submission as
@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from harcopa.domain import Goal, Mode, TacticError, TacticTimeout
 from harcopa.errors import InvalidRequest
 from harcopa.fps import BannedPolicy, find_banned, submission_line
-from harcopa_lean_verifier.calls import Step, rejection
+from harcopa_lean_verifier.calls import TacticReply, rejection
 
 #: Runs ``tactic`` or ``draft`` on (state, goal); the session layer supplies it.
-Call = Callable[..., Awaitable[Step | TacticError | TacticTimeout]]
-Outcome = Step | TacticError | TacticTimeout
+Call = Callable[..., Awaitable[TacticReply | TacticError | TacticTimeout]]
+Outcome = TacticReply | TacticError | TacticTimeout
 
 
 def check_submission_text(mode: Mode, path: Sequence[str], submission: str) -> TacticError | None:
@@ -52,7 +52,7 @@ async def validate_paper(
     """The reference's validation: ``{\\n<path>\\n<submission>\\n}`` as a tactic on ``h.mp``."""
     block = "{\n" + "\n".join([*path, submission]) + "\n}"
     outcome = await call(state_id, 0, tactic=block)
-    if isinstance(outcome, Step):
+    if isinstance(outcome, TacticReply):
         return _only_mpr(outcome.goals) or outcome
     return outcome
 
@@ -66,7 +66,7 @@ async def validate_strict(
     cont = 0
     if path:
         drafted = await call(state_id, 0, draft="by\n" + "\n".join(path) + "\nsorry")
-        if not isinstance(drafted, Step):
+        if not isinstance(drafted, TacticReply):
             return drafted, intermediate
         intermediate.append(drafted.state_id)
         new = [i for i, g in enumerate(drafted.goals) if g.mvar_id not in before]
@@ -75,7 +75,7 @@ async def validate_strict(
         state_id, goals, cont = drafted.state_id, drafted.goals, new[-1]
     known = {g.mvar_id for g in goals}
     submitted = await call(state_id, cont, tactic=submission)
-    if not isinstance(submitted, Step):
+    if not isinstance(submitted, TacticReply):
         return submitted, intermediate
     holes = [g for g in submitted.goals if g.mvar_id not in known]
     if holes:
@@ -85,7 +85,7 @@ async def validate_strict(
 
 
 async def _close_path_gaps(
-    call: Call, state: Step, intermediate: list[int]
+    call: Call, state: TacticReply, intermediate: list[int]
 ) -> tuple[Outcome, list[int]]:
     """Close the path's drafted gaps (``sorry``) so only ``h.mpr`` remains.
 
@@ -97,7 +97,7 @@ async def _close_path_gaps(
             break
         intermediate.append(state.state_id)
         closed = await call(state.state_id, 0, tactic="sorry")
-        if not isinstance(closed, Step):
+        if not isinstance(closed, TacticReply):
             return closed, intermediate
         state = closed
     return (_only_mpr(state.goals) or state), intermediate

@@ -5,17 +5,17 @@ Called by ``harcopa_orchestrator.__main__`` and by tests that run the whole serv
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
-from harcopa.model_client import ModelClient
-from harcopa.openai_client import OpenAIGenerator
 from harcopa.prompts import PromptTemplates
-from harcopa.protocols import Generator, Verifier
+from harcopa.protocols import Verifier
 from harcopa.serving import Service
+from harcopa.settings import read_secret
 from harcopa.v1 import orchestrator_pb2_grpc
+from harcopa_orchestrator.models import ModelRegistry, ModelsConfig, load_models_file
+from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.problems import problem_loader
 from harcopa_orchestrator.runs import AttemptSink, RunManager
 from harcopa_orchestrator.scheduler import Limits, Scheduler
@@ -24,38 +24,6 @@ from harcopa_orchestrator.settings import OrchestratorSettings
 from harcopa_orchestrator.store import RunStore
 
 SERVICE_NAME = "harcopa.v1.OrchestratorService"
-
-
-class ModelRegistry:
-    """One started Generator per model endpoint, shared by every run that names it."""
-
-    def __init__(self, token: str | None = None) -> None:
-        self._token = token
-        self._generators: dict[tuple[str, str], Generator] = {}
-
-    async def get(self, ref: d.ModelRef) -> Generator:
-        key = (ref.target, ref.model)
-        generator = self._generators.get(key)
-        if generator is None:
-            generator = self._build(ref)
-            await generator.start()
-            self._generators[key] = generator
-        return generator
-
-    def _build(self, ref: d.ModelRef) -> Generator:
-        if not ref.target:
-            raise InvalidRequest("a model reference needs a target (host:port or http(s) URL)")
-        if ref.is_openai:
-            if not ref.model:
-                raise InvalidRequest(f"OpenAI endpoint {ref.target} needs a model name")
-            key = os.environ.get(ref.api_key_env) if ref.api_key_env else None
-            return OpenAIGenerator(ref.target, ref.model, api_key=key)
-        return ModelClient(ref.target, model=ref.model, token=self._token)
-
-    async def close(self) -> None:
-        for generator in self._generators.values():
-            await generator.close()
-        self._generators.clear()
 
 
 class SchedulerSolver:
@@ -71,7 +39,7 @@ class SchedulerSolver:
         self.verifier = verifier
         self.models = models
         self.templates = templates
-        self._root = Scheduler(verifier, _NoModel(), None, limits)
+        self._root = Scheduler(verifier, _NoModel(), None, limits, solve)
 
     async def solve(
         self,
@@ -81,7 +49,9 @@ class SchedulerSolver:
         prior: tuple[d.Attempt, ...] = (),
     ) -> d.ProblemResult:
         solver = await self.models.get(spec.solver)
-        prover = await self.models.get(spec.prover) if spec.prover is not None else None
+        prover = None
+        if spec.pipeline.hierarchical:
+            prover = await self.models.get(spec.prover or spec.solver)
         scheduler = self._root.with_generators(solver, prover)
         templates = self.templates
         if spec.solver.system_prompt:
@@ -140,10 +110,16 @@ def build(
     verifier = (
         verifier_factory(settings)
         if verifier_factory is not None
-        else VerifierClient(settings.verifier_target, settings.verifier_token)
+        else VerifierClient(
+            settings.verifier_target,
+            read_secret(settings.verifier_token_file) or settings.verifier_token,
+            credentials=(
+                settings.verifier_tls.channel_credentials() if settings.verifier_tls else None
+            ),
+        )
     )
     store = RunStore(settings.store_path)
-    models = ModelRegistry(settings.model_token)
+    models = ModelRegistry(models_config(settings), settings.allowed_endpoint_hosts)
     limits = Limits(
         max_model_requests=settings.max_model_requests,
         max_verifier_sessions=settings.max_verifier_sessions,
@@ -157,6 +133,7 @@ def build(
         problem_loader(settings.benchmark_root),
         solver,
         max_active_runs=settings.max_active_runs,
+        check_models=models.check,
     )
     service = Service(
         SERVICE_NAME,
@@ -164,3 +141,11 @@ def build(
         orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
     )
     return [service], OrchestratorBackend(runs, verifier, models, store)
+
+
+def models_config(settings: OrchestratorSettings) -> ModelsConfig:
+    """The models file merged with the inline models and the default-model override."""
+    config = load_models_file(settings.models_file) if settings.models_file else ModelsConfig()
+    models = {**config.models, **settings.models}
+    default = settings.default_model or config.default or (next(iter(models)) if models else "")
+    return ModelsConfig(default=default, models=models)

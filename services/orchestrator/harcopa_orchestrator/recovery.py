@@ -1,11 +1,13 @@
-"""Verifier wrappers used per problem: metering, and recovery of lost verifier sessions.
+"""Recovery of lost verifier sessions: the per-problem ``ResilientVerifier``.
 
-Built by ``scheduler.Scheduler.context``. ``ResilientVerifier`` hands out virtual, stable
-session ids and state handles and records how each state was produced (its parent and the
-step, tactic or submission applied). When the verifier reports the session gone
-(StateNotFound) or unreachable (BackendUnavailable), it re-opens the session (the client's
-channel may route to another replica), replays the operations along the path to each state
-it needs, and retries the call once. The loss is counted in the Meter; no budget is charged.
+Built by ``scheduler.Scheduler.context`` over the metered verifier. It hands out virtual,
+stable session ids and state handles and records how each state was produced (its parent and
+the step, tactic or submission applied). When the verifier reports the session gone
+(StateNotFound) or unreachable (BackendUnavailable), it re-opens the session (the
+client's channel may route to another replica or a fresh process), replays the operations along
+the path to each state it needs, and retries the call once. The loss is counted in the Meter and
+no budget is charged. A call that loses the session a second time raises ``SessionLost``: the
+attempt is errored (an infrastructure failure), never a rejected candidate.
 """
 
 from __future__ import annotations
@@ -13,93 +15,38 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from harcopa.domain import (
+    Draft,
+    Equivalence,
     FileCheck,
     FormalProblem,
     Framework,
+    Lease,
     Mode,
     ProofComplete,
     ProofState,
     Session,
     StateHandle,
-    TacticError,
     TacticResult,
+    Validation,
+    state_of,
 )
 from harcopa.errors import BackendUnavailable, HarcopaError, StateNotFound
 from harcopa.protocols import Verifier
-from harcopa_orchestrator.context import Meter
+from harcopa_orchestrator.metering import Meter, acquire
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LOST = (StateNotFound, BackendUnavailable)
-#: What a candidate gets when running it lost the verifier's process twice in a row.
-CRASHED = TacticError(("the verifier process was lost twice while running this; rejected",))
 
 
-class MeteredVerifier:
-    """Times every call into a Meter (tactic-like calls are also counted)."""
-
-    def __init__(self, inner: Verifier, meter: Meter) -> None:
-        self._inner = inner
-        self._meter = meter
-
-    async def _timed(self, call: Awaitable[T], *, tactic: bool = False) -> T:
-        started = time.monotonic()
-        try:
-            return await call
-        finally:
-            self._meter.add_verifier_call(time.monotonic() - started, tactic=tactic)
-
-    async def start(self) -> None:
-        """The shared verifier's lifecycle belongs to its owner."""
-
-    async def close(self) -> None:
-        """The shared verifier's lifecycle belongs to its owner."""
-
-    async def open_session(
-        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
-    ) -> Session:
-        return await self._timed(self._inner.open_session(problem, frameworks, mode))
-
-    async def apply_step(
-        self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> TacticResult:
-        call = self._inner.apply_step(state, goal_index, step, whole=whole)
-        return await self._timed(call, tactic=True)
-
-    async def run_tactic(
-        self, state: StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
-    ) -> TacticResult:
-        call = self._inner.run_tactic(state, goal_index, tactic, ignored_goals=ignored_goals)
-        return await self._timed(call, tactic=True)
-
-    async def validate_submission(
-        self, session_id: str, path: Sequence[str], submission: str
-    ) -> TacticResult:
-        call = self._inner.validate_submission(session_id, path, submission)
-        return await self._timed(call, tactic=True)
-
-    async def read_submission(self, state: StateHandle) -> str | None:
-        return await self._timed(self._inner.read_submission(state))
-
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
-        return await self._timed(self._inner.check_equivalence(session_id, submission))
-
-    async def check_file(self, text: str, *, timeout_seconds: float = 0.0) -> FileCheck:
-        call = self._inner.check_file(text, timeout_seconds=timeout_seconds)
-        return await self._timed(call)
-
-    async def delete_states(self, states: Sequence[StateHandle]) -> None:
-        await self._timed(self._inner.delete_states(states))
-
-    async def close_session(self, session_id: str) -> None:
-        await self._timed(self._inner.close_session(session_id))
+class SessionLost(BackendUnavailable):
+    """The verifier lost a session again while a call was retried after re-opening it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +108,20 @@ class ResilientVerifier:
     # -- sessions -------------------------------------------------------------------------
 
     async def open_session(
-        self, problem: FormalProblem, frameworks: Sequence[Framework], mode: Mode = Mode.STRICT
+        self,
+        problem: FormalProblem,
+        frameworks: Sequence[Framework],
+        mode: Mode = Mode.STRICT,
+        *,
+        imports: Sequence[str] = (),
+        client_id: str = "",
     ) -> Session:
         if self._slots is not None:
-            await self._slots.acquire()
+            await acquire(self._slots, self._meter, "session", problem.problem_id)
         try:
-            real = await self._inner.open_session(problem, frameworks, mode)
+            real = await self._inner.open_session(
+                problem, frameworks, mode, imports=imports, client_id=client_id
+            )
         except BaseException:
             if self._slots is not None:
                 self._slots.release()
@@ -180,19 +135,22 @@ class ResilientVerifier:
             vs.roots[kind] = vid
             vs.real[vid] = state.handle
             states.append((kind, ProofState(StateHandle(virtual_id, vid), state.goals)))
-        return Session(virtual_id, real.parsed, tuple(states))
+        return Session(virtual_id, real.parsed, tuple(states), real.replica_id)
 
-    async def close_session(self, session_id: str) -> None:
+    async def close_session(self, session_id: str) -> float:
         vs = self._sessions.pop(session_id, None)
         if vs is None:
             raise StateNotFound(f"unknown session {session_id}")
         try:
-            await self._inner.close_session(vs.real_id)
+            return await self._inner.close_session(vs.real_id)
         except LOST:
-            pass  # already gone with its process
+            return 0.0  # already gone with its process
         finally:
             if self._slots is not None:
                 self._slots.release()
+
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
+        return await self._inner.renew_lease(client_id, release=release)
 
     def _session(self, session_id: str) -> _Virtual:
         vs = self._sessions.get(session_id)
@@ -216,17 +174,11 @@ class ResilientVerifier:
             vs.incarnation += 1
             self._meter.add_session_lost()
 
-    async def _call(
-        self,
-        session_id: str,
-        call: Callable[[_Virtual], Awaitable[T]],
-        rejected: T | None = None,
-    ) -> T:
+    async def _call(self, session_id: str, call: Callable[[_Virtual], Awaitable[T]]) -> T:
         """``call``, retried once after re-opening a lost session.
 
-        Retries run one at a time, so a tactic that kills the process again is identified:
-        when ``rejected`` is given (state-producing calls), that tactic gets ``rejected`` (a
-        TacticError: a bad candidate, not a failed problem) and the session is re-opened.
+        Retries run one at a time, so a call that loses the session again is identified: it
+        raises SessionLost (the attempt errors) and the session is re-opened for the others.
         """
         vs = self._session(session_id)
         seen = vs.incarnation
@@ -239,10 +191,10 @@ class ResilientVerifier:
             try:
                 return await call(vs)
             except LOST as error:
-                if rejected is None:
-                    raise
                 await self._recover(vs, seen, error)
-                return rejected
+                raise SessionLost(
+                    f"the verifier lost the session twice during one call: {error}"
+                ) from error
 
     async def _real(self, vs: _Virtual, vid: int) -> StateHandle:
         """The real handle of a virtual state, replaying its path after a loss."""
@@ -259,7 +211,7 @@ class ResilientVerifier:
                 chain.append(current)
                 current = op.parent
             for node in reversed(chain):
-                state = _state_of(await self._replay(vs, vs.ops[node]))
+                state = state_of(await self._replay(vs, vs.ops[node]))
                 if state is None:
                     raise BackendUnavailable("replaying the path after a lost session failed")
                 vs.real[node] = state.handle
@@ -267,17 +219,19 @@ class ResilientVerifier:
 
     async def _replay(self, vs: _Virtual, op: _Op) -> TacticResult:
         if op.parent is None:  # a validated submission hangs off the session itself
-            return await self._inner.validate_submission(vs.real_id, op.path, op.text)
+            validation = await self._inner.validate_submission(vs.real_id, op.path, op.text)
+            return validation.result
         parent = vs.real[op.parent]
         if op.kind == "step":
-            return await self._inner.apply_step(parent, op.goal_index, op.text, whole=op.whole)
+            draft = await self._inner.apply_step(parent, op.goal_index, op.text, whole=op.whole)
+            return draft.result
         return await self._inner.run_tactic(
             parent, op.goal_index, op.text, ignored_goals=op.ignored_goals
         )
 
     def _wrap(self, session_id: str, vs: _Virtual, result: TacticResult, op: _Op) -> TacticResult:
         """Give a result state a virtual handle and record how it was produced."""
-        state = _state_of(result)
+        state = state_of(result)
         if state is None:
             return result
         vid = next(self._ids)
@@ -290,15 +244,15 @@ class ResilientVerifier:
 
     async def apply_step(
         self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> TacticResult:
+    ) -> Draft:
         op = _Op("step", state.state_id, goal_index, step, whole=whole)
 
-        async def call(vs: _Virtual) -> TacticResult:
+        async def call(vs: _Virtual) -> Draft:
             real = await self._real(vs, state.state_id)
-            result = await self._inner.apply_step(real, goal_index, step, whole=whole)
-            return self._wrap(state.session_id, vs, result, op)
+            draft = await self._inner.apply_step(real, goal_index, step, whole=whole)
+            return Draft(self._wrap(state.session_id, vs, draft.result, op), draft.gap_count)
 
-        return await self._call(state.session_id, call, CRASHED)
+        return await self._call(state.session_id, call)
 
     async def run_tactic(
         self, state: StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
@@ -312,18 +266,19 @@ class ResilientVerifier:
             )
             return self._wrap(state.session_id, vs, result, op)
 
-        return await self._call(state.session_id, call, CRASHED)
+        return await self._call(state.session_id, call)
 
     async def validate_submission(
         self, session_id: str, path: Sequence[str], submission: str
-    ) -> TacticResult:
+    ) -> Validation:
         op = _Op("validate", None, text=submission, path=tuple(path))
 
-        async def call(vs: _Virtual) -> TacticResult:
-            result = await self._inner.validate_submission(vs.real_id, path, submission)
-            return self._wrap(session_id, vs, result, op)
+        async def call(vs: _Virtual) -> Validation:
+            validation = await self._inner.validate_submission(vs.real_id, path, submission)
+            result = self._wrap(session_id, vs, validation.result, op)
+            return Validation(result, validation.submission)
 
-        return await self._call(session_id, call, CRASHED)
+        return await self._call(session_id, call)
 
     async def read_submission(self, state: StateHandle) -> str | None:
         async def call(vs: _Virtual) -> str | None:
@@ -331,14 +286,16 @@ class ResilientVerifier:
 
         return await self._call(state.session_id, call)
 
-    async def check_equivalence(self, session_id: str, submission: str) -> str | None:
-        async def call(vs: _Virtual) -> str | None:
+    async def check_equivalence(self, session_id: str, submission: str) -> Equivalence:
+        async def call(vs: _Virtual) -> Equivalence:
             return await self._inner.check_equivalence(vs.real_id, submission)
 
         return await self._call(session_id, call)
 
-    async def check_file(self, text: str, *, timeout_seconds: float = 0.0) -> FileCheck:
-        return await self._inner.check_file(text, timeout_seconds=timeout_seconds)
+    async def check_file(
+        self, text: str, *, timeout_seconds: float = 0.0, imports: Sequence[str] = ()
+    ) -> FileCheck:
+        return await self._inner.check_file(text, timeout_seconds=timeout_seconds, imports=imports)
 
     async def delete_states(self, states: Sequence[StateHandle]) -> None:
         """Forget the real states (their records stay, so they can still be replayed)."""
@@ -354,9 +311,3 @@ class ResilientVerifier:
                 await self._inner.delete_states(real)
             except LOST:
                 pass
-
-
-def _state_of(result: TacticResult) -> ProofState | None:
-    if isinstance(result, ProofComplete):
-        return result.state
-    return result if isinstance(result, ProofState) else None

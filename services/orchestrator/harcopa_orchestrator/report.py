@@ -4,7 +4,7 @@ Used by the CLI (`harcopa run report`) and by `harcopa eval`. Budget semantics f
 official-impl §5 per pipeline family, with the paper's exclusion lists applied to the two
 benchmarks it scores:
 
-- step family (AR, HAR, BFS, H-BFS): a solved problem adds the ``budget_used`` of every attempt
+- step family (AR, HAR, BFS, H-BFS): a solved problem adds the ``paper_budget`` of every attempt
   up to and including the first solved one (AR: accepted steps, BFS: graph edges); an unsolved
   problem adds a flat K_S (80 by default);
 - whole-draft family (WG, H-WG, H-SA): every problem adds the draft step counts of its attempts
@@ -67,7 +67,7 @@ class RunReport:
 def attempt_steps(attempt: d.Attempt) -> int:
     """Steps of an attempt: accepted steps plus the submission step (AR/BFS), or draft steps."""
     if attempt.draft is not None:  # an unparsable draft's budget is inf (the paper's notebook)
-        return int(attempt.budget_used) if math.isfinite(attempt.budget_used) else 0
+        return int(attempt.paper_budget) if math.isfinite(attempt.paper_budget) else 0
     return len(attempt.steps) + (1 if attempt.submission_step is not None else 0)
 
 
@@ -77,7 +77,7 @@ def _problem_budget(
     """(budget, steps of the first success or None) for one problem."""
     budget = 0.0
     for attempt in result.attempts:
-        budget += attempt.budget_used
+        budget += attempt.paper_budget
         if attempt.solved:
             return budget, attempt_steps(attempt)
     return (budget if whole_draft else float(k_s)), None
@@ -101,7 +101,7 @@ def build_report(
     budget_sum, steps_sum, solved = 0.0, 0, 0
     stats = d.SearchStats()
     for result in kept:
-        budget, steps = _problem_budget(result, whole, spec.params.solver_max_trials)
+        budget, steps = _problem_budget(result, whole, spec.params.ks)
         budget_sum += budget
         if steps is not None:
             solved += 1

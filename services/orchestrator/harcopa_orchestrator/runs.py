@@ -55,11 +55,13 @@ class RunManager:
         solver: ProblemSolver,
         *,
         max_active_runs: int = 8,
+        check_models: Callable[[d.ModelRef], None] | None = None,
     ) -> None:
         self.store = store
         self.load_problems = load_problems
         self.solver = solver
         self.max_active_runs = max_active_runs
+        self.check_models = check_models
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[d.RunEvent]]] = {}
         self._cancelled: set[str] = set()
@@ -91,8 +93,10 @@ class RunManager:
                 "copa runs (CoPA data generation) are not served by this orchestrator version;"
                 " use one of the seven search pipelines"
             )
-        if spec.pipeline.hierarchical and spec.prover is None:
-            raise errors.InvalidRequest(f"pipeline {spec.pipeline.value} needs a prover model")
+        if self.check_models is not None:
+            self.check_models(spec.solver)
+            if spec.prover is not None:
+                self.check_models(spec.prover)
         problems = self.load_problems(spec)  # raises InvalidRequest for a bad benchmark/index
         run_id = uuid.uuid4().hex[:12]
         run = await self.store.create_run(run_id, spec, len(problems))
@@ -105,8 +109,25 @@ class RunManager:
             raise errors.StateNotFound(f"no run {run_id!r}")
         return run
 
-    async def list_runs(self) -> list[d.Run]:
-        return await self.store.list_runs()
+    async def list_runs(
+        self, statuses: Sequence[d.RunStatus] = (), *, limit: int = 100
+    ) -> list[d.Run]:
+        return await self.store.list_runs(statuses, limit=limit)
+
+    async def resume_run(self, run_id: str) -> d.Run:
+        """Continue a resumable run (incomplete, interrupted, failed): its errored and
+        unfinished problems are tried again, with today's configuration."""
+        run = await self.get_run(run_id)
+        if run_id in self._tasks:
+            return run  # already executing
+        if not (run.status.resumable or run.status is d.RunStatus.RUNNING):
+            raise errors.FailedPrecondition(
+                f"run {run_id} is {run.status.value}; only incomplete, interrupted or failed runs"
+                " can be resumed"
+            )
+        await self.store.set_status(run_id, d.RunStatus.PENDING)
+        self._launch(run_id, run.spec)
+        return await self.get_run(run_id)
 
     async def cancel_run(self, run_id: str) -> d.Run:
         run = await self.get_run(run_id)

@@ -10,8 +10,6 @@ gap searches overlap with generation.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,20 +18,20 @@ from dataclasses import dataclass
 from harcopa.domain import (
     Attempt,
     FormalProblem,
-    Generation,
     Mode,
     Pipeline,
     ProblemResult,
-    Prompt,
-    SamplingParams,
     SearchParams,
 )
 from harcopa.metrics import SEARCH_BUCKETS, counter, gauge, histogram
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
-from harcopa_orchestrator.context import Meter, SearchContext
-from harcopa_orchestrator.pipelines import solve
-from harcopa_orchestrator.recovery import MeteredVerifier, ResilientVerifier
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier, waited
+from harcopa_orchestrator.recovery import ResilientVerifier
+
+#: ``(pipeline, problem, ctx) -> result``: what solves one problem (``pipelines.solve``).
+Solve = Callable[[Pipeline, FormalProblem, SearchContext], Awaitable[ProblemResult]]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ EXPANSIONS = histogram(
 )
 IN_FLIGHT = gauge("harcopa_orchestrator_searches_in_flight", "Problems being searched now.")
 for _pipeline in Pipeline:
-    for _outcome in ("solved", "unsolved", "error"):
+    for _outcome in ("solved", "unsolved", "errored", "error"):
         SEARCHES.labels(_pipeline.value, _outcome)
 
 
@@ -67,64 +65,30 @@ class Limits:
     max_problems: int = 16
 
 
-class MeteredGenerator:
-    """A Generator that waits for a shared model slot, meters the call and seeds sampling.
-
-    With a run seed, each request gets a seed derived from (run seed, prompt, how many times
-    this prompt was sampled before), so results do not depend on the interleaving of problems.
-    """
-
-    def __init__(
-        self, inner: Generator, slots: asyncio.Semaphore, meter: Meter, seed: int | None
-    ) -> None:
-        self._inner = inner
-        self._slots = slots
-        self._meter = meter
-        self._seed = seed
-        self._uses: dict[str, int] = {}
-
-    async def start(self) -> None:
-        """The shared generator's lifecycle belongs to its owner."""
-
-    async def close(self) -> None:
-        """The shared generator's lifecycle belongs to its owner."""
-
-    def _seeded(self, prompt: Prompt, params: SamplingParams) -> SamplingParams:
-        if self._seed is None or params.seed is not None:
-            return params
-        text = prompt.text or "\n".join(f"{m.role}:{m.content}" for m in prompt.messages)
-        key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-        use = self._uses.get(key, 0)
-        self._uses[key] = use + 1
-        digest = hashlib.blake2b(f"{self._seed}/{key}/{use}".encode(), digest_size=4).digest()
-        return dataclasses.replace(params, seed=int.from_bytes(digest, "big") & 0x7FFFFFFF)
-
-    async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
-        params = self._seeded(prompt, params)
-        async with self._slots:
-            started = time.monotonic()
-            generation = await self._inner.generate(prompt, params)
-            self._meter.add_generation(generation, time.monotonic() - started)
-        return generation
-
-
 class Scheduler:
-    """Shared bounded pools over one verifier and the solver/prover generators."""
+    """Shared bounded pools over one verifier and the solver/prover generators; ``solve``
+    runs one problem (the pipelines' entry point, given by whoever builds the scheduler)."""
 
     def __init__(
-        self, verifier: Verifier, solver: Generator, prover: Generator | None, limits: Limits
+        self,
+        verifier: Verifier,
+        solver: Generator,
+        prover: Generator | None,
+        limits: Limits,
+        solve: Solve,
     ) -> None:
         self.verifier = verifier
         self.solver = solver
         self.prover = prover
         self.limits = limits
+        self.solve = solve
         self._model_slots = asyncio.Semaphore(limits.max_model_requests)
         self._session_slots = asyncio.Semaphore(limits.max_verifier_sessions)
         self._problem_slots = asyncio.Semaphore(limits.max_problems)
 
     def with_generators(self, solver: Generator, prover: Generator | None) -> Scheduler:
         """A scheduler for other models sharing this one's pools (each run brings its models)."""
-        other = Scheduler(self.verifier, solver, prover, self.limits)
+        other = Scheduler(self.verifier, solver, prover, self.limits, self.solve)
         other._model_slots = self._model_slots
         other._session_slots = self._session_slots
         other._problem_slots = self._problem_slots
@@ -152,8 +116,9 @@ class Scheduler:
         prover = None
         if self.prover is not None:
             prover = MeteredGenerator(self.prover, self._model_slots, meter, seed)
+        resilient = ResilientVerifier(metered, meter, self._session_slots)
         return SearchContext(
-            verifier=ResilientVerifier(metered, meter, self._session_slots),
+            verifier=resilient,
             solver=MeteredGenerator(self.solver, self._model_slots, meter, seed),
             prover=prover,
             params=params,
@@ -163,24 +128,23 @@ class Scheduler:
             seed=seed,
             on_attempt=on_attempt,
             prior=prior,
+            close_sessions=resilient.close_all,
         )
 
     async def run_problem(
         self, pipeline: Pipeline, problem: FormalProblem, ctx: SearchContext
     ) -> ProblemResult:
         """Solve one problem while holding a problem slot; leftover sessions are closed."""
-        async with self._problem_slots:
+        async with waited(self._problem_slots, ctx.meter, "problem", problem.problem_id), ctx:
             IN_FLIGHT.inc()
             started = time.monotonic()
             outcome = "error"
             try:
-                result = await solve(pipeline, problem, ctx)
-                outcome = "solved" if result.solved else "unsolved"
+                result = await self.solve(pipeline, problem, ctx)
+                outcome = result.status.value
                 return result
             finally:
                 IN_FLIGHT.dec()
                 SEARCHES.labels(pipeline.value, outcome).inc()
                 SEARCH_SECONDS.labels(pipeline.value).observe(time.monotonic() - started)
                 EXPANSIONS.labels(pipeline.value).observe(ctx.meter.expansions)
-                if isinstance(ctx.verifier, ResilientVerifier):
-                    await ctx.verifier.close_all()

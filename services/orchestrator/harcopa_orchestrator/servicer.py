@@ -28,7 +28,7 @@ class OrchestratorServicer(pb_grpc.OrchestratorServiceServicer):
 
     async def WatchRun(
         self, request: pb.WatchRunRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.RunEvent]:
+    ) -> AsyncIterator[pb.WatchRunResponse]:
         async for event in self.runs.watch(request.run_id):
             yield wire.to_run_event(event)
 
@@ -40,12 +40,22 @@ class OrchestratorServicer(pb_grpc.OrchestratorServiceServicer):
     async def ListRuns(
         self, request: pb.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRunsResponse:
-        return pb.ListRunsResponse(runs=[wire.to_run(r) for r in await self.runs.list_runs()])
+        try:
+            statuses = [wire.from_run_status(s) for s in request.statuses]
+        except ValueError as exc:
+            raise errors.InvalidRequest(str(exc)) from exc
+        runs = await self.runs.list_runs(statuses, limit=request.limit or 100)
+        return pb.ListRunsResponse(runs=[wire.to_run(r) for r in runs])
 
     async def CancelRun(
         self, request: pb.CancelRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancelRunResponse:
         return pb.CancelRunResponse(run=wire.to_run(await self.runs.cancel_run(request.run_id)))
+
+    async def ResumeRun(
+        self, request: pb.ResumeRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResumeRunResponse:
+        return pb.ResumeRunResponse(run=wire.to_run(await self.runs.resume_run(request.run_id)))
 
     async def GetProblemResult(
         self, request: pb.GetProblemResultRequest, context: grpc.aio.ServicerContext

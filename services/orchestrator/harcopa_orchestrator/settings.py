@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from harcopa.settings import ServiceSettings
+from harcopa.tls import TlsClientConfig
+from harcopa_orchestrator.models import ModelEndpoint
 
 
 class OrchestratorSettings(ServiceSettings):
@@ -26,7 +28,26 @@ class OrchestratorSettings(ServiceSettings):
         description="VerifierService address; `dns:///name:port` resolves every replica.",
     )
     verifier_token: str | None = Field(None, description="Bearer token for the verifier.")
-    model_token: str | None = Field(None, description="Bearer token for model servers.")
+    verifier_token_file: Path | None = Field(
+        None, description="File holding the verifier's bearer token (wins over verifier_token)."
+    )
+    verifier_tls: TlsClientConfig | None = Field(
+        None, description="TLS (and mTLS) towards the verifier; None: plaintext."
+    )
+    models_file: Path | None = Field(
+        None,
+        description="JSON or TOML file naming the models runs may use: "
+        '{"default": NAME, "models": {NAME: {"target": ..., "token_file": ...}}}.',
+    )
+    models: dict[str, ModelEndpoint] = Field(
+        default_factory=dict, description="Models configured inline (merged over models_file)."
+    )
+    default_model: str = Field("", description="Overrides the models file's default model.")
+    allowed_endpoint_hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts a run may name as a model endpoint directly (no credential is ever "
+        "sent to them); empty: only configured models.",
+    )
     templates_path: Path | None = Field(
         None, description="Prompt template TOML (default: the packaged templates)."
     )

@@ -115,13 +115,21 @@ class RunStore:
             return None
         return await self._to_run(rows[0])
 
-    async def list_runs(self, statuses: Iterable[d.RunStatus] = ()) -> list[d.Run]:
+    async def list_runs(
+        self, statuses: Iterable[d.RunStatus] = (), *, limit: int | None = None
+    ) -> list[d.Run]:
+        """Runs in creation order; with ``limit``, the newest ``limit`` of them."""
         wanted = [s.value for s in statuses]
         sql = "SELECT run_id, spec, status, error, problems_total, created, updated FROM runs"
         if wanted:
             sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
-        rows = await self._run(sql + " ORDER BY created", wanted)
-        return [await self._to_run(row) for row in rows]
+        sql += " ORDER BY created DESC, rowid DESC"
+        args: list[Any] = list(wanted)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = await self._run(sql, args)
+        return [await self._to_run(row) for row in reversed(rows)]
 
     async def _to_run(self, row: tuple[Any, ...]) -> d.Run:
         run_id, spec, status, error, total, created, updated = row

@@ -249,6 +249,8 @@ class Repl:
         self.incarnation = uuid.uuid4().hex
         self.pid = 0
         self.uses = 0
+        #: Seconds this process spent answering requests (its busy time, ``ready.`` excluded).
+        self.busy_seconds = 0.0
         self.last_failure: str | None = None
         #: True once the process wrote to stderr after ``ready.`` (its answers are suspect).
         self.stderr_noise = False
@@ -457,9 +459,9 @@ class Repl:
             raise await self._crashed(command, str(exc), grace=1.0) from None
         finally:
             if sent:
-                metrics.observe_call(
-                    metrics.call_kind(command, payload), time.monotonic() - started
-                )
+                elapsed = time.monotonic() - started
+                self.busy_seconds += elapsed
+                metrics.observe_call(metrics.call_kind(command, payload), elapsed)
         try:
             reply = json.loads(text)
         except ValueError:

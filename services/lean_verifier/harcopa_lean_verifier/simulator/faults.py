@@ -3,6 +3,11 @@
 Built by the simulator's entry point from the scenario's ``faults`` object merged with the
 ``--sim.<key>=value`` options; the protocol loop calls it around every request. Deterministic
 given the settings and ``seed``.
+
+Transient faults: with ``fault_limit`` N and ``fault_count_file`` F, the crash, hang and
+garbage faults fire at most N times in total over every process sharing F (each firing appends
+one byte to F, so concurrent processes count correctly); the processes that start after that
+behave. Without them a fault fires every time its condition holds.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ KNOWN_KEYS = frozenset(
         "garbage_line",
         "memory_growth_bytes_per_request",
         "fail_ready",
+        "fault_limit",
+        "fault_count_file",
     }
 )
 DEFAULT_CRASH_STDERR = "uncaught exception: simulator fault injection: crash"
@@ -107,28 +114,49 @@ class Faults:
         self.garbage_line = str(settings.get("garbage_line", DEFAULT_GARBAGE))
         self.memory_growth = int(settings.get("memory_growth_bytes_per_request") or 0)
         self.fail_ready = settings.get("fail_ready") in (True, "true", "1", 1)
+        limit = settings.get("fault_limit")
+        self.fault_limit = None if limit in (None, "") else int(limit)
+        count_file = settings.get("fault_count_file")
+        self.fault_count_file = str(count_file) if count_file else None
+        if (self.fault_limit is None) != (self.fault_count_file is None):
+            raise ScenarioError("fault_limit and fault_count_file go together")
         self._hoard: list[bytes] = []
         self._requests = 0
+
+    def _fires(self) -> bool:
+        """Whether a fault whose condition holds fires now (within ``fault_limit``)."""
+        if self.fault_count_file is None or self.fault_limit is None:
+            return True
+        fd = os.open(self.fault_count_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, b".")
+            return os.fstat(fd).st_size <= self.fault_limit
+        finally:
+            os.close(fd)
 
     def before_request(self, command: str, tactic_text: str | None) -> str | None:
         """Apply the per-request faults; return a garbage line to print instead of a reply."""
         self._requests += 1
-        if self.crash_after_requests is not None and self._requests > self.crash_after_requests:
+        after = self.crash_after_requests
+        if after is not None and self._requests > after and self._fires():
             self.crash()
         if self.memory_growth > 0:
             # bytes * n is filled by memset, so the pages are resident (RSS really grows).
             self._hoard.append(b"\x01" * self.memory_growth)
         if tactic_text is not None:
-            if self.crash_on_tactic is not None and self.crash_on_tactic.search(tactic_text):
+            if self._matches(self.crash_on_tactic, tactic_text):
                 self.crash()
-            if self.hang_on_tactic is not None and self.hang_on_tactic.search(tactic_text):
+            if self._matches(self.hang_on_tactic, tactic_text):
                 self.hang()
-            if self.garbage_on_tactic is not None and self.garbage_on_tactic.search(tactic_text):
+            if self._matches(self.garbage_on_tactic, tactic_text):
                 return self.garbage_line
         delay = self.latency.seconds(command)
         if delay > 0:
             time.sleep(delay)
         return None
+
+    def _matches(self, pattern: re.Pattern[str] | None, text: str) -> bool:
+        return pattern is not None and pattern.search(text) is not None and self._fires()
 
     def crash(self) -> None:
         """Die like an aborted Lean process: no reply, exit status 134."""

@@ -23,7 +23,8 @@ from harcopa.domain import (
     SolutionStep,
 )
 from harcopa.fps import is_submission, solution_state_text
-from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search.candidates import sample, usable_step
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import restarting
@@ -34,7 +35,6 @@ from harcopa_orchestrator.search.submission import (
     malformed_submission,
     opened,
     outcome_of,
-    state_of,
     validate,
 )
 
@@ -52,17 +52,16 @@ async def autoregressive(
 
 
 async def next_step(
-    ctx: SearchContext, problem: FormalProblem, state: ProofState, drafting: bool
+    ctx: SearchContext, problem: FormalProblem, shown: str, drafting: bool
 ) -> str | None:
-    """Up to ``solver_samples_per_trial`` sequential single samples; the first usable step.
+    """Up to ``solver_samples`` sequential single samples for the solution state ``shown``;
+    the first usable step.
 
     Deviation: when all are unusable the trial is consumed and the rollout goes on, where the
     reference raised and ended the whole problem (official-impl §8 item 5).
     """
-    prompt = ctx.templates.next_solution_step(
-        problem.informal_problem, solution_state_text(state.goals[0]), drafting=drafting
-    )
-    for _ in range(ctx.params.solver_samples_per_trial):
+    prompt = ctx.templates.next_solution_step(problem.informal_problem, shown, drafting=drafting)
+    for _ in range(ctx.params.solver_samples):
         generation = await sample(
             ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
         )
@@ -87,9 +86,10 @@ async def rollout(
     draft = AttemptDraft(index)
     async with opened(ctx, problem, FRAMEWORKS) as session:
         state = session.state(Framework.FORWARD_REASONING)
-        while draft.candidates < budget:
-            draft.candidates += 1
-            step = await next_step(ctx, problem, state, hierarchy.drafting)
+        while draft.charged < budget:
+            draft.charged += 1
+            shown = solution_state_text(state.goals[0])
+            step = await next_step(ctx, problem, shown, hierarchy.drafting)
             if step is None:
                 continue
             if is_submission(step):
@@ -100,8 +100,9 @@ async def rollout(
                     return draft.finish(
                         AttemptOutcome.INVALID_SUBMISSION,
                         stats_since(ctx.meter, before),
-                        budget_used=len(draft.steps),
+                        paper_budget=len(draft.steps),
                         submission_step=step,
+                        prompt_state=shown,
                         detail="the submission did not validate",
                     )
                 conclusion = await conclude(
@@ -110,26 +111,28 @@ async def rollout(
                 return draft.finish(
                     outcome_of(conclusion),
                     stats_since(ctx.meter, before),
-                    budget_used=len(draft.steps) + 1,
+                    paper_budget=len(draft.steps) + 1,
                     submission_step=step,
+                    prompt_state=shown,
                     conclusion=conclusion,
                 )
-            accepted = await extend(ctx, state, step, hierarchy)
+            accepted = await extend(ctx, state, step, hierarchy, shown)
             if accepted is not None:
                 draft.steps.append(accepted[0])
                 state = accepted[1]
     return draft.finish(
         AttemptOutcome.BUDGET_EXHAUSTED,
         stats_since(ctx.meter, before),
-        budget_used=len(draft.steps),
+        paper_budget=len(draft.steps),
     )
 
 
 async def extend(
-    ctx: SearchContext, state: ProofState, step: str, hierarchy: Hierarchy
+    ctx: SearchContext, state: ProofState, step: str, hierarchy: Hierarchy, shown: str
 ) -> tuple[Accepted, ProofState] | None:
-    """Draft ``step`` on the state and close its gaps; the accepted step and continuation."""
-    drafted = state_of(await ctx.verifier.apply_step(state.handle, 0, step))
+    """Draft ``step`` on the state (shown to the model as ``shown``) and close its gaps; the
+    accepted step and the continuation."""
+    drafted = (await ctx.verifier.apply_step(state.handle, 0, step)).state
     if drafted is None or not drafted.goals:
         return None
     gaps = await hierarchy.gap_search(ctx, drafted, 1)
@@ -137,4 +140,4 @@ async def extend(
         return None
     if not gaps.state.goals[0].same_shape(drafted.goals[-1]):
         return None  # the gap proof changed the continuation: reject the step
-    return Accepted(SolutionStep(step, gaps.proof), gaps.scripts), gaps.state
+    return Accepted(SolutionStep(step, gaps.proof, shown), gaps.scripts), gaps.state

@@ -1,7 +1,7 @@
 """Best-first solution search: BFS, and H-BFS through ``hierarchical`` (official-impl §4.5).
 
 Called from ``pipelines.py``. Nodes are forward-reasoning states keyed by their continuation
-goal; each expansion samples ``solver_samples_per_trial`` steps with log-probabilities and
+goal; each expansion samples ``solver_samples`` steps with log-probabilities and
 children get ``parent cost + mean token NLL``. A validated submission ends the rollout
 (``early_exit_with_submission``); the restart loop starts over with the remaining budget.
 
@@ -36,7 +36,8 @@ from harcopa.domain import (
     SolutionStep,
 )
 from harcopa.fps import is_submission, solution_state_text
-from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search.candidates import Candidate, sample, step_candidates
 from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.hierarchical import FLAT, GapOutcome, Hierarchy
@@ -48,7 +49,6 @@ from harcopa_orchestrator.search.submission import (
     malformed_submission,
     opened,
     outcome_of,
-    state_of,
     validate,
 )
 from harcopa_orchestrator.search.tree import Node, SearchTree
@@ -117,7 +117,7 @@ async def rollout(
         draft = AttemptDraft(index)
         search = Search(ctx, problem, session, hierarchy, tree, draft, [], tie, before)
         search.queue.append((0.0, next(tie), tree.root))
-        while search.draft.candidates < budget and search.queue:
+        while search.draft.charged < budget and search.queue:
             _, _, node = heapq.heappop(search.queue)
             attempt = await expand(search, node, budget)
             if attempt is not None:
@@ -125,7 +125,7 @@ async def rollout(
         return search.draft.finish(
             AttemptOutcome.BUDGET_EXHAUSTED,
             stats_since(ctx.meter, before),
-            budget_used=tree.edge_count,
+            paper_budget=tree.edge_count,
             detail="" if search.queue else "no open state left",
         )
 
@@ -136,12 +136,12 @@ def charge(search: Search, candidates: list[Candidate], budget: int) -> list[Can
     charged: list[Candidate] = []
     for candidate in candidates:
         if search.ctx.strict:
-            if draft.candidates >= budget:
+            if draft.charged >= budget:
                 break
-            draft.candidates += 1
+            draft.charged += 1
         else:
-            draft.candidates += 1  # the reference counts first, then stops at the limit
-            if draft.candidates >= budget:
+            draft.charged += 1  # the reference counts first, then stops at the limit
+            if draft.charged >= budget:
                 break
         charged.append(candidate)
     return charged
@@ -150,20 +150,19 @@ def charge(search: Search, candidates: list[Candidate], budget: int) -> list[Can
 async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
     """Expand ``node`` once; an Attempt when a submission ended the rollout."""
     ctx = search.ctx
+    shown = solution_state_text(node.state.goals[-1])
     prompt = ctx.templates.next_solution_step(
-        search.problem.informal_problem,
-        solution_state_text(node.state.goals[-1]),
-        drafting=search.hierarchy.drafting,
+        search.problem.informal_problem, shown, drafting=search.hierarchy.drafting
     )
     generation = await sample(
         ctx,
         ctx.solver,
         prompt,
-        n=ctx.params.solver_samples_per_trial,
+        n=ctx.params.solver_samples,
         max_tokens=ctx.params.solver_max_tokens,
         logprobs=True,
     )
-    charged_before = search.draft.candidates
+    charged_before = search.draft.charged
     charged = charge(search, step_candidates(ctx, generation, dedup=True), budget)
     evaluated = await in_order([evaluate(search, node, c) for c in charged])
     await close_gaps(search, evaluated)
@@ -171,9 +170,9 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
         if item.submission:
             if item.state is None:
                 continue
-            search.draft.candidates = charged_before + position + 1  # early exit: stop charging
-            return await finish_submission(search, node, item, item.state)
-        accept(search, node, item)
+            search.draft.charged = charged_before + position + 1  # early exit: stop charging
+            return await finish_submission(search, node, item, item.state, shown)
+        accept(search, node, item, shown)
     search.tree.expanded(node)
     return None
 
@@ -186,8 +185,8 @@ async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluate
             return Evaluated(candidate, True)
         state = await validate(search.ctx, search.session, search.path(node), step)
         return Evaluated(candidate, True, state)
-    result = await search.ctx.verifier.apply_step(node.state.handle, 0, step)
-    return Evaluated(candidate, False, state_of(result))
+    draft = await search.ctx.verifier.apply_step(node.state.handle, 0, step)
+    return Evaluated(candidate, False, draft.state)
 
 
 async def close_gaps(search: Search, evaluated: list[Evaluated]) -> None:
@@ -210,7 +209,7 @@ async def _close_first(search: Search, items: list[Evaluated]) -> None:
             return
 
 
-def accept(search: Search, node: Node, item: Evaluated) -> None:
+def accept(search: Search, node: Node, item: Evaluated, shown: str) -> None:
     """Add a drafted step whose gaps are closed, unless its state is already in the tree."""
     key = item.key
     if key is None or key in search.tree or item.gaps is None or not item.gaps.proved:
@@ -220,7 +219,7 @@ def accept(search: Search, node: Node, item: Evaluated) -> None:
         return
     if not gaps.state.goals[0].same_shape(item.state.goals[-1]):
         return
-    accepted = Accepted(SolutionStep(item.candidate.text, gaps.proof), gaps.scripts)
+    accepted = Accepted(SolutionStep(item.candidate.text, gaps.proof, shown), gaps.scripts)
     child = search.tree.add_child(
         node, item.candidate.text, key, gaps.state, item.candidate.nll, accepted
     )
@@ -229,7 +228,7 @@ def accept(search: Search, node: Node, item: Evaluated) -> None:
 
 
 async def finish_submission(
-    search: Search, node: Node, item: Evaluated, backward: ProofState
+    search: Search, node: Node, item: Evaluated, backward: ProofState, shown: str
 ) -> Attempt:
     """RPE (and the rest) for the first validated submission; the rollout ends here."""
     ctx, tree = search.ctx, search.tree
@@ -239,7 +238,7 @@ async def finish_submission(
         ctx, search.problem, search.session, path, step, backward, search.hierarchy
     )
     key = "submission:" + backward.render()
-    data = Accepted(SolutionStep(step))
+    data = Accepted(SolutionStep(step, prompt_state=shown))
     child = tree.add_child(node, step, key, backward, item.candidate.nll, data)
     if child is not None:
         tree.close(child, proved=conclusion.solved)
@@ -248,7 +247,8 @@ async def finish_submission(
     return search.draft.finish(
         outcome_of(conclusion),
         stats_since(ctx.meter, search.started),
-        budget_used=tree.edge_count,
+        paper_budget=tree.edge_count,
         submission_step=step,
+        prompt_state=shown,
         conclusion=conclusion,
     )

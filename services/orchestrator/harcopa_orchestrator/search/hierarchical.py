@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from harcopa.domain import FormalProblem, ProblemResult, ProofState, ProofStep
+from harcopa.domain import AppliedTactic, FormalProblem, ProblemResult, ProofState
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search.prover import prove
 
@@ -28,7 +28,7 @@ class GapOutcome:
 
     proved: bool
     state: ProofState
-    proof: tuple[ProofStep, ...] = ()
+    proof: tuple[AppliedTactic, ...] = ()
     scripts: tuple[tuple[str, ...], ...] = ()
 
 
@@ -56,7 +56,7 @@ async def per_gap_search(ctx: SearchContext, state: ProofState, keep: int) -> Ga
 
     Stops at the first gap that cannot be proven; then nothing is reported as proven.
     """
-    proof: list[ProofStep] = []
+    proof: list[AppliedTactic] = []
     scripts: list[tuple[str, ...]] = []
     current = state
     while len(current.goals) > keep:

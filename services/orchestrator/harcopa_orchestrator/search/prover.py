@@ -1,8 +1,8 @@
 """Best-first tactic-level proof search with NALP priorities (official-impl §4.2).
 
 Called by the gap searches of ``search/hierarchical.py`` (joint and per-gap) and for the
-backward proof of a submission. One call spends at most ``prover_max_trials`` model calls of
-``prover_samples_per_trial`` samples each; a tactic is run only on the first free goal.
+backward proof of a submission. One call spends at most ``prover_expansions`` model calls of
+``prover_samples`` samples each; a tactic is run only on the first free goal.
 """
 
 from __future__ import annotations
@@ -10,16 +10,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from dataclasses import dataclass
 
-from harcopa.domain import (
-    ProofComplete,
-    ProofState,
-    ProofStep,
-    TacticError,
-    TacticResult,
-    TacticTimeout,
-)
+from harcopa.domain import AppliedTactic, ProofSearchResult, ProofState, state_of
 from harcopa.errors import InvalidRequest
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search.candidates import sample, tactic_candidates
@@ -27,22 +19,6 @@ from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.tree import Node, SearchTree
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ProverRun:
-    """The outcome of one proof search.
-
-    ``scripts[g]`` is the tactic script that closes the g-th non-ignored goal of the initial
-    state on its own (``pick_goal`` lines where the search worked on a later sibling), used to
-    inline gap proofs into the assembled solution. ``final_state`` holds the ignored goals.
-    """
-
-    success: bool
-    tree: SearchTree
-    proof: tuple[ProofStep, ...] = ()
-    scripts: tuple[tuple[str, ...], ...] = ()
-    final_state: ProofState | None = None
 
 
 def _active(state: ProofState, ignored: int) -> ProofState:
@@ -61,7 +37,7 @@ def _next_origins(before: tuple[int, ...], index: int, remaining: int) -> tuple[
     return ((before[index],) * produced + rest)[:remaining]
 
 
-async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -> ProverRun:
+async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -> ProofSearchResult:
     """Search for tactics closing every goal of ``state`` but the last ``ignored_goals``."""
     if ctx.prover is None:
         raise InvalidRequest("this pipeline needs a prover model")
@@ -71,18 +47,19 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
     origins = {tree.root.key: tuple(range(len(state.goals) - ignored_goals))}
     tie = itertools.count()
     queue: list[tuple[float, int, Node]] = [(0.0, next(tie), tree.root)]
-    for _ in range(params.prover_max_trials):
+    for _ in range(params.prover_expansions):
         if not queue:
             break
         _, _, node = heapq.heappop(queue)
         active = _active(node.state, ignored_goals)
         goal_index = active.first_goal_index()
-        prompt = ctx.templates.next_proof_step(active.first_goal_text())
+        goal_text = active.first_goal_text()
+        prompt = ctx.templates.next_proof_step(goal_text)
         generation = await sample(
             ctx,
             ctx.prover,
             prompt,
-            n=params.prover_samples_per_trial,
+            n=params.prover_samples,
             max_tokens=params.prover_max_tokens,
             logprobs=True,
         )
@@ -98,10 +75,10 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
             ]
         )
         for candidate, result in zip(candidates, results, strict=True):
-            child_state = _state_of(result)
+            child_state = state_of(result)
             if child_state is None:
                 continue
-            step = ProofStep(goal_index, candidate.text)
+            step = AppliedTactic(goal_index, candidate.text, goal_text)
             child = tree.add_child(
                 node, candidate.text, child_state.render(), child_state, candidate.nll, step
             )
@@ -115,26 +92,18 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
                 return _success(tree, child, origins, child_state)
             heapq.heappush(queue, (child.cost, next(tie), child))
         tree.expanded(node)
-    return ProverRun(False, tree)
-
-
-def _state_of(result: TacticResult) -> ProofState | None:
-    if isinstance(result, TacticError | TacticTimeout):
-        return None
-    if isinstance(result, ProofComplete):
-        return result.state
-    return result
+    return ProofSearchResult(False)
 
 
 def _success(
     tree: SearchTree, node: Node, origins: dict[str, tuple[int, ...]], final: ProofState
-) -> ProverRun:
+) -> ProofSearchResult:
     edges = tree.path(node)
-    proof = tuple(edge.data for edge in edges if isinstance(edge.data, ProofStep))
+    proof = tuple(edge.data for edge in edges if isinstance(edge.data, AppliedTactic))
     scripts: list[list[str]] = [[] for _ in origins[tree.root.key]]
     for edge in edges:
         step = edge.data
-        if not isinstance(step, ProofStep):
+        if not isinstance(step, AppliedTactic):
             continue
         before = origins[edge.src.key]
         origin = before[step.goal_index]
@@ -142,4 +111,4 @@ def _success(
         if local:
             scripts[origin].append(f"pick_goal {local + 1}")
         scripts[origin].append(step.tactic)
-    return ProverRun(True, tree, proof, tuple(tuple(s) for s in scripts), final)
+    return ProofSearchResult(True, proof, tuple(tuple(s) for s in scripts), final)

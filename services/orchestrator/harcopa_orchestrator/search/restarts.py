@@ -22,7 +22,8 @@ from harcopa.domain import (
     Session,
 )
 from harcopa.errors import HarcopaError
-from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search.submission import opened
 
 logger = logging.getLogger(__name__)
@@ -125,24 +126,24 @@ async def restarting(
     starts over, since attempts do not record which try they belonged to.
     """
     started = time.monotonic()
-    budget = ctx.params.solver_max_trials
+    budget = ctx.params.ks
     tries = ctx.params.tries_for(pipeline)
     attempts = ctx.resumed_attempts() if tries == 1 else []
     if any(a.solved for a in attempts):
         return _result(problem, ctx, pipeline, attempts, started)
-    if attempts and attempts[-1].candidates == 0:
+    if attempts and attempts[-1].charged == 0:
         return _result(problem, ctx, pipeline, attempts, started)  # the loop had already ended
-    resumed_used = sum(a.candidates for a in attempts)
+    resumed_used = sum(a.charged for a in attempts)
     for _ in range(tries):
         used, resumed_used = resumed_used, 0
         while used < budget:
             index = len(attempts)
             attempt = await guarded(ctx, index, rollout(problem, ctx, index, budget - used))
             attempts.append(await ctx.record(attempt))
-            used += attempt.candidates
+            used += attempt.charged
             if attempt.solved or attempt.outcome is AttemptOutcome.ERROR:
                 break
-            if attempt.candidates == 0:
+            if attempt.charged == 0:
                 break
         if attempts and (attempts[-1].solved or attempts[-1].outcome is AttemptOutcome.ERROR):
             break

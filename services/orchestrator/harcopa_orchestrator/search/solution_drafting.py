@@ -26,6 +26,7 @@ from harcopa.domain import (
     ProblemResult,
     ProofState,
     Session,
+    state_of,
 )
 from harcopa.errors import InvalidRequest
 from harcopa.fps import collapse_by_sorry, extract_single_block, find_banned, is_submission
@@ -34,7 +35,7 @@ from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_fi
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
-from harcopa_orchestrator.search.submission import check_text, state_of
+from harcopa_orchestrator.search.submission import check_text
 from harcopa_orchestrator.search.whole_generation import DraftTry
 
 logger = logging.getLogger(__name__)
@@ -72,13 +73,13 @@ async def accept_draft(
         return None
     if find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
         return None
-    gaps = state_of(await ctx.verifier.apply_step(statement.handle, 0, draft, whole=True))
+    gaps = (await ctx.verifier.apply_step(statement.handle, 0, draft, whole=True)).state
     if gaps is None:
         return None
     body = _body_without_submission(draft)
     if body.strip():
         forward = await ctx.verifier.apply_step(exfalso.handle, 0, body)
-        if state_of(forward) is None:
+        if forward.state is None:
             return None
     return draft, gaps
 

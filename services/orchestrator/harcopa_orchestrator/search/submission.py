@@ -14,17 +14,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from harcopa.domain import (
+    AppliedTactic,
     Attempt,
     AttemptOutcome,
+    Equivalence,
     FormalProblem,
     Framework,
-    ProofComplete,
+    ProofSearchResult,
     ProofState,
-    ProofStep,
     SearchStats,
     Session,
     SolutionStep,
-    TacticResult,
 )
 from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa.fps import submission_line
@@ -32,7 +32,7 @@ from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.hierarchical import Hierarchy
-from harcopa_orchestrator.search.prover import ProverRun, prove
+from harcopa_orchestrator.search.prover import prove
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +52,6 @@ async def opened(
             logger.warning("closing session %s failed: %s", session.session_id, error)
 
 
-def state_of(result: TacticResult) -> ProofState | None:
-    """The state a successful tactic or draft produced; None when Lean rejected it."""
-    if isinstance(result, ProofComplete):
-        return result.state
-    return result if isinstance(result, ProofState) else None
-
-
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """An accepted step with the per-gap scripts that inline its gap proofs."""
@@ -73,7 +66,7 @@ class Conclusion:
 
     submission: str | None
     rpe_tactic: str | None
-    backward_proof: tuple[ProofStep, ...] | None
+    backward_proof: tuple[AppliedTactic, ...] | None
     final_check_ok: bool | None
     solved: bool
     detail: str = ""
@@ -92,10 +85,10 @@ async def validate(
     ctx: SearchContext, session: Session, path: Sequence[Accepted], step: str
 ) -> ProofState | None:
     """The ``h.mpr`` state when path + ``step`` validates on ``h.mp``; None otherwise."""
-    result = await ctx.verifier.validate_submission(
+    validation = await ctx.verifier.validate_submission(
         session.session_id, [a.step.text for a in path], step
     )
-    return state_of(result)
+    return validation.state
 
 
 async def conclude(
@@ -109,19 +102,19 @@ async def conclude(
 ) -> Conclusion:
     """Read the submitted answer, try the backward proof, run RPE, re-check (strict)."""
     submission = await ctx.verifier.read_submission(backward_state.handle)
-    backward: ProverRun | None = None
+    backward: ProofSearchResult | None = None
     rpe: str | None = None
-    jobs: list[Awaitable[ProverRun | str | None]] = []
+    jobs: list[Awaitable[ProofSearchResult | Equivalence]] = []
     if hierarchy.backward_proof and ctx.prover is not None:
         jobs.append(prove(ctx, backward_state, 0))
     if submission is not None and session.parsed.formal_answer is not None:
         jobs.append(ctx.verifier.check_equivalence(session.session_id, submission))
     results = await in_order(jobs)
     for result in results:
-        if isinstance(result, ProverRun):
+        if isinstance(result, ProofSearchResult):
             backward = result
         else:
-            rpe = result
+            rpe = result.tactic
     final_ok: bool | None = None
     detail = "" if rpe else "RPE found no equivalence proof"
     if session.parsed.formal_answer is None:
@@ -170,15 +163,16 @@ class AttemptDraft:
 
     index: int
     steps: list[Accepted] = field(default_factory=list)
-    candidates: int = 0
+    charged: int = 0
 
     def finish(
         self,
         outcome: AttemptOutcome,
         stats: SearchStats,
         *,
-        budget_used: float,
+        paper_budget: float,
         submission_step: str | None = None,
+        prompt_state: str = "",
         conclusion: Conclusion | None = None,
         detail: str = "",
     ) -> Attempt:
@@ -192,10 +186,11 @@ class AttemptDraft:
             rpe_tactic=c.rpe_tactic if c else None,
             backward_proof=c.backward_proof if c else None,
             final_check_ok=c.final_check_ok if c else None,
-            candidates=self.candidates,
-            budget_used=budget_used,
+            charged=self.charged,
+            paper_budget=paper_budget,
             stats=stats,
             detail=detail or (c.detail if c else ""),
+            prompt_state=prompt_state,
         )
 
 

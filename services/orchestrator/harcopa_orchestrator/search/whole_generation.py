@@ -30,12 +30,13 @@ from harcopa.fps import (
     replace_block,
     split_solution_steps,
 )
-from harcopa_orchestrator.context import SearchContext, stats_since
+from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
-from harcopa_orchestrator.search.submission import check_text, draft_budget, state_of
+from harcopa_orchestrator.search.submission import check_text, draft_budget
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ class DraftTry:
     index: int
     before: SearchStats
     draft: str | None = None
+    prompt_state: str = ""
 
     def done(
-        self, ctx: SearchContext, outcome: AttemptOutcome, candidates: int = 1, **fields: object
+        self, ctx: SearchContext, outcome: AttemptOutcome, charged: int = 1, **fields: object
     ) -> Attempt:
         steps = None
         if self.draft is not None:
@@ -67,9 +69,10 @@ class DraftTry:
             index=self.index,
             outcome=outcome,
             draft=self.draft,
-            candidates=candidates,
-            budget_used=draft_budget(steps),
+            charged=charged,
+            paper_budget=draft_budget(steps),
             stats=stats_since(ctx.meter, self.before),
+            prompt_state=self.prompt_state,
             **fields,  # type: ignore[arg-type]
         )
 
@@ -83,11 +86,10 @@ async def one_draft(
 ) -> Attempt:
     """One sampled draft: parse, apply, prove gaps (H-WG), RPE, final check (strict)."""
     root = session.state(Framework.FORWARD_SOLVING)
-    attempt = DraftTry(index, ctx.meter.snapshot())
+    shown = initial_solution_state_text(root.goals[0])
+    attempt = DraftTry(index, ctx.meter.snapshot(), prompt_state=shown)
     prompt = ctx.templates.whole_solution(
-        problem.informal_problem,
-        initial_solution_state_text(root.goals[0]),
-        drafting=hierarchy.drafting,
+        problem.informal_problem, shown, drafting=hierarchy.drafting
     )
     generation = await sample(
         ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
@@ -95,11 +97,11 @@ async def one_draft(
     draft = extract_single_block(generation.completions[0].text if generation.completions else "")
     if not draft:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="no single code block")
-    attempt = DraftTry(index, attempt.before, draft)
+    attempt = DraftTry(index, attempt.before, draft, shown)
     banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
     if banned is not None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail=f"banned token {banned!r}")
-    state = state_of(await ctx.verifier.apply_step(root.handle, 0, draft, whole=True))
+    state = (await ctx.verifier.apply_step(root.handle, 0, draft, whole=True)).state
     if state is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft does not compile")
     # Deviation: a draft that never assigns ``?w`` is rejected here; the reference handed the
@@ -113,7 +115,7 @@ async def one_draft(
         return attempt.done(ctx, outcome, submission=submission, detail="goals left unproven")
     rpe = None
     if session.parsed.formal_answer is not None:
-        rpe = await ctx.verifier.check_equivalence(session.session_id, submission)
+        rpe = (await ctx.verifier.check_equivalence(session.session_id, submission)).tactic
     if rpe is None:
         return attempt.done(ctx, AttemptOutcome.WRONG_ANSWER, submission=submission)
     final_ok, detail = None, ""

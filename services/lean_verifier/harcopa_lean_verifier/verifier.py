@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from harcopa.domain import (
+    Draft,
+    Equivalence,
     FileCheck,
     FormalProblem,
     Framework,
     Goal,
+    Lease,
     Mode,
     ParsedProblem,
     ProofComplete,
@@ -27,11 +30,12 @@ from harcopa.domain import (
     TacticError,
     TacticResult,
     TacticTimeout,
+    Validation,
 )
 from harcopa.errors import DeadlineExceeded, FailedPrecondition, HarcopaError, InvalidRequest
 from harcopa.fps import BannedPolicy, find_banned, is_submission
 from harcopa_lean_verifier import stateless, submission
-from harcopa_lean_verifier.calls import Step, counted, rejection, tactic_call
+from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
 from harcopa_lean_verifier.opening import (
     PARSING_EXTRA_OPTIONS,
     Timeouts,
@@ -39,7 +43,6 @@ from harcopa_lean_verifier.opening import (
     parse_problem,
 )
 from harcopa_lean_verifier.sessions import SessionRecord, SessionRegistry, StateRef
-from harcopa_lean_verifier.stateless import Equivalence
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class PantographVerifier:
         replica_id: str,
         timeouts: Timeouts,
         session_idle_seconds: float = 900.0,
+        lease_seconds: float = 15.0,
+        max_sessions_per_client: int | None = None,
         max_states_per_session: int = 20000,
         hard_ceiling_seconds: float = 1200.0,
     ) -> None:
@@ -78,7 +83,13 @@ class PantographVerifier:
         self.timeouts = timeouts
         self.max_states = max_states_per_session
         self.hard_ceiling_seconds = hard_ceiling_seconds
-        self.sessions = SessionRegistry(replica_id, session_idle_seconds, self._release)
+        self.sessions = SessionRegistry(
+            replica_id,
+            session_idle_seconds,
+            self._release,
+            lease_seconds=lease_seconds,
+            max_sessions_per_client=max_sessions_per_client,
+        )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
 
     async def start(self) -> None:
@@ -106,18 +117,23 @@ class PantographVerifier:
         problem: FormalProblem,
         frameworks: Sequence[Framework],
         mode: Mode = Mode.STRICT,
+        *,
         imports: Sequence[str] = (),
+        client_id: str = "",
     ) -> Session:
         """Parse ``problem`` and build ``frameworks`` on a newly pinned REPL."""
         missing = [m for m in imports if m not in self.imports]
         if missing:
             raise InvalidRequest(f"imports {missing} are not served (loaded: {list(self.imports)})")
         kinds = tuple(dict.fromkeys(frameworks))
-        parsed = await self._parse(problem)
+        self.sessions.admit(client_id)
+        parsed, parse_seconds = await self._parse(problem)
         repl = await self.pool.acquire(self.default_key)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
         )
+        record.client_id = client_id
+        record.extra_lean_seconds = parse_seconds
         self.sessions.add(record)
         try:
             async with record.lock:
@@ -131,21 +147,25 @@ class PantographVerifier:
         logger.debug(
             "session %s opened for %s (%s)", record.session_id, problem.problem_id, mode.value
         )
-        return Session(record.session_id, parsed, tuple(zip(kinds, states, strict=True)))
+        states_by_kind = tuple(zip(kinds, states, strict=True))
+        return Session(record.session_id, parsed, states_by_kind, self.replica_id)
 
-    async def _parse(self, problem: FormalProblem) -> ParsedProblem:
-        """Parse on a process with explicit printing; results are cached (parsing is pure)."""
+    async def _parse(self, problem: FormalProblem) -> tuple[ParsedProblem, float]:
+        """Parse on a process with explicit printing, and the Lean seconds it took; results
+        are cached (parsing is pure)."""
         key = (problem.effective_header, problem.formal_statement)
         cached = self._parsed.get(key)
         if cached is not None:
             self._parsed.move_to_end(key)
-            return cached
+            return cached, 0.0
         async with self.pool.lease(self.parsing_key) as parser:
+            busy = parser.busy_seconds
             parsed = await parse_problem(parser, problem, self.timeouts)
+            seconds = parser.busy_seconds - busy
         self._parsed[key] = parsed
         if len(self._parsed) > PARSE_CACHE_SIZE:
             self._parsed.popitem(last=False)
-        return parsed
+        return parsed, seconds
 
     async def _build(
         self, record: SessionRecord, problem: FormalProblem, kind: Framework
@@ -157,10 +177,13 @@ class PantographVerifier:
             record.answer_mvars[kind] = built.answer_mvar
         return state
 
-    async def close_session(self, session_id: str) -> None:
+    async def close_session(self, session_id: str) -> float:
+        """Close the session; the seconds its Lean processes worked for it."""
         record = self.sessions.get(session_id)
         async with record.lock:
+            seconds = record.lean_seconds
             await self.sessions.drop(record, destroy=False, reason="closed by the client")
+        return seconds
 
     async def delete_states(self, states: Sequence[StateHandle]) -> None:
         """Forget states (``goal.delete``); unknown handles of a live session are ignored."""
@@ -181,7 +204,7 @@ class PantographVerifier:
 
     async def _call(
         self, record: SessionRecord, state_id: int, goal_id: int, **action: str
-    ) -> Step | TacticError | TacticTimeout:
+    ) -> TacticReply | TacticError | TacticTimeout:
         """One tactic or draft on the session's REPL; a timeout loses the session."""
         seconds = self.timeouts.draft if "draft" in action else self.timeouts.tactic
         try:
@@ -195,39 +218,35 @@ class PantographVerifier:
 
     async def apply_step(
         self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> TacticResult:
-        result, _ = await self.apply_step_counted(state, goal_index, step, whole=whole)
-        return result
-
-    async def apply_step_counted(
-        self, state: StateHandle, goal_index: int, step: str, *, whole: bool = False
-    ) -> tuple[TacticResult, int]:
-        """Draft a step (gaps + continuation) or a whole draft; returns the result and #gaps."""
+    ) -> Draft:
+        """Draft a step (gaps + continuation) or a whole draft on one goal."""
         async with self.sessions.use(state.session_id) as record:
             ref = record.resolve(state)
             _check_goal_index(ref.goals, goal_index)
             refused = _step_text_error(record.mode, step, whole)
             if refused is not None:
-                return counted(refused), 0
+                return Draft(counted(refused))
             draft = f"by {{\n{step}\n}}" if whole else f"by\n{step}\nsorry"
             outcome = await self._call(record, ref.pantograph_id, goal_index, draft=draft)
-            if not isinstance(outcome, Step):
-                return counted(outcome), 0
+            if not isinstance(outcome, TacticReply):
+                return Draft(counted(outcome))
             others = {g.mvar_id for i, g in enumerate(ref.goals) if i != goal_index}
             produced = [g for g in outcome.goals if g.mvar_id not in others]
             if not whole and (
                 not produced or not _is_continuation(produced[-1], ref.goals[goal_index])
             ):
-                return counted(
-                    rejection(
-                        "the step must leave the goal's continuation last "
-                        "(an anonymous goal with the acted-on goal's target)"
+                return Draft(
+                    counted(
+                        rejection(
+                            "the step must leave the goal's continuation last "
+                            "(an anonymous goal with the acted-on goal's target)"
+                        )
                     )
-                ), 0
+                )
             new_state = record.add_state(outcome.state_id, outcome.goals, ref.origin)
             gaps = len(produced) - (0 if whole else 1)
             result: TacticResult = new_state if outcome.goals else ProofComplete(new_state)
-            return counted(result), gaps
+            return Draft(counted(result), gaps)
 
     async def run_tactic(
         self, state: StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
@@ -242,7 +261,7 @@ class PantographVerifier:
             if banned is not None:
                 return counted(rejection(f"the tactic contains the banned token `{banned}`"))
             outcome = await self._call(record, ref.pantograph_id, goal_index, tactic=tactic)
-            if not isinstance(outcome, Step):
+            if not isinstance(outcome, TacticReply):
                 return counted(outcome)
             new_state = record.add_state(outcome.state_id, outcome.goals, ref.origin)
             return counted(_classify(ref.goals, new_state, ignored_goals))
@@ -251,19 +270,13 @@ class PantographVerifier:
 
     async def validate_submission(
         self, session_id: str, path: Sequence[str], submission_step: str
-    ) -> TacticResult:
-        result, _ = await self.validate_submission_full(session_id, path, submission_step)
-        return result
-
-    async def validate_submission_full(
-        self, session_id: str, path: Sequence[str], submission_step: str
-    ) -> tuple[TacticResult, str | None]:
+    ) -> Validation:
         """Validate path + submission on ``h.mp``; success is the ``[h.mpr]`` state + ``?w``."""
         async with self.sessions.use(session_id) as record:
             _, ref = record.framework(Framework.SOLVING)
             refused = submission.check_submission_text(record.mode, path, submission_step)
             if refused is not None:
-                return counted(refused), None
+                return Validation(counted(refused))
 
             async def call(state_id: int, goal_id: int, **action: str) -> Any:
                 return await self._call(record, state_id, goal_id, **action)
@@ -278,14 +291,14 @@ class PantographVerifier:
                     call, ref.pantograph_id, ref.goals, path, submission_step
                 )
             if record.closed:  # a timeout lost the session
-                return counted(outcome), None  # type: ignore[arg-type]
+                return Validation(counted(outcome))  # type: ignore[arg-type]
             if intermediate:
                 await record.repl.goal_delete(intermediate, timeout_seconds=self.timeouts.tactic)
-            if not isinstance(outcome, Step):
-                return counted(outcome), None
+            if not isinstance(outcome, TacticReply):
+                return Validation(counted(outcome))
             state = record.add_state(outcome.state_id, outcome.goals, Framework.SOLVING)
             text = await self._read(record, record.resolve(state.handle))
-            return counted(state), text
+            return Validation(counted(state), text)
 
     async def read_submission(self, state: StateHandle) -> str | None:
         async with self.sessions.use(state.session_id) as record:
@@ -302,10 +315,7 @@ class PantographVerifier:
         pp = extra[0].get("pp") if isinstance(extra[0], dict) else None
         return str(pp) if pp else None
 
-    async def check_equivalence(self, session_id: str, submission_text: str) -> str | None:
-        return (await self.check_equivalence_full(session_id, submission_text)).tactic
-
-    async def check_equivalence_full(self, session_id: str, submission_text: str) -> Equivalence:
+    async def check_equivalence(self, session_id: str, submission_text: str) -> Equivalence:
         """RPE on a separate pool process (the session's process is untouched)."""
         record = self.sessions.get(session_id)
         record.touch()
@@ -319,11 +329,20 @@ class PantographVerifier:
             self.timeouts,
         )
 
-    async def check_file(self, text: str, *, timeout_seconds: float = 0.0) -> FileCheck:
+    async def check_file(
+        self, text: str, *, timeout_seconds: float = 0.0, imports: Sequence[str] = ()
+    ) -> FileCheck:
         """Whole-file check on a pooled process; 0 means the default file timeout."""
+        missing = [m for m in imports if m not in self.imports]
+        if missing:
+            raise InvalidRequest(f"imports {missing} are not loaded by this verifier")
         seconds = timeout_seconds if timeout_seconds > 0 else self.timeouts.file
         seconds = min(seconds, self.hard_ceiling_seconds)
         return await stateless.check_file(self.pool, self.default_key, text, self.imports, seconds)
+
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
+        """Extend the lease of ``client_id``'s sessions, or close them all (``release``)."""
+        return await self.sessions.renew(client_id, release=release)
 
 
 # ---------------------------------------------------------------------- pure helpers

@@ -1,0 +1,156 @@
+"""The models a run may use, as the operator configured them: names -> endpoints + credentials.
+
+Used by the orchestrator's app (one registry per process) to validate a RunSpec at StartRun and
+to build the Generators a run's problems share. A caller names a configured model; it never
+chooses a secret, and it may name an endpoint directly only when the operator allows that
+endpoint's host (``allowed_endpoint_hosts``) — such an endpoint gets no configured credential.
+Credentials come from files (mounted secrets) or, for local use, from a named environment
+variable of the operator's configuration, never from a run specification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, ValidationError
+
+from harcopa import domain as d
+from harcopa.errors import InvalidRequest
+from harcopa.model_client import ModelClient
+from harcopa.openai_client import OpenAIGenerator
+from harcopa.protocols import Generator
+from harcopa.settings import read_secret
+from harcopa.tls import TlsClientConfig
+
+logger = logging.getLogger(__name__)
+
+
+class ModelEndpoint(BaseModel):
+    """One configured model: where it is served and how to authenticate."""
+
+    model_config = {"extra": "forbid"}
+
+    target: str = Field(
+        description="A ModelService (`host:port`, `dns:///name:port`) or the base URL of an "
+        "OpenAI-compatible server (`http(s)://.../v1`)."
+    )
+    model: str = Field("", description="The model name sent to the endpoint (OpenAI servers).")
+    token_file: Path | None = Field(None, description="File holding the ModelService token.")
+    api_key_file: Path | None = Field(None, description="File holding the OpenAI API key.")
+    api_key_env: str | None = Field(
+        None, description="Environment variable of the orchestrator holding the API key."
+    )
+    tls: TlsClientConfig | None = Field(None, description="TLS / mTLS for a ModelService.")
+    timeout_seconds: float | None = Field(
+        None, gt=0, description="Per-call deadline (None: no deadline beyond the run's)."
+    )
+
+    @property
+    def is_openai(self) -> bool:
+        return self.target.startswith(("http://", "https://"))
+
+
+class ModelsConfig(BaseModel):
+    """The models file: a default model name and the named models."""
+
+    model_config = {"extra": "forbid"}
+
+    default: str = Field("", description="The model used when a run names none.")
+    models: dict[str, ModelEndpoint] = Field(default_factory=dict)
+
+
+def load_models_file(path: Path) -> ModelsConfig:
+    """Read a JSON or TOML models file; InvalidRequest with the reason when it is malformed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        return ModelsConfig.model_validate(data)
+    except (OSError, ValueError, ValidationError) as exc:
+        raise InvalidRequest(f"cannot read the models file {path}: {exc}") from exc
+
+
+def endpoint_host(endpoint: str) -> str:
+    """The host name of an endpoint URL or ``host:port`` target (lower-case)."""
+    if "://" in endpoint:
+        return (urlsplit(endpoint).hostname or "").lower()
+    rest = endpoint.removeprefix("dns:///")
+    return rest.rsplit(":", 1)[0].strip("[]").lower()
+
+
+class ModelRegistry:
+    """One started Generator per configured model (or allowed endpoint), shared by every run."""
+
+    def __init__(self, config: ModelsConfig, allowed_endpoint_hosts: tuple[str, ...] = ()) -> None:
+        self.config = config
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_endpoint_hosts)
+        self._generators: dict[tuple[str, str, str], Generator] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.config.models)
+
+    def resolve(self, ref: d.ModelRef) -> tuple[str, ModelEndpoint]:
+        """The (key, endpoint) a reference means; InvalidRequest naming the choices if none."""
+        if ref.endpoint:
+            if ref.name:
+                raise InvalidRequest("a model reference names a model or an endpoint, not both")
+            host = endpoint_host(ref.endpoint)
+            if host not in self.allowed_hosts:
+                raise InvalidRequest(
+                    f"endpoint host {host!r} is not allowed by this orchestrator; name a configured"
+                    f" model instead ({', '.join(self.names) or 'none configured'})"
+                )
+            return f"endpoint:{ref.endpoint}", ModelEndpoint(
+                target=ref.endpoint, model=ref.endpoint_model
+            )
+        name = ref.name or self.config.default
+        endpoint = self.config.models.get(name)
+        if endpoint is None:
+            known = ", ".join(self.names) or "none configured"
+            what = f"model {name!r}" if name else "a default model"
+            raise InvalidRequest(f"this orchestrator has no {what} (configured: {known})")
+        return f"model:{name}", endpoint
+
+    def check(self, ref: d.ModelRef) -> None:
+        """Raise InvalidRequest unless ``ref`` resolves (no connection is made)."""
+        self.resolve(ref)
+
+    async def get(self, ref: d.ModelRef) -> Generator:
+        key, endpoint = self.resolve(ref)
+        cache_key = (key, endpoint.target, endpoint.model)
+        generator = self._generators.get(cache_key)
+        if generator is None:
+            generator = self._build(endpoint, configured=key.startswith("model:"))
+            await generator.start()
+            self._generators[cache_key] = generator
+        return generator
+
+    @staticmethod
+    def _build(endpoint: ModelEndpoint, *, configured: bool) -> Generator:
+        """A Generator for ``endpoint``; credentials only for configured models."""
+        if endpoint.is_openai:
+            key = None
+            if configured:
+                key = read_secret(endpoint.api_key_file)
+                if key is None and endpoint.api_key_env:
+                    key = os.environ.get(endpoint.api_key_env) or None
+            return OpenAIGenerator(endpoint.target, endpoint.model, api_key=key)
+        token = read_secret(endpoint.token_file) if configured else None
+        credentials = endpoint.tls.channel_credentials() if configured and endpoint.tls else None
+        return ModelClient(
+            endpoint.target,
+            model=endpoint.model,
+            token=token,
+            timeout_seconds=endpoint.timeout_seconds,
+            credentials=credentials,
+        )
+
+    async def close(self) -> None:
+        for generator in self._generators.values():
+            await generator.close()
+        self._generators.clear()
