@@ -56,6 +56,13 @@ def register(subparsers: Any) -> None:
         "--template", default="", help="chat template override (xtuner-default|file)"
     )
     model.add_argument("--system-prompt", default="", help="system prompt override")
+    model.add_argument(
+        "--reference",
+        type=Path,
+        help="send the exact prompts of this checkout of the paper's reference code"
+        " (github Purewhite2019/har_copa_main at 3f6f65c; checked by SHA-256, never imported;"
+        " the templates are written to WORKDIR/reference-prompts.toml)",
+    )
     lean = parser.add_argument_group("verifier")
     lean.add_argument("--verifier-backend", default="auto", choices=["auto", "pantograph", "sim"])
     lean.add_argument("--lean-scenario", type=Path, help="scenario file of lean-sim")
@@ -69,6 +76,7 @@ class Plan:
 
     verifier_env: dict[str, str] = field(default_factory=dict)
     model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
+    templates_path: Path | None = None  # the reference's exact prompts (--reference)
     notes: list[str] = field(default_factory=list)
 
 
@@ -136,9 +144,29 @@ def _eval(args: argparse.Namespace) -> int:
     if not args.resume and args.benchmark not in _known() and not Path(args.benchmark).is_file():
         raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
     plan = plan_backends(args)
+    if args.reference is not None:
+        from harcopa.reference import ReferenceMismatch
+
+        try:
+            plan.templates_path = _reference_templates(args)
+        except ReferenceMismatch as error:  # harcopa cannot reproduce them: a runtime failure
+            print(f"harcopa: error: {error}", file=sys.stderr)
+            return 1
+        plan.notes.append(f"prompts: the reference's exact strings ({plan.templates_path})")
     for note in plan.notes:
         print(f"harcopa eval: {note}", file=sys.stderr)
     return asyncio.run(_eval_async(args, plan))
+
+
+def _reference_templates(args: argparse.Namespace) -> Path:
+    """Import the reference's templates into the work folder; the file's path."""
+    from harcopa_cli.prompts import import_templates
+
+    if args.system_prompt:
+        raise InvalidRequest(
+            "--system-prompt and --reference conflict: the reference sets each task's system prompt"
+        )
+    return import_templates(args.reference, args.workdir / "reference-prompts.toml").path
 
 
 def _known() -> tuple[str, ...]:
@@ -190,6 +218,7 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
                 "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
                 "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+                **_templates_env(plan),
             },
             port=port,
             log_path=logs / "orchestrator.log",
@@ -208,6 +237,12 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
     finally:
         for service in reversed(started):
             await service.stop()
+
+
+def _templates_env(plan: Plan) -> dict[str, str]:
+    if plan.templates_path is None:
+        return {}
+    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
 
 
 def _ports(service: str, port: int) -> dict[str, str]:
