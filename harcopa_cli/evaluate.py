@@ -233,7 +233,7 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
             print(f"harcopa eval: run {run_id}", file=sys.stderr)
             status = await follow(client, run_id)
-        return await _finish(workdir, run_id) or status
+        return await _finish(args, run_id) or status
     finally:
         for service in reversed(started):
             await service.stop()
@@ -249,18 +249,19 @@ def _ports(service: str, port: int) -> dict[str, str]:
     return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
 
 
-async def _finish(workdir: Path, run_id: str) -> int:
+async def _finish(args: argparse.Namespace, run_id: str) -> int:
     """Print the report and export the results; non-zero unless the run succeeded."""
-    from harcopa_orchestrator.report import build_report
+    from harcopa_cli.runs import run_report
     from harcopa_orchestrator.store import RunStore
 
+    workdir: Path = args.workdir
     store = RunStore(workdir / "harcopa.sqlite")
     try:
         run = await store.get_run(run_id)
         if run is None:
             print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
             return 1
-        print(build_report(run.spec, await store.results(run_id)).render())
+        print((await run_report(store, run_id, args.benchmark_root)).render())
         out = workdir / f"{run_id}.jsonl"
         count = await store.export_jsonl(run_id, out)
         print(f"results: {out} ({count} problems)")
