@@ -116,6 +116,19 @@ def register(subparsers: Any) -> None:
     result.add_argument("run_id")
     result.add_argument("problem_id", help="e.g. minif2f_solving/12")
     result.set_defaults(handler=_result)
+    _register_report(actions)
+    export = actions.add_parser("export", help="write a run's results as JSONL (reads the store)")
+    export.add_argument("run_id")
+    export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(handler=_export)
+    for cmd in (start, listing, result, *[actions.choices[n] for n in ("watch", "get", "cancel")]):
+        cmd.add_argument(
+            "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
+        )
+
+
+def _register_report(actions: Any) -> None:
     report = actions.add_parser(
         "report",
         help="the paper's table for runs (reads the store)",
@@ -135,15 +148,6 @@ def register(subparsers: Any) -> None:
     )
     report.add_argument("--json", action="store_true", help="a JSON list, one object per table")
     report.set_defaults(handler=_report)
-    export = actions.add_parser("export", help="write a run's results as JSONL (reads the store)")
-    export.add_argument("run_id")
-    export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
-    export.add_argument("--out", type=Path, required=True)
-    export.set_defaults(handler=_export)
-    for cmd in (start, listing, result, *[actions.choices[n] for n in ("watch", "get", "cancel")]):
-        cmd.add_argument(
-            "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
-        )
 
 
 def _serve(args: argparse.Namespace) -> int:

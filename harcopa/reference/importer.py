@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harcopa.domain import OPEN_HEADER
+from harcopa.errors import InvalidRequest
 from harcopa.prompts import TASK_FIELDS, TASKS, PromptTemplates
 from harcopa.reference.release import RELEASE, RELEASED_FILES, read_checked
 from harcopa.reference.source import ReferenceMismatch, ReferenceSource
@@ -218,13 +219,20 @@ def import_reference(
     if [site.task for site in sites] != list(TASKS):
         raise ReferenceMismatch("the reference sites do not cover harcopa's tasks")
     tables = [(site, *_template(site, default)) for site in sites]
-    out.parent.mkdir(parents=True, exist_ok=True)
     staged = out.with_name(out.name + ".partial")
-    staged.write_text(render_file(default, tables, root, released), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_text(render_file(default, tables, root, released), encoding="utf-8")
+    except OSError as error:
+        raise InvalidRequest(f"cannot write {out}: {error}") from error
     try:
         comparisons = verify(staged, sites, default)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    staged.replace(out)
+    try:
+        staged.replace(out)
+    except OSError as error:
+        staged.unlink(missing_ok=True)
+        raise InvalidRequest(f"cannot write {out}: {error}") from error
     return ImportResult(out, tuple(TASKS), comparisons, released)

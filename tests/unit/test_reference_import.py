@@ -242,3 +242,21 @@ def test_open_header_is_the_references(tree: tuple[Path, dict[str, str]], tmp_pa
     hashes["common/constants.py"] = ref.digest(constants)
     with pytest.raises(ReferenceMismatch, match="OPEN_HEADER differs"):
         import_reference(root, tmp_path / "p.toml", hashes=hashes)
+
+
+def test_a_tree_without_a_builder_is_refused(tmp_path: Path) -> None:
+    files = ref.tree_files()
+    files["agent/proof_search.py"] = files["agent/proof_search.py"].replace(
+        "def gen_prompt(", "def make_prompt("
+    )
+    root = tmp_path / "tree"
+    hashes = json.loads(ref.write_tree(root, files).read_text(encoding="utf-8"))
+    hashes["agent/proof_search.py"] = ref.digest(root / "agent/proof_search.py")
+    with pytest.raises(InvalidRequest, match=r"has no SFT_NALP_LLMProofSearchAgent\.gen_prompt"):
+        import_reference(root, tmp_path / "p.toml", hashes=hashes)
+
+
+def test_an_unwritable_output_is_bad_input(tree: tuple[Path, dict[str, str]]) -> None:
+    root, hashes = tree
+    with pytest.raises(InvalidRequest, match="cannot write"):
+        import_reference(root, root / "agent", hashes=hashes)  # a folder
