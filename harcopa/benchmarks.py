@@ -1,15 +1,18 @@
 """Benchmark loaders: the paper's four JSON benchmarks and users' own problem files.
 
-Called by the orchestrator when a run names a benchmark and by ``harcopa benchmarks``. Each
-record becomes a ``FormalProblem`` exactly as official-impl §1.4 describes; records the text
-layer cannot use are returned as ``Rejection``s with a reason, never dropped silently.
+Called by the orchestrator when a run names a benchmark, by run reports and by
+``harcopa benchmarks``. Each record becomes a ``FormalProblem`` exactly as official-impl §1.4
+describes; records the text layer cannot use are returned as ``Rejection``s with a reason, never
+dropped silently. The paper's exclusion lists are held by problem identity (a fingerprint of
+the formal statement), so a reduced or reordered problems file excludes the same problems.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +25,61 @@ logger = logging.getLogger(__name__)
 
 BENCHMARKS = ("formal_math500", "minif2f_solving", "putnam_solving", "mathodessy")
 
-#: Indices the paper leaves out of its tables (flawed statements, official-impl §5).
-EXCLUDED: dict[str, frozenset[int]] = {
+#: Positions in the official files of the problems the paper leaves out of its tables (flawed
+#: statements, official-impl §5); :data:`EXCLUDED` holds the same problems by identity.
+EXCLUDED_POSITIONS: dict[str, frozenset[int]] = {
     "formal_math500": frozenset({31, 42, 111, 119, 124, 188, 196, 204, 205}),
     "minif2f_solving": frozenset({34, 46, 263, 312, 339}),
     "putnam_solving": frozenset(),
     "mathodessy": frozenset(),
 }
+
+#: The excluded problems by :func:`problem_fingerprint`, computed from the official files.
+EXCLUDED: dict[str, frozenset[str]] = {
+    "formal_math500": frozenset(
+        {
+            "1a1ef7883f86a791cbd7c6df93725e55c421de92cc1101553da83d34e9ec137c",  # 31
+            "461c973ce80b713ec88a90d3b26298fa0a5084a8016cefb20d3b9d9ddc5da930",  # 42
+            "31526ed97d033452d51bcbd3c1c4e28ddc29368d003a6e04e68627caf998ca30",  # 111
+            "255ffd2a816d86ab2c5c24a1fd7d734613c009fbc960b935ad6ded789688dda0",  # 119
+            "de862273cf0da4fe220d05c7463b22bc97ed8db280ea59c7b3e734a18befc621",  # 124
+            "1536c09a64b706c5c742cd89df93c436f72bb092dbb4fbc795883e0db7dafaf3",  # 188
+            "08fddc71c690272d58fa40963769c733f0393c5cb98caa6e0d4eb61c8d83a499",  # 196
+            "8bcef169e00801a76c3dc44a73b0ac9e84267019d85acfb06e4608cab01ea4d4",  # 204
+            "e21bdea8c7f56eac43baf1f10daad57d71809188be29b658515d3e9c9a803c88",  # 205
+        }
+    ),
+    "minif2f_solving": frozenset(
+        {
+            "29207c3943993367f11ff948b4203f96bc17c46c425bf7ab5a3b97b0908858c0",  # 34
+            "63cc87b0c94f8842babbc20b4278ebe62ffb94ca8b9ab7b6bef1c1d4e7acd685",  # 46
+            "2a13494f79206aa275224de4875dfcea08fab14ded26e62f135482ca79a7b29d",  # 263
+            "09efce5340f9d5c5191f8599fc1610f1a5ddcc0a8b68cd32da1f437ac9e543f8",  # 312
+            "415a0f1707ec802a3d8dcca50307d594124a42cb18623d98863f0267cc69dc2f",  # 339
+        }
+    ),
+    "putnam_solving": frozenset(),
+    "mathodessy": frozenset(),
+}
+_ALL_EXCLUDED = frozenset().union(*EXCLUDED.values())
+
+
+def problem_fingerprint(problem: FormalProblem) -> str:
+    """A problem's identity across files: SHA-256 of its formal statement, whitespace collapsed.
+
+    The statements of the four official benchmarks are pairwise distinct under it.
+    """
+    return hashlib.sha256(" ".join(problem.formal_statement.split()).encode("utf-8")).hexdigest()
+
+
+def is_excluded(problem: FormalProblem) -> bool:
+    """True for a problem on one of the paper's exclusion lists, in whatever file it comes."""
+    return problem_fingerprint(problem) in _ALL_EXCLUDED
+
+
+def excluded_problem_ids(problems: Iterable[FormalProblem]) -> frozenset[str]:
+    """The ``problem_id``s of the problems the paper's lists exclude."""
+    return frozenset(p.problem_id for p in problems if is_excluded(p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +101,13 @@ class BenchmarkLoad:
 
     @property
     def scored(self) -> list[FormalProblem]:
-        """The problems the paper's tables count (exclusion list applied)."""
-        excluded = EXCLUDED.get(self.name, frozenset())
-        return [p for p in self.problems if p.index not in excluded]
+        """The problems the paper's tables count (exclusion lists applied by identity)."""
+        return [p for p in self.problems if not is_excluded(p)]
+
+    @property
+    def excluded_indices(self) -> list[int]:
+        """Indices in this file of the problems the paper's lists exclude."""
+        return [p.index for p in self.problems if is_excluded(p)]
 
 
 def _text(record: Mapping[str, Any], key: str) -> str:

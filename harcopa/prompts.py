@@ -1,9 +1,12 @@
 """Chat prompts for the seven SFT tasks, rendered from templates held as data in a TOML file.
 
-Used by the orchestrator (every model call) and the trainer (SFT records). The packaged
-``templates/prompts.toml`` keeps the reference's layouts (official-impl §4.1 P1–P6) with our
-own instruction wording; ``PromptTemplates.load(path)`` reads a user's file instead, e.g. the
-exact strings a checkpoint was trained on.
+The one place prompts are rendered: used by the orchestrator (every model call) and the trainer
+(SFT records). Each task has a user template and may have its own system prompt (else the
+file's default). The packaged ``templates/prompts.toml`` keeps the reference's layouts
+(official-impl §4.1 P1–P6) with our own instruction wording; ``PromptTemplates.load(path)``
+reads another file instead. The released checkpoints need the exact strings they were trained
+on: ``harcopa prompts import --reference DIR --out FILE`` writes them from a checkout of the
+reference code (harcopa.reference), and ``harcopa eval --reference DIR`` does so for one run.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class PromptTemplates:
         return cls(str(system), {task: _task(task, tables[task]) for task in TASKS})
 
     def with_system(self, system: str) -> PromptTemplates:
-        """A copy whose default system prompt is ``system``."""
+        """A copy whose default system prompt is ``system`` (tasks with their own keep it)."""
         return dataclasses.replace(self, system=system)
 
     def render(self, task: str, **fields: str) -> Prompt:

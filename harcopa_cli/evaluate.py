@@ -57,6 +57,13 @@ def register(subparsers: Any) -> None:
         "--template", default="", help="chat template override (xtuner-default|file)"
     )
     model.add_argument("--system-prompt", default="", help="system prompt override")
+    model.add_argument(
+        "--reference",
+        type=Path,
+        help="send the exact prompts of this checkout of the paper's reference code"
+        " (github Purewhite2019/har_copa_main at 3f6f65c; checked by SHA-256, never imported;"
+        " the templates are written to WORKDIR/reference-prompts.toml)",
+    )
     lean = parser.add_argument_group("verifier")
     lean.add_argument("--verifier-backend", default="auto", choices=["auto", "pantograph", "sim"])
     lean.add_argument("--lean-scenario", type=Path, help="scenario file of lean-sim")
@@ -70,6 +77,7 @@ class Plan:
 
     verifier_env: dict[str, str] = field(default_factory=dict)
     model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
+    templates_path: Path | None = None  # the reference's exact prompts (--reference)
     notes: list[str] = field(default_factory=list)
 
 
@@ -137,9 +145,29 @@ def _eval(args: argparse.Namespace) -> int:
     if not args.resume and args.benchmark not in _known() and not Path(args.benchmark).is_file():
         raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
     plan = plan_backends(args)
+    if args.reference is not None:
+        from harcopa.reference import ReferenceMismatch
+
+        try:
+            plan.templates_path = _reference_templates(args)
+        except ReferenceMismatch as error:  # harcopa cannot reproduce them: a runtime failure
+            print(f"harcopa: error: {error}", file=sys.stderr)
+            return 1
+        plan.notes.append(f"prompts: the reference's exact strings ({plan.templates_path})")
     for note in plan.notes:
         print(f"harcopa eval: {note}", file=sys.stderr)
     return asyncio.run(_eval_async(args, plan))
+
+
+def _reference_templates(args: argparse.Namespace) -> Path:
+    """Import the reference's templates into the work folder; the file's path."""
+    from harcopa_cli.prompts import import_templates
+
+    if args.system_prompt:
+        raise InvalidRequest(
+            "--system-prompt and --reference conflict: the reference sets each task's system prompt"
+        )
+    return import_templates(args.reference, args.workdir / "reference-prompts.toml").path
 
 
 def _known() -> tuple[str, ...]:
@@ -196,6 +224,7 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
                 "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
                 "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
+                **_templates_env(plan),
             },
             port=port,
             log_path=logs / "orchestrator.log",
@@ -210,28 +239,35 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
             print(f"harcopa eval: run {run_id}", file=sys.stderr)
             status = await follow(client, run_id)
-        return await _finish(workdir, run_id) or status
+        return await _finish(args, run_id) or status
     finally:
         for service in reversed(started):
             await service.stop()
+
+
+def _templates_env(plan: Plan) -> dict[str, str]:
+    if plan.templates_path is None:
+        return {}
+    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
 
 
 def _ports(service: str, port: int) -> dict[str, str]:
     return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
 
 
-async def _finish(workdir: Path, run_id: str) -> int:
+async def _finish(args: argparse.Namespace, run_id: str) -> int:
     """Print the report and export the results; non-zero unless the run succeeded."""
-    from harcopa_orchestrator.report import build_report
+    from harcopa_cli.runs import run_report
     from harcopa_orchestrator.store import RunStore
 
+    workdir: Path = args.workdir
     store = RunStore(workdir / "harcopa.sqlite")
     try:
         run = await store.get_run(run_id)
         if run is None:
             print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
             return 1
-        print(build_report(run.spec, await store.results(run_id)).render())
+        print((await run_report(store, run_id, args.benchmark_root)).render())
         out = workdir / f"{run_id}.jsonl"
         count = await store.export_jsonl(run_id, out)
         print(f"results: {out} ({count} problems)")

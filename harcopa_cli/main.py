@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("eval", "harcopa_cli.evaluate:register"),
     ("verifier", "harcopa_cli.verifier:register"),
     ("model", "harcopa_cli.model:register"),
+    ("prompts", "harcopa_cli.prompts:register"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"
@@ -82,7 +83,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def _summary(root: Path, name: str) -> dict[str, Any]:
-    from harcopa.benchmarks import EXCLUDED, load_benchmark
+    from harcopa.benchmarks import load_benchmark
     from harcopa.errors import InvalidRequest
     from harcopa.fps import parse_fps_from_source
 
@@ -97,7 +98,7 @@ def _summary(root: Path, name: str) -> dict[str, Any]:
         "name": name,
         "records": load.records,
         "scored": len(load.scored),
-        "excluded": sorted(EXCLUDED.get(name, frozenset())),
+        "excluded": load.excluded_indices,
         "rejected": [{"index": r.index, "reason": r.reason} for r in load.rejections],
         "source_parse_rejected": approximation,
     }

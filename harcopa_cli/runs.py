@@ -134,11 +134,7 @@ def register(subparsers: Any) -> None:
     result.add_argument("run_id")
     result.add_argument("problem_id", help="e.g. minif2f_solving/12")
     result.set_defaults(handler=_result)
-    report = actions.add_parser("report", help="the paper's table for a run (reads the store)")
-    report.add_argument("run_id")
-    report.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
-    report.add_argument("--no-exclusions", action="store_true", help="score every problem")
-    report.set_defaults(handler=_report)
+    _register_report(actions)
     export = actions.add_parser("export", help="write a run's results as JSONL (reads the store)")
     export.add_argument("run_id")
     export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
@@ -148,6 +144,28 @@ def register(subparsers: Any) -> None:
         cmd.add_argument(
             "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
         )
+
+
+def _register_report(actions: Any) -> None:
+    report = actions.add_parser(
+        "report",
+        help="the paper's table for runs (reads the store)",
+        description="The paper's table per benchmark and pipeline. Several runs are reported"
+        " as the paper does: concatenated (All, Solved, Budget, Steps summed) and the mean and"
+        " population standard deviation of each run's solve rate and budget.",
+    )
+    report.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    report.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
+    report.add_argument("--no-exclusions", action="store_true", help="score every problem")
+    report.add_argument(
+        "--benchmark-root",
+        type=Path,
+        default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
+        help="benchmark folder, to find the excluded problems by identity"
+        " (default: $HARCOPA_BENCHMARK_ROOT)",
+    )
+    report.add_argument("--json", action="store_true", help="a JSON list, one object per table")
+    report.set_defaults(handler=_report)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -279,18 +297,39 @@ def _open_store(path: Path) -> Any:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harcopa_orchestrator.report import build_report
+    from harcopa_orchestrator.report import aggregate, render_many
 
     store = _open_store(args.store)
+    root = None if args.no_exclusions else args.benchmark_root
 
-    async def load() -> tuple[d.Run | None, list[d.ProblemResult]]:
-        return await store.get_run(args.run_id), await store.results(args.run_id)
+    async def load() -> list[Any]:
+        return [await run_report(store, run_id, root) for run_id in args.run_ids]
 
-    run, results = asyncio.run(load())
-    if run is None:
-        raise InvalidRequest(f"no run {args.run_id!r} in {args.store}")
-    print(build_report(run.spec, results, apply_exclusions=not args.no_exclusions).render())
+    try:
+        reports = asyncio.run(load())
+    finally:
+        store.close()
+    tables = aggregate(reports)
+    if args.json:
+        print(json.dumps([table.json() for table in tables], ensure_ascii=False, indent=2))
+    else:
+        print(render_many(tables))
     return 0
+
+
+async def run_report(store: Any, run_id: str, benchmark_root: Path | None) -> Any:
+    """The RunReport of one stored run; the paper's exclusions unless ``benchmark_root`` is None.
+
+    The benchmark file under ``benchmark_root`` (or the run's problems file) tells which of the
+    run's problems are on the paper's lists.
+    """
+    from harcopa_orchestrator.report import build_report, paper_exclusions
+
+    run = await store.get_run(run_id)
+    if run is None:
+        raise InvalidRequest(f"no run {run_id!r} in the store")
+    excluded = frozenset() if benchmark_root is None else paper_exclusions(run.spec, benchmark_root)
+    return build_report(run.spec, await store.results(run_id), excluded=excluded, run_id=run_id)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ class ScriptedGeneratorSimulator:
     nll: dict[str, float] = field(default_factory=dict)
     delay_seconds: float = 0.0
     calls: list[str] = field(default_factory=list)
+    prompts: list[Prompt] = field(default_factory=list)
     in_flight: int = 0
     peak: int = 0
 
@@ -77,6 +78,7 @@ class ScriptedGeneratorSimulator:
     async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
         user = prompt.messages[-1].content
         self.calls.append(user)
+        self.prompts.append(prompt)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
@@ -157,6 +159,7 @@ class Harness:
         *,
         mode: Mode = Mode.STRICT,
         limits: Limits | None = None,
+        templates: PromptTemplates | None = None,
         **params: int,
     ) -> tuple[Scheduler, SearchContext]:
         served_prover = self.serve(prover) if prover is not None else None
@@ -166,7 +169,7 @@ class Harness:
         ctx = scheduler.context(
             params=SearchParams().merged(**params),
             mode=mode,
-            templates=PromptTemplates.load(),
+            templates=templates or PromptTemplates.load(),
             seed=1,
         )
         ctx.on_tree = self.trees.append

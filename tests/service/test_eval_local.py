@@ -5,11 +5,16 @@ problems file, prints the paper's table, exports JSONL, and resumes an interrupt
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import psutil
+
+from harcopa_cli.prompts import HASHES_ENV
+from tests import reference_tree
 
 PROBLEMS = [
     {
@@ -41,10 +46,11 @@ MODEL_SCENARIO = {
 }
 
 
-def _harcopa(*args: str) -> subprocess.CompletedProcess[str]:
+def _harcopa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harcopa_cli", *args],
         cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=240,
@@ -101,3 +107,44 @@ def test_eval_rejects_unknown_benchmark(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("harcopa: error: unknown benchmark")
+
+
+def _reference_scenario() -> dict[str, object]:
+    """HAR's script keyed on the synthetic reference's wording and system prompt only."""
+    system = "^" + re.escape(reference_tree.SYSTEM_PROMPT_SFT) + "$"
+    return {
+        "name": "eval-reference",
+        "rules": [
+            {"match": "^SYNTH-P2.*h1 : answer = 4", "system": system,
+             "completions": ["```lean4\nexact h1 -- submit\n```"]},
+            {"match": "^SYNTH-P2", "system": system,
+             "completions": ["```lean4\nhave h1 : answer = 4 := sorry\n```"]},
+            {"match": "^SYNTH-P1", "system": system, "completions": ["norm_num [h_answer]"]},
+        ],
+        "default": "sorry",
+    }  # fmt: skip
+
+
+def test_eval_with_reference_sends_its_prompts(tmp_path: Path) -> None:
+    problems = tmp_path / "problems.json"
+    problems.write_text(json.dumps(PROBLEMS[:1]), encoding="utf-8")
+    scenario = tmp_path / "model.json"
+    scenario.write_text(json.dumps(_reference_scenario()), encoding="utf-8")
+    hashes = reference_tree.write_tree(tmp_path / "har_copa_main")
+    workdir = tmp_path / "runs"
+    common = ["eval", "--pipeline", "har", "--benchmark", str(problems), "--workdir", str(workdir)]
+    common += ["--model-backend", "sim", "--model-scenario", str(scenario), "--ks", "4"]
+    common += ["--reference", str(tmp_path / "har_copa_main"), "--pool-size", "2"]
+    refused = _harcopa(*common)  # the released hashes refuse the synthetic tree, before any start
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "harcopa: error: reference file agent/proof_search.py differs from the released one"
+    )
+    assert refused.stderr.count("\n") == 1
+    conflict = _harcopa(*common, "--system-prompt", "S", env={HASHES_ENV: str(hashes)})
+    assert conflict.returncode == 2 and "--system-prompt and --reference" in conflict.stderr
+    done = _harcopa(*common, env={HASHES_ENV: str(hashes)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "prompts: the reference's exact strings" in done.stderr
+    assert (workdir / "reference-prompts.toml").is_file()
+    assert done.stdout.splitlines()[2].split()[:2] == ["1", "1"]  # solved: the scripts matched

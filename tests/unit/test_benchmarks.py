@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from harcopa.benchmarks import BENCHMARKS, EXCLUDED, load_benchmark, load_problems_file
+from harcopa.benchmarks import (
+    BENCHMARKS,
+    EXCLUDED,
+    EXCLUDED_POSITIONS,
+    load_benchmark,
+    load_problems_file,
+    problem_fingerprint,
+)
 from harcopa.domain import Variable
 from harcopa.errors import InvalidRequest
 from harcopa.fps import (
@@ -98,7 +105,38 @@ def test_real_benchmark_counts(name: str, records: int, scored: int) -> None:
     assert load.rejections == []
     assert all(p.benchmark == name and p.formal_statement.endswith("\n:= sorry")
                for p in load.problems)  # fmt: skip
-    assert {p.index for p in load.problems} - {p.index for p in load.scored} == EXCLUDED[name]
+    assert set(load.excluded_indices) == EXCLUDED_POSITIONS[name]
+    fingerprints = {problem_fingerprint(p) for p in load.problems}
+    assert len(fingerprints) == records  # the identity tells every problem apart
+    assert {problem_fingerprint(load.problems[i]) for i in EXCLUDED_POSITIONS[name]} == (
+        EXCLUDED[name]
+    )
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("name", "picked", "excluded_sources"),
+    [
+        ("formal_math500", [35, 31, 0, 42, 205, 386, 204], {31, 42, 205, 204}),
+        ("minif2f_solving", [339, 1, 2, 46, 300], {339, 46}),
+        ("putnam_solving", [3, 2, 1], set()),
+    ],
+)
+def test_a_reduced_reordered_file_excludes_the_same_problems(
+    tmp_path: Path, name: str, picked: list[int], excluded_sources: set[int]
+) -> None:
+    records = json.loads((BENCHMARK_ROOT / f"{name}.json").read_text(encoding="utf-8"))
+    small = load_problems_file(_write(tmp_path / "small.json", [records[i] for i in picked]))
+    assert {picked[i] for i in small.excluded_indices} == excluded_sources
+    assert [picked[p.index] for p in small.scored] == [
+        i for i in picked if i not in excluded_sources
+    ]
+    # Re-indenting a statement does not change its identity.
+    spaced = [dict(records[i]) for i in picked]
+    for record in spaced:
+        record["formal_problem"] = record["formal_problem"].replace("\n", "\n   ")
+    again = load_problems_file(_write(tmp_path / "spaced.json", spaced))
+    assert again.excluded_indices == small.excluded_indices
 
 
 #: Records the Lean-free parse cannot handle: ``answer`` is auto-bound by Lean there.

@@ -1,8 +1,8 @@
-"""Run reports: the paper's table (All, Solved, Budget, Steps) and cost accounting.
+"""Run reports: the paper's table (All, Solved, Budget, Steps) for one run or several, and costs.
 
 Used by the CLI (`harcopa run report`) and by `harcopa eval`. Budget semantics follow
-official-impl §5 per pipeline family, with the paper's exclusion lists applied to the two
-benchmarks it scores:
+official-impl §5 per pipeline family, with the paper's exclusion lists applied by problem
+identity (harcopa.benchmarks.is_excluded):
 
 - step family (AR, HAR, BFS, H-BFS): a solved problem adds the ``paper_budget`` of every attempt
   up to and including the first solved one (AR: accepted steps, BFS: graph edges); an unsolved
@@ -10,18 +10,28 @@ benchmarks it scores:
 - whole-draft family (WG, H-WG, H-SA): every problem adds the draft step counts of its attempts
   up to the first success (all attempts when unsolved).
 
-Steps(correct) is the step count of the first successful attempt. The table reports both sums
-(the notebook's figures) and means (Budget per problem, Steps per solved problem).
+Steps(correct) is the step count of the first successful attempt. A table reports both sums
+(the notebook's figures) and means (Budget per problem, Steps per solved problem). Several runs
+of one benchmark and pipeline are reported as the paper does: concatenated (the sums over the
+runs, as the notebook does when several result files share a key) and, per run, the mean and
+the population standard deviation (numpy's default, ddof=0) of the solve rate and the budget.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import statistics
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from harcopa import domain as d
-from harcopa.benchmarks import EXCLUDED
+from harcopa.benchmarks import BENCHMARKS, EXCLUDED, excluded_problem_ids
+from harcopa.errors import InvalidRequest
+from harcopa_orchestrator.problems import problem_loader
+
+STD_NOTE = "population standard deviation over runs (ddof=0)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,7 @@ class RunReport:
     steps_sum: int
     excluded: int
     stats: d.SearchStats
+    run_id: str = ""
 
     @property
     def solve_rate(self) -> float:
@@ -48,20 +59,54 @@ class RunReport:
         return self.steps_sum / self.solved if self.solved else 0.0
 
     def render(self) -> str:
-        usage = self.stats.usage
         lines = [
             f"pipeline {self.pipeline}  benchmark {self.benchmark}"
             + (f"  ({self.excluded} excluded by the paper's lists)" if self.excluded else ""),
-            f"{'All':>6} {'Solved':>7} {'Rate':>7} {'Budget':>10} {'Budget/prob':>12}"
-            f" {'Steps':>7} {'Steps/solved':>13}",
-            f"{self.all:>6} {self.solved:>7} {self.solve_rate:>7.1%} {self.budget_sum:>10.1f}"
-            f" {self.budget_mean:>12.2f} {self.steps_sum:>7} {self.steps_mean:>13.2f}",
-            f"cost: {self.stats.model_calls} model calls, {usage.prompt_tokens} prompt tokens"
-            f" ({usage.cached_prompt_tokens} cached), {usage.completion_tokens} completion tokens,"
-            f" {self.stats.generator_seconds:.1f} model s, {self.stats.tactic_calls} Lean calls,"
-            f" {self.stats.verifier_seconds:.1f} Lean s, {self.stats.sessions_lost} sessions lost",
+            _TABLE_HEAD,
+            _row(self),
+            _cost(self.stats),
         ]
         return "\n".join(lines)
+
+    def figures(self) -> dict[str, Any]:
+        """The table's figures as JSON values (a non-finite budget is the string "inf")."""
+        return {
+            "all": self.all,
+            "solved": self.solved,
+            "solve_rate": self.solve_rate,
+            "budget": _number(self.budget_sum),
+            "budget_per_problem": _number(self.budget_mean),
+            "steps": self.steps_sum,
+            "steps_per_solved": self.steps_mean,
+            "excluded": self.excluded,
+        }
+
+
+_TABLE_HEAD = (
+    f"{'All':>6} {'Solved':>7} {'Rate':>7} {'Budget':>10} {'Budget/prob':>12}"
+    f" {'Steps':>7} {'Steps/solved':>13}"
+)
+
+
+def _row(r: RunReport) -> str:
+    return (
+        f"{r.all:>6} {r.solved:>7} {r.solve_rate:>7.1%} {r.budget_sum:>10.1f}"
+        f" {r.budget_mean:>12.2f} {r.steps_sum:>7} {r.steps_mean:>13.2f}"
+    )
+
+
+def _cost(stats: d.SearchStats) -> str:
+    usage = stats.usage
+    return (
+        f"cost: {stats.model_calls} model calls, {usage.prompt_tokens} prompt tokens"
+        f" ({usage.cached_prompt_tokens} cached), {usage.completion_tokens} completion tokens,"
+        f" {stats.generator_seconds:.1f} model s, {stats.tactic_calls} Lean calls,"
+        f" {stats.verifier_seconds:.1f} Lean s, {stats.sessions_lost} sessions lost"
+    )
+
+
+def _number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
 
 
 def attempt_steps(attempt: d.Attempt) -> int:
@@ -83,25 +128,34 @@ def _problem_budget(
     return (budget if whole_draft else float(k_s)), None
 
 
+def paper_exclusions(spec: d.RunSpec, benchmark_root: Path) -> frozenset[str]:
+    """The problem ids of a run that the paper's lists exclude (read from its benchmark file)."""
+    if spec.benchmark in BENCHMARKS and not EXCLUDED[spec.benchmark]:
+        return frozenset()
+    try:
+        problems = problem_loader(Path(benchmark_root))(spec)
+    except InvalidRequest as error:
+        raise InvalidRequest(
+            f"cannot apply the paper's exclusion lists: {error} (set the benchmark folder, or"
+            " score every problem with --no-exclusions)"
+        ) from error
+    return excluded_problem_ids(problems)
+
+
 def build_report(
-    spec: d.RunSpec, results: Iterable[d.ProblemResult], *, apply_exclusions: bool = True
+    spec: d.RunSpec,
+    results: Iterable[d.ProblemResult],
+    *,
+    excluded: Collection[str] = frozenset(),
+    run_id: str = "",
 ) -> RunReport:
-    excluded_indices = (
-        EXCLUDED.get(spec.benchmark, frozenset()) if apply_exclusions else frozenset()
-    )
-    whole = spec.pipeline.whole_draft
-    kept: list[d.ProblemResult] = []
-    excluded = 0
-    for result in results:
-        index = int(result.problem_id.rsplit("/", 1)[-1]) if "/" in result.problem_id else -1
-        if index in excluded_indices:
-            excluded += 1
-            continue
-        kept.append(result)
+    """The table of one run; ``excluded`` names problem ids left out (see paper_exclusions)."""
+    every = list(results)
+    kept = [r for r in every if r.problem_id not in excluded]
     budget_sum, steps_sum, solved = 0.0, 0, 0
     stats = d.SearchStats()
     for result in kept:
-        budget, steps = _problem_budget(result, whole, spec.params.ks)
+        budget, steps = _problem_budget(result, spec.pipeline.whole_draft, spec.params.ks)
         budget_sum += budget
         if steps is not None:
             solved += 1
@@ -114,10 +168,110 @@ def build_report(
         solved,
         budget_sum,
         steps_sum,
-        excluded,
+        len(every) - len(kept),
         stats,
+        run_id,
     )
 
 
-def render_many(reports: Sequence[RunReport]) -> str:
-    return "\n\n".join(r.render() for r in reports)
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Mean and population standard deviation of one figure over runs."""
+
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if not all(math.isfinite(v) for v in values):
+            return cls(math.inf, math.nan)
+        return cls(statistics.fmean(values), statistics.pstdev(values))
+
+    def json(self) -> dict[str, float | str]:
+        return {"mean": _number(self.mean), "std": _number(self.std)}
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """Several runs of one benchmark and pipeline, reported as the paper's tables do."""
+
+    runs: tuple[RunReport, ...]
+
+    @property
+    def total(self) -> RunReport:
+        """The runs concatenated: All, Solved, Budget, Steps and costs summed."""
+        first = self.runs[0]
+        stats = d.SearchStats()
+        for run in self.runs:
+            stats = stats + run.stats
+        return RunReport(
+            first.pipeline,
+            first.benchmark,
+            sum(r.all for r in self.runs),
+            sum(r.solved for r in self.runs),
+            sum(r.budget_sum for r in self.runs),
+            sum(r.steps_sum for r in self.runs),
+            sum(r.excluded for r in self.runs),
+            stats,
+        )
+
+    def spread(self, figure: Callable[[RunReport], float]) -> Spread:
+        return Spread.of([figure(r) for r in self.runs])
+
+    def render(self) -> str:
+        if len(self.runs) == 1:
+            return self.runs[0].render()
+        total = self.total
+        rate = self.spread(lambda r: r.solve_rate)
+        budget = self.spread(lambda r: r.budget_sum)
+        per_problem = self.spread(lambda r: r.budget_mean)
+        lines = [
+            f"pipeline {total.pipeline}  benchmark {total.benchmark}  {len(self.runs)} runs"
+            + (f"  ({total.excluded} excluded by the paper's lists)" if total.excluded else ""),
+            f"{'run':<14}" + _TABLE_HEAD,
+            *(f"{r.run_id:<14}" + _row(r) for r in self.runs),
+            f"{'concatenated':<14}" + _row(total),
+            f"per run, mean ± population std (ddof=0): rate {rate.mean:.2%} ± {rate.std:.2%},"
+            f" budget {budget.mean:.1f} ± {budget.std:.1f},"
+            f" budget/prob {per_problem.mean:.2f} ± {per_problem.std:.2f}",
+            _cost(total.stats),
+        ]
+        return "\n".join(lines)
+
+    def json(self) -> dict[str, Any]:
+        total = self.total
+        stats, usage = total.stats, total.stats.usage
+        return {
+            "benchmark": total.benchmark,
+            "pipeline": total.pipeline,
+            "runs": [{"run_id": r.run_id, **r.figures()} for r in self.runs],
+            "concatenated": total.figures(),
+            "per_run": {
+                "std": STD_NOTE,
+                "solve_rate": self.spread(lambda r: r.solve_rate).json(),
+                "budget": self.spread(lambda r: r.budget_sum).json(),
+                "budget_per_problem": self.spread(lambda r: r.budget_mean).json(),
+            },
+            "cost": {
+                "model_calls": stats.model_calls,
+                "prompt_tokens": usage.prompt_tokens,
+                "cached_prompt_tokens": usage.cached_prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "model_seconds": stats.generator_seconds,
+                "tactic_calls": stats.tactic_calls,
+                "lean_seconds": stats.verifier_seconds,
+                "sessions_lost": stats.sessions_lost,
+            },
+        }
+
+
+def aggregate(reports: Iterable[RunReport]) -> list[Aggregate]:
+    """One Aggregate per (benchmark, pipeline), in the order they first appear."""
+    groups: dict[tuple[str, str], list[RunReport]] = {}
+    for report in reports:
+        groups.setdefault((report.benchmark, report.pipeline), []).append(report)
+    return [Aggregate(tuple(runs)) for runs in groups.values()]
+
+
+def render_many(aggregates: Sequence[Aggregate]) -> str:
+    return "\n\n".join(a.render() for a in aggregates)
