@@ -39,8 +39,10 @@ def open_channel(
     *,
     max_message_bytes: int = 16 * 1024 * 1024,
     retries: bool = True,
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> grpc.aio.Channel:
-    """An insecure aio channel to ``target`` (``host:port`` or ``dns:///name:port``)."""
+    """An aio channel to ``target`` (``host:port`` or ``dns:///name:port``); TLS when
+    ``credentials`` are given, plaintext otherwise."""
     options: list[tuple[str, object]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
@@ -48,6 +50,8 @@ def open_channel(
     ]
     if retries:
         options.append(("grpc.service_config", service_config(service_names)))
+    if credentials is not None:
+        return grpc.aio.secure_channel(target, credentials, options=options)
     return grpc.aio.insecure_channel(target, options=options)
 
 

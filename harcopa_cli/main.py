@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("eval", "harcopa_cli.evaluate:register"),
     ("verifier", "harcopa_cli.verifier:register"),
     ("model", "harcopa_cli.model:register"),
+    ("health", "harcopa_cli.health:register"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"
