@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from harcopa.serving import Service, ServiceRunner
 from harcopa.settings import ServiceSettings
 from harcopa.v1 import verifier_pb2_grpc
+from tests.fakes import ReadyBackend
 
 VERIFIER = "harcopa.v1.VerifierService"
 
@@ -31,12 +32,6 @@ async def harcopa(*args: str) -> tuple[int, str, str]:
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return int(process.returncode or 0), out.decode(), err.decode()
-
-
-class ReadyBackend:
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 async def test_health_reports_serving_unknown_services_and_bad_arguments() -> None:

@@ -24,6 +24,7 @@ from harcopa.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from harcopa_lean_verifier.server import lean_version
 from harcopa_lean_verifier.settings import PantographConfig
 from harcopa_model_server.backends import SimulatedConfig
+from tests.fakes import ReadyBackend
 from tests.model_tiny import serve_model
 from tests.service.verifier_harness import serving, sim_settings
 
@@ -114,12 +115,6 @@ class StreamingOrchestrator(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             count += 1
             yield orchestrator_pb2.RunEvent()
             await asyncio.sleep(0.01 if request.run_id == "short" else 0.2)
-
-
-class ReadyBackend:
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 async def test_server_streams_are_typed_and_cancelled_calls_counted_as_canceled() -> None:
