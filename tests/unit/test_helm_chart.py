@@ -428,6 +428,9 @@ def test_model_server_requests_its_accelerator_and_lands_on_its_nodes() -> None:
     c = container(sim, "Deployment", f"{PREFIX}-model-server")
     assert "nvidia.com/gpu" not in json.dumps(c)
     assert env(c)["HARCOPA_MODEL_BACKEND__KIND"] == "sim"
+    assert c["image"] == "harcopa-orchestrator:0.1.0"
+    assert c["command"] == ["python", "-m", "harcopa_model_server"]
+    assert "command" not in container(cuda, "Deployment", f"{PREFIX}-model-server")
 
 
 # ---- the orchestrator and auth ----------------------------------------------------------------
