@@ -21,9 +21,14 @@ SERVICE = "harcopa.v1.OrchestratorService"
 
 class OrchestratorClient:
     def __init__(
-        self, target: str, *, token: str | None = None, timeout_seconds: float = 60
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        timeout_seconds: float = 60,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
-        self._channel = open_channel(target, [SERVICE])
+        self._channel = open_channel(target, [SERVICE], credentials=credentials)
         self._stub = pb_grpc.OrchestratorServiceStub(self._channel)
         self._metadata = auth_metadata(token)
         self._timeout = timeout_seconds

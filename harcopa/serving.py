@@ -3,7 +3,8 @@
 ``create_server`` builds a ``grpc.aio`` server with three interceptors (request id, metrics,
 error mapping), health (liveness on ``""``, readiness on each service name) and reflection.
 ``ServiceRunner`` owns the lifecycle: start the backend, mark SERVING, and on SIGTERM mark
-NOT_SERVING, drain for ``grace_seconds``, then close the backend.
+NOT_SERVING, drain for ``grace_seconds``, then close the backend; it also publishes
+``harcopa_build_info`` for its service.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from harcopa import errors
+from harcopa import __version__, errors, grpc_metrics
 from harcopa import logging as hlog
-from harcopa.metrics import LONG_BUCKETS, counter, histogram, start_exporter
+from harcopa.metrics import LONG_BUCKETS, build_info, counter, histogram, start_exporter
 from harcopa.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -174,9 +175,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts calls by method and status code and times them (``harcopa_<service>_requests_*``)."""
+    """Counts and times every call twice over: ``harcopa_<service>_requests_total`` and
+    ``..._request_duration_seconds`` (method, code), and the standard ``grpc_server_*`` series
+    (grpc_service, grpc_method, grpc_type, grpc_code) that stock gRPC dashboards query."""
 
-    def __init__(self, service: str, methods: Sequence[str] = ()) -> None:
+    def __init__(self, service: str, services: Sequence[str] = ()) -> None:
         self.requests = counter(
             f"harcopa_{service}_requests_total",
             "gRPC calls by method and code.",
@@ -188,45 +191,63 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             ("method",),
             buckets=LONG_BUCKETS,
         )
-        for method in methods:  # initialise the common combinations to zero
+        for _service, method, _kind in grpc_metrics.initialize(services):
             self.duration.labels(method)
-            for code in ("OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAVAILABLE", "INTERNAL"):
-                self.requests.labels(method, code)
+            for code in grpc_metrics.INITIAL_CODES:
+                self.requests.labels(method, code.name)
 
     async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
-        method = _method_name(details)
         if details.method.startswith("/grpc."):
             return await continuation(details)
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        service, method = grpc_metrics.split_method(str(details.method))
+        labels = (service, method, grpc_metrics.handler_type(handler))
 
-        def record(context: grpc.aio.ServicerContext, started: float) -> None:
+        def begin() -> float:
+            grpc_metrics.STARTED.labels(*labels).inc()
+            return time.perf_counter()
+
+        def record(context: grpc.aio.ServicerContext, started: float, cancelled: bool) -> None:
             code = context.code() if hasattr(context, "code") else None
-            name = code.name if isinstance(code, grpc.StatusCode) else "OK"
-            self.requests.labels(method, name).inc()
-            self.duration.labels(method).observe(time.perf_counter() - started)
+            if not isinstance(code, grpc.StatusCode):
+                code = grpc.StatusCode.CANCELLED if cancelled else grpc.StatusCode.OK
+            elapsed = time.perf_counter() - started
+            self.requests.labels(method, code.name).inc()
+            self.duration.labels(method).observe(elapsed)
+            grpc_metrics.HANDLED.labels(*labels, grpc_metrics.code_label(code)).inc()
+            grpc_metrics.HANDLING.labels(*labels).observe(elapsed)
 
         def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
             if streaming:
 
                 async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                    started = time.perf_counter()
+                    started, cancelled = begin(), False
                     try:
                         async for item in behavior(request, context):
                             yield item
+                    except asyncio.CancelledError:
+                        cancelled = True
+                        raise
                     finally:
-                        record(context, started)
+                        record(context, started, cancelled)
 
                 return stream
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                started = time.perf_counter()
+                started, cancelled = begin(), False
                 try:
                     return await behavior(request, context)
+                except asyncio.CancelledError:
+                    cancelled = True
+                    raise
                 finally:
-                    record(context, started)
+                    record(context, started, cancelled)
 
             return unary
 
-        return _wrap_handler(await continuation(details), wrap)
+        return _wrap_handler(handler, wrap)
 
 
 def create_server(
@@ -242,7 +263,7 @@ def create_server(
         interceptors.append(AuthInterceptor(settings.auth_token))
     interceptors += [
         RequestIdInterceptor(),
-        MetricsInterceptor(metrics_service),
+        MetricsInterceptor(metrics_service, [s.name for s in services]),
         ErrorMappingInterceptor(),
     ]
     options = [
@@ -286,12 +307,14 @@ class ServiceRunner:
         services: Sequence[Service],
         backend: Lifecycle,
         metrics_service: str,
+        lean_version: str = "",
     ) -> None:
         self.settings = settings
         self.services = list(services)
         self.backend = backend
         self.metrics_service = metrics_service
         self.server, self.port, self.health = create_server(settings, services, metrics_service)
+        build_info(metrics_service, __version__, lean_version)
         self.metrics_port: int | None = None
         self._metrics_server: Any = None
         self._stopped = asyncio.Event()
@@ -344,9 +367,10 @@ async def run_service(
     backend: Lifecycle,
     metrics_service: str,
     on_ready: Callable[[ServiceRunner], Awaitable[None]] | None = None,
+    lean_version: str = "",
 ) -> None:
     """Entry point used by every service's ``__main__``."""
-    runner = ServiceRunner(settings, services, backend, metrics_service)
+    runner = ServiceRunner(settings, services, backend, metrics_service, lean_version)
     if on_ready is not None:
         await on_ready(runner)
     await runner.serve_forever()

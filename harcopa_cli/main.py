@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("verifier", "harcopa_cli.verifier:register"),
     ("model", "harcopa_cli.model:register"),
     ("prompts", "harcopa_cli.prompts:register"),
+    ("health", "harcopa_cli.health:register"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"

@@ -193,10 +193,17 @@ def _start(args: argparse.Namespace) -> int:
     return asyncio.run(_start_async(args.orchestrator, spec, args.watch))
 
 
-async def _start_async(target: str, spec: d.RunSpec, watch: bool) -> int:
+def _client(target: str) -> Any:
+    """An OrchestratorClient with the HARCOPA_CLIENT_* token and TLS files, if any."""
     from harcopa.orchestrator_client import OrchestratorClient
+    from harcopa_cli.credentials import from_env
 
-    async with OrchestratorClient(target) as client:
+    token, credentials = from_env()
+    return OrchestratorClient(target, token=token, credentials=credentials)
+
+
+async def _start_async(target: str, spec: d.RunSpec, watch: bool) -> int:
+    async with _client(target) as client:
         run_id = await client.start_run(spec)
         print(run_id)
         if watch:
@@ -224,9 +231,7 @@ async def follow(client: Any, run_id: str, stream: Any = sys.stderr) -> int:
 
 def _client_call(args: argparse.Namespace, method: str, *call_args: Any) -> Any:
     async def call() -> Any:
-        from harcopa.orchestrator_client import OrchestratorClient
-
-        async with OrchestratorClient(args.orchestrator) as client:
+        async with _client(args.orchestrator) as client:
             if method == "watch":
                 return await follow(client, *call_args)
             return await getattr(client, method)(*call_args)

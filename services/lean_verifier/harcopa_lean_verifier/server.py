@@ -17,6 +17,7 @@ from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
 from harcopa_lean_verifier.verifier import PantographVerifier
+from harcopa_lean_verifier.versions import LEAN_VERSION, SIMULATED_LEAN_VERSION
 
 METRICS_SERVICE = "verifier"
 
@@ -97,10 +98,17 @@ def build_service(verifier: PantographVerifier, settings: VerifierSettings) -> S
     return Service(SERVICE_NAME, servicer, register)
 
 
+def lean_version(settings: VerifierSettings) -> str:
+    """The ``lean_version`` build-info label: the Lean release, or ``lean-sim`` when simulated."""
+    simulated = not isinstance(settings.backend, PantographConfig)
+    return SIMULATED_LEAN_VERSION if simulated else LEAN_VERSION
+
+
 def build_runner(settings: VerifierSettings) -> ServiceRunner:
     """A runner (server bound, not started) hosting the verifier; tests start and stop it."""
     verifier = build_verifier(settings)
-    return ServiceRunner(settings, [build_service(verifier, settings)], verifier, METRICS_SERVICE)
+    service = build_service(verifier, settings)
+    return ServiceRunner(settings, [service], verifier, METRICS_SERVICE, lean_version(settings))
 
 
 async def main(
@@ -110,4 +118,6 @@ async def main(
     """Serve until SIGTERM/SIGINT."""
     verifier = build_verifier(settings)
     service = build_service(verifier, settings)
-    await run_service(settings, [service], verifier, METRICS_SERVICE, on_ready)
+    await run_service(
+        settings, [service], verifier, METRICS_SERVICE, on_ready, lean_version(settings)
+    )

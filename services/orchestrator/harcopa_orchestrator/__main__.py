@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harcopa import __version__
 from harcopa import logging as hlog
-from harcopa.metrics import build_info
 from harcopa.serving import run_service
 from harcopa_orchestrator.app import build
 from harcopa_orchestrator.settings import OrchestratorSettings
@@ -14,7 +12,6 @@ from harcopa_orchestrator.settings import OrchestratorSettings
 
 async def serve(settings: OrchestratorSettings) -> None:
     services, backend = build(settings)
-    build_info("orchestrator", __version__)
     await run_service(settings, services, backend, "orchestrator")
 
 
