@@ -57,6 +57,7 @@ from harcopa.domain import (
     TokenUsage,
     Validation,
     Variable,
+    VerifierInfo,
 )
 from harcopa.prompts import PromptTemplates
 from harcopa_orchestrator.context import SearchContext
@@ -237,6 +238,9 @@ class VerifierSimulator:
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
         return Lease(len(self._sessions), 0.0)
+
+    async def describe(self) -> VerifierInfo:
+        return VerifierInfo("simulated", "in-process simulator", session_capacity=1 << 20)
 
 
 class GeneratorSimulator:

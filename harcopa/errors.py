@@ -63,6 +63,9 @@ class FailedPrecondition(HarcopaError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+#: Trailing-metadata key naming the exception class a server failed a call with.
+ERROR_CLASS_KEY = "harcopa-error"
+
 _BY_CODE: dict[grpc.StatusCode, type[HarcopaError]] = {
     InvalidRequest.code: InvalidRequest,
     StateNotFound.code: StateNotFound,
@@ -79,7 +82,19 @@ def from_status(code: grpc.StatusCode, details: str) -> HarcopaError:
     return _BY_CODE.get(code, HarcopaError)(details)
 
 
+def error_class(error: grpc.RpcError) -> str:
+    """The harcopa exception class a server failed the call with ("" when the failure came
+    from the transport: no connection, a server that went away)."""
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == ERROR_CLASS_KEY:
+            return str(value)
+    return ""
+
+
 def from_rpc_error(error: grpc.RpcError) -> HarcopaError:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
+    if error_class(error) == BackendCrashed.__name__:
+        return BackendCrashed(details or "")
     return from_status(code, details or "")

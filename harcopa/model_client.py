@@ -7,13 +7,15 @@ channel's service config; every other failure is raised as the matching harcopa 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import grpc
 
 from harcopa import wire
-from harcopa.channels import auth_metadata, open_channel
+from harcopa.channels import RECONNECT_SECONDS, auth_metadata, open_channel, reconnecting
 from harcopa.domain import Generation, Prompt, SamplingParams
 from harcopa.errors import BackendUnavailable, from_rpc_error
-from harcopa.v1 import model_pb2_grpc
+from harcopa.v1 import model_pb2, model_pb2_grpc
 
 SERVICE_NAME = "harcopa.v1.ModelService"
 
@@ -31,6 +33,7 @@ class ModelClient:
         retries: bool = True,
         max_message_bytes: int = 16 * 1024 * 1024,
         credentials: grpc.ChannelCredentials | None = None,
+        reconnect_seconds: float = RECONNECT_SECONDS,
     ) -> None:
         """``model`` (optional) must name the served model; ``timeout_seconds`` is per call."""
         self.target = target
@@ -40,6 +43,7 @@ class ModelClient:
         self._retries = retries
         self._max_message_bytes = max_message_bytes
         self._credentials = credentials
+        self._reconnect_seconds = reconnect_seconds
         self._channel: grpc.aio.Channel | None = None
         self._stub: model_pb2_grpc.ModelServiceStub | None = None
 
@@ -74,8 +78,17 @@ class ModelClient:
             raise BackendUnavailable("ModelClient is not started")
         request = wire.to_generate_request(prompt, params, self.model_name)
         timeout = timeout_seconds if timeout_seconds is not None else self.timeout_seconds
+        stub = self._stub
+
+        def once() -> Awaitable[model_pb2.GenerateResponse]:
+            return stub.Generate(request, timeout=timeout, metadata=self._metadata)  # type: ignore[no-any-return]
+
         try:
-            reply = await self._stub.Generate(request, timeout=timeout, metadata=self._metadata)
+            reply = await reconnecting(
+                once,
+                what=f"the model server at {self.target}",
+                reconnect_seconds=self._reconnect_seconds,
+            )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from error
         return wire.from_generation(reply)

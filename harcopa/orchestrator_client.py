@@ -1,20 +1,27 @@
 """OrchestratorClient: the gRPC client of OrchestratorService, used by the CLI and scripts.
 
-Status codes come back as harcopa.errors exceptions (NOT_FOUND -> StateNotFound, ...).
+Status codes come back as harcopa.errors exceptions (NOT_FOUND -> StateNotFound, ...). An
+orchestrator that restarts is waited for (``reconnect_seconds``): unary calls are retried and a
+watch re-subscribes (its first event is always a snapshot, so nothing is missed).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable
 from types import TracebackType
 
 import grpc
 
 from harcopa import domain as d
 from harcopa import errors, wire
-from harcopa.channels import auth_metadata, open_channel
+from harcopa.channels import RECONNECT_SECONDS, auth_metadata, open_channel, reconnecting
 from harcopa.v1 import orchestrator_pb2 as pb
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
+
+logger = logging.getLogger(__name__)
 
 SERVICE = "harcopa.v1.OrchestratorService"
 
@@ -27,7 +34,10 @@ class OrchestratorClient:
         token: str | None = None,
         timeout_seconds: float = 60,
         credentials: grpc.ChannelCredentials | None = None,
+        reconnect_seconds: float = RECONNECT_SECONDS,
     ) -> None:
+        self.target = target
+        self._reconnect_seconds = reconnect_seconds
         self._channel = open_channel(target, [SERVICE], credentials=credentials)
         self._stub = pb_grpc.OrchestratorServiceStub(self._channel)
         self._metadata = auth_metadata(token)
@@ -45,12 +55,22 @@ class OrchestratorClient:
         await self._channel.close()
 
     async def _call(self, method: str, request: object) -> object:
-        try:
-            return await getattr(self._stub, method)(
+        def once() -> Awaitable[object]:
+            call: Awaitable[object] = getattr(self._stub, method)(
                 request, timeout=self._timeout, metadata=self._metadata
+            )
+            return call
+
+        try:
+            return await reconnecting(
+                once, what=self._what, reconnect_seconds=self._reconnect_seconds
             )
         except grpc.aio.AioRpcError as exc:
             raise errors.from_rpc_error(exc) from exc
+
+    @property
+    def _what(self) -> str:
+        return f"the orchestrator at {self.target}"
 
     async def start_run(self, spec: d.RunSpec) -> str:
         reply = await self._call("StartRun", pb.StartRunRequest(spec=wire.to_run_spec(spec)))
@@ -64,6 +84,10 @@ class OrchestratorClient:
         reply = await self._call("ListRuns", pb.ListRunsRequest())
         return [wire.from_run(r) for r in reply.runs]  # type: ignore[attr-defined]
 
+    async def resume_run(self, run_id: str) -> d.Run:
+        reply = await self._call("ResumeRun", pb.ResumeRunRequest(run_id=run_id))
+        return wire.from_run(reply.run)  # type: ignore[attr-defined]
+
     async def cancel_run(self, run_id: str) -> d.Run:
         reply = await self._call("CancelRun", pb.CancelRunRequest(run_id=run_id))
         return wire.from_run(reply.run)  # type: ignore[attr-defined]
@@ -74,10 +98,22 @@ class OrchestratorClient:
         return wire.from_problem_result(reply.result)  # type: ignore[attr-defined]
 
     async def watch(self, run_id: str) -> AsyncIterator[d.RunEvent]:
-        """Progress events until the run ends (no overall deadline: runs take hours)."""
-        call = self._stub.WatchRun(pb.WatchRunRequest(run_id=run_id), metadata=self._metadata)
-        try:
-            async for event in call:
-                yield wire.from_run_event(event)
-        except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
+        """Progress events until the run ends (no overall deadline: runs take hours); a lost
+        connection re-subscribes while the orchestrator comes back."""
+        lost_since: float | None = None
+        while True:
+            call = self._stub.WatchRun(pb.WatchRunRequest(run_id=run_id), metadata=self._metadata)
+            try:
+                async for event in call:
+                    lost_since = None
+                    yield wire.from_run_event(event)
+                return
+            except grpc.aio.AioRpcError as exc:
+                now = time.monotonic()
+                lost_since = now if lost_since is None else lost_since
+                if exc.code() is not grpc.StatusCode.UNAVAILABLE or (
+                    now - lost_since >= self._reconnect_seconds
+                ):
+                    raise errors.from_rpc_error(exc) from exc
+                logger.info("%s went away (%s); watching again", self._what, exc.details())
+            await asyncio.sleep(0.5)

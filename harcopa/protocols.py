@@ -25,6 +25,7 @@ from harcopa.domain import (
     StateHandle,
     TacticResult,
     Validation,
+    VerifierInfo,
 )
 
 
@@ -92,6 +93,10 @@ class Verifier(Protocol):
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
         """Keep ``client_id``'s sessions alive (or close them all with ``release``)."""
+        ...
+
+    async def describe(self) -> VerifierInfo:
+        """Backend, versions and session capacity (summed over replicas by a client)."""
         ...
 
 

@@ -132,6 +132,10 @@ class ReplicaSet(Generic[S]):
         address = min(load, key=lambda a: (load[a], a))
         return address, self._channels[address][1]
 
+    def stub(self, address: str) -> S:
+        """The stub of one known replica."""
+        return self._ensure(address)
+
     def holding_sessions(self) -> list[tuple[str, S]]:
         """(address, stub) of every replica that holds one of this client's sessions."""
         used = sorted(set(self._sessions.values()))

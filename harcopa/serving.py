@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from harcopa import __version__, errors, grpc_metrics
 from harcopa import logging as hlog
+from harcopa.lifecycle import tie_to_parent
 from harcopa.metrics import LONG_BUCKETS, build_info, counter, histogram, start_exporter
 from harcopa.settings import ServiceSettings
 
@@ -143,7 +144,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 
         async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
             if isinstance(exc, errors.HarcopaError):
-                await context.abort(exc.code, str(exc) or type(exc).__name__)
+                await context.abort(
+                    exc.code,
+                    str(exc) or type(exc).__name__,
+                    trailing_metadata=((errors.ERROR_CLASS_KEY, type(exc).__name__),),
+                )
             logger.error("unhandled error in %s", method, exc_info=exc)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
 
@@ -369,7 +374,9 @@ async def run_service(
     on_ready: Callable[[ServiceRunner], Awaitable[None]] | None = None,
     lean_version: str = "",
 ) -> None:
-    """Entry point used by every service's ``__main__``."""
+    """Entry point used by every service's ``__main__``; a service started by a local
+    launcher stops when the launcher dies (``harcopa.lifecycle``)."""
+    tie_to_parent()
     runner = ServiceRunner(settings, services, backend, metrics_service, lean_version)
     if on_ready is not None:
         await on_ready(runner)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -24,7 +26,7 @@ import grpc
 
 from harcopa import domain as d
 from harcopa import errors, wire
-from harcopa.channels import auth_metadata
+from harcopa.channels import RECONNECT_SECONDS, auth_metadata, reconnecting
 from harcopa.replicas import ReplicaSet
 from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
@@ -50,6 +52,8 @@ class VerifierClient:
         retries: bool = True,
         lease_renew_seconds: float = 3.0,
         credentials: grpc.ChannelCredentials | None = None,
+        reconnect_seconds: float = RECONNECT_SECONDS,
+        open_wait_seconds: float = 600.0,
     ) -> None:
         """``target``: ``host:port``, ``dns:///name:port`` (every replica the name resolves
         to) or ``ipv4:a:port,b:port``; sessions are pinned to the replica that opened them."""
@@ -61,6 +65,8 @@ class VerifierClient:
         self._metadata = auth_metadata(token)
         self._timeout = timeout_seconds
         self._renew_seconds = lease_renew_seconds
+        self._reconnect_seconds = reconnect_seconds
+        self._open_wait_seconds = open_wait_seconds
         self._renewer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> VerifierClient:
@@ -108,15 +114,33 @@ class VerifierClient:
         deadline: float | None = None,
         *,
         session_id: str | None = None,
+        wait: bool = True,
     ) -> T:
-        """One unary call; ``deadline`` (seconds) overrides the client's default. A session the
-        replica no longer knows is forgotten, so its routing entry does not outlive it."""
+        """One unary call; ``deadline`` (seconds) overrides the client's default.
+
+        A call that needs no session waits for a restarting verifier (``reconnect_seconds``);
+        a session's call does not (a replica that went away took its sessions with it: the
+        caller re-opens the session, on a live replica). A session the replica no longer
+        knows is forgotten, so its routing entry does not outlive it.
+        """
+
+        def once() -> Awaitable[T]:
+            return method(request, metadata=self._metadata, timeout=deadline or self._timeout)
+
         try:
-            return await method(request, metadata=self._metadata, timeout=deadline or self._timeout)
+            if session_id is not None or not wait:
+                return await once()
+            return await reconnecting(
+                once,
+                what=f"the verifier at {self.target}",
+                reconnect_seconds=self._reconnect_seconds,
+            )
         except grpc.aio.AioRpcError as exc:
             error = errors.from_rpc_error(exc)
             if session_id is not None and isinstance(error, errors.StateNotFound):
                 self.replicas.forget(session_id)
+            if session_id is not None and isinstance(error, errors.BackendUnavailable):
+                self.replicas.forget(session_id)  # its replica went away with it
             raise error from exc
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> d.Lease:
@@ -127,6 +151,25 @@ class VerifierClient:
             reply = await self._call(stub.RenewLease, request)
             total, seconds = total + reply.sessions, reply.lease_seconds
         return d.Lease(total, seconds)
+
+    async def describe(self) -> d.VerifierInfo:
+        """Every replica's Describe, with pool sizes, capacities and open sessions summed."""
+        await self.replicas.refresh(force=True)
+        infos = []
+        for address in self.replicas.addresses:
+            stub = self.replicas.stub(address)
+            infos.append(
+                wire.from_verifier_info(await self._call(stub.Describe, pb.DescribeRequest()))
+            )
+        if not infos:
+            raise errors.BackendUnavailable(f"no verifier replica at {self.target}")
+        return dataclasses.replace(
+            infos[0],
+            replica_id=",".join(i.replica_id for i in infos),
+            pool_size=sum(i.pool_size for i in infos),
+            session_capacity=sum(i.session_capacity for i in infos),
+            sessions_open=sum(i.sessions_open for i in infos),
+        )
 
     # ------------------------------------------------------------------ sessions
 
@@ -149,19 +192,36 @@ class VerifierClient:
             client_id=client_id or self.client_id,
         )
         # A replica that cannot take the session is skipped for a while; the next one tries.
-        for _ in range(max(1, len(self.replicas.addresses))):
+        # When none can, wait for one to come back (restart) or to free a slot (capacity).
+        for _ in range(max(0, len(self.replicas.addresses) - 1)):
             address, stub = await self.replicas.for_new_session()
             try:
-                session = wire.from_session(await self._call(stub.OpenSession, request))
+                reply = await self._call(stub.OpenSession, request, wait=False)
             except (errors.BackendUnavailable, errors.Overloaded):
                 self.replicas.mark_down(address)
-                if len(self.replicas.addresses) <= 1:
-                    raise
                 continue
-            self.replicas.bind(session.session_id, address)
-            return session
-        address, stub = await self.replicas.for_new_session()
-        session = wire.from_session(await self._call(stub.OpenSession, request))
+            return self._bound(reply, address)
+        return await self._open_waiting(request)
+
+    async def _open_waiting(self, request: pb.OpenSessionRequest) -> d.Session:
+        """OpenSession on the best replica, waiting while every replica is restarting or
+        full (at most ``reconnect_seconds`` for a restart, ``open_wait_seconds`` when full)."""
+        started, backoff = time.monotonic(), 0.5
+        while True:
+            address, stub = await self.replicas.for_new_session()
+            try:
+                return self._bound(await self._call(stub.OpenSession, request), address)
+            except errors.Overloaded:
+                waited = time.monotonic() - started
+                if waited >= self._open_wait_seconds:
+                    raise
+                if backoff >= 4.0:
+                    logger.info("every verifier replica is full; waited %.0f s for a slot", waited)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 8.0)
+
+    def _bound(self, reply: pb.OpenSessionResponse, address: str) -> d.Session:
+        session = wire.from_session(reply)
         self.replicas.bind(session.session_id, address)
         return session
 

@@ -6,7 +6,13 @@ what the machine has: real Pantograph when ``HARCOPA_PANTOGRAPH_BIN`` and
 ``HARCOPA_MATHLIB_PROJECT`` are set (else lean-sim, the simulator, announced as such); vLLM when
 it is importable and a CUDA GPU is present (else transformers on the CPU, or an
 OpenAI-compatible endpoint given with ``--model-endpoint``). The run lives in a SQLite store
-under ``--workdir``; interrupting the command leaves it resumable with ``--resume RUN_ID``.
+under ``--workdir``; interrupting the command (Ctrl-C, SIGTERM, even SIGKILL: the services die
+with it) leaves it resumable with ``--resume RUN_ID``, which takes the run's specification from
+the store and retries its errored and unfinished problems.
+
+Exit status: 0 when every problem was checked (the run succeeded); 1 when the run ended
+incomplete (some problems could not be checked: the line printed says how to resume) or failed;
+2 for bad input; 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import asyncio
 import importlib.util
 import json
 import os
+import shlex
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +44,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_spec_arguments(parser)
+    add_spec_arguments(parser, required=False)
     parser.add_argument(
         "--benchmark-root",
         type=Path,
@@ -44,7 +52,13 @@ def register(subparsers: Any) -> None:
         help="folder with the benchmark JSON files (default: $HARCOPA_BENCHMARK_ROOT)",
     )
     parser.add_argument("--workdir", type=Path, default=Path("runs"), help="store, logs, exports")
-    parser.add_argument("--resume", default="", help="continue this run id instead of a new one")
+    parser.add_argument(
+        "--resume",
+        default="",
+        metavar="RUN_ID",
+        help="continue this run (its pipeline, benchmark and budgets come from the store): its "
+        "errored and unfinished problems are tried again",
+    )
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="smollm2", help="checkpoint folder, or `smollm2`")
     model.add_argument(
@@ -67,7 +81,12 @@ def register(subparsers: Any) -> None:
     lean = parser.add_argument_group("verifier")
     lean.add_argument("--verifier-backend", default="auto", choices=["auto", "pantograph", "sim"])
     lean.add_argument("--lean-scenario", type=Path, help="scenario file of lean-sim")
-    lean.add_argument("--pool-size", type=int, default=0, help="REPL processes (default: cores+2)")
+    lean.add_argument(
+        "--pool-size",
+        type=int,
+        help="REPL processes (default: --concurrency + 2, or cores + 2); each session holds one"
+        " and one is kept for checks (and one for parsing from 4 up)",
+    )
     parser.set_defaults(handler=_eval)
 
 
@@ -92,8 +111,7 @@ def _cuda_available() -> bool:
 def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
     env = dict(os.environ) if env is None else env
     plan = Plan()
-    pool = args.pool_size or (os.cpu_count() or 2) + 2
-    plan.verifier_env = {"HARCOPA_VERIFIER_POOL_SIZE": str(max(pool, 2))}
+    plan.verifier_env = {"HARCOPA_VERIFIER_POOL_SIZE": str(pool_size(args))}
     kind = args.verifier_backend
     if kind == "auto":
         kind = "pantograph" if env.get(PANTOGRAPH_ENV) and env.get(MATHLIB_ENV) else "sim"
@@ -141,9 +159,39 @@ def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -
     return plan
 
 
+def pool_size(args: argparse.Namespace) -> int:
+    """The verifier's pool: as given, else room for ``--concurrency`` sessions plus a checking
+    and a parsing process, else the core count + 2. Below 2 a session could wait forever for
+    the process its final check needs: refused."""
+    if args.pool_size is not None:
+        if args.pool_size < 2:
+            raise InvalidRequest(
+                f"--pool-size {args.pool_size} is too small: a session holds one REPL and its"
+                " checks need another (use 2 or more)"
+            )
+        return int(args.pool_size)
+    if args.concurrency:
+        return int(args.concurrency) + 2
+    return (os.cpu_count() or 2) + 2
+
+
+def session_capacity(pool: int) -> int:
+    """Sessions a pool of ``pool`` holds at once (the verifier's own rule, DESIGN §2.1)."""
+    parse_reserved = 1 if pool >= 4 else 0
+    return max(1, pool - parse_reserved - 1)
+
+
 def _eval(args: argparse.Namespace) -> int:
-    if not args.resume and args.benchmark not in _known() and not Path(args.benchmark).is_file():
-        raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
+    if args.resume:
+        _resume_spec(args)  # fills args from the store; refuses conflicting flags
+    else:
+        missing = [f"--{n}" for n in ("pipeline", "benchmark") if getattr(args, n) is None]
+        if missing:
+            raise InvalidRequest(f"{' and '.join(missing)} required (or --resume RUN_ID)")
+        if args.benchmark not in _known() and not Path(args.benchmark).is_file():
+            raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
+    if args.concurrency is None:
+        args.concurrency = session_capacity(pool_size(args))
     plan = plan_backends(args)
     if args.reference is not None:
         from harcopa.reference import ReferenceMismatch
@@ -170,6 +218,37 @@ def _reference_templates(args: argparse.Namespace) -> Path:
     return import_templates(args.reference, args.workdir / "reference-prompts.toml").path
 
 
+def _resume_spec(args: argparse.Namespace) -> None:
+    """Check ``--resume`` against the store before any service starts: the run exists, can be
+    continued, and no given flag contradicts its specification."""
+    from harcopa_cli.runs import spec_conflicts
+    from harcopa_orchestrator.store import RunStore
+
+    path = args.workdir / "harcopa.sqlite"
+    if not path.is_file():
+        raise InvalidRequest(f"no run store at {path} (is --workdir the run's folder?)")
+
+    async def load() -> d.Run | None:
+        store = RunStore(path)
+        try:
+            return await store.get_run(args.resume)
+        finally:
+            store.close()
+
+    run = asyncio.run(load())
+    if run is None:
+        raise InvalidRequest(f"no run {args.resume!r} in {path}")
+    if run.status is d.RunStatus.CANCELLED:
+        raise InvalidRequest(f"run {args.resume} was cancelled; start a new one")
+    conflicts = spec_conflicts(args, run.spec)
+    if conflicts:
+        raise InvalidRequest(
+            "a resumed run keeps its specification; these flags conflict: " + "; ".join(conflicts)
+        )
+    args.pipeline, args.benchmark = run.spec.pipeline.value, run.spec.benchmark
+    args.concurrency = args.concurrency or run.spec.max_concurrent_problems
+
+
 def _known() -> tuple[str, ...]:
     from harcopa.benchmarks import BENCHMARKS
 
@@ -177,6 +256,52 @@ def _known() -> tuple[str, ...]:
 
 
 async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
+    """Run the evaluation; SIGINT and SIGTERM stop it cleanly (the run stays resumable)."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    stop: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        stop.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt, signum)
+    run_id: list[str] = []
+    try:
+        return await _evaluate(args, plan, run_id)
+    except asyncio.CancelledError:
+        if not stop:
+            raise
+        task.uncancel()
+        which = run_id[0] if run_id else args.resume or ""
+        resume = f"; resume with: {resume_command(args, which)}" if which else ""
+        print(f"harcopa eval: interrupted{resume}", file=sys.stderr)
+        return 130
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def resume_command(args: argparse.Namespace, run_id: str) -> str:
+    """The one command that continues ``run_id`` (with the same services and folders)."""
+    parts = ["harcopa eval --resume", run_id, "--workdir", shlex.quote(str(args.workdir))]
+    if args.benchmark_root:
+        parts += ["--benchmark-root", shlex.quote(str(args.benchmark_root))]
+    for flag in ("model", "model_backend", "model_scenario", "model_endpoint", "model_name"):
+        value = getattr(args, flag, None)
+        default = {"model": "smollm2", "model_backend": "auto"}.get(flag)
+        if value and value != default:
+            parts += ["--" + flag.replace("_", "-"), shlex.quote(str(value))]
+    for flag in ("verifier_backend", "lean_scenario", "pool_size", "reference"):
+        value = getattr(args, flag, None)
+        if value and value != "auto":
+            parts += ["--" + flag.replace("_", "-"), shlex.quote(str(value))]
+    return " ".join(parts)
+
+
+async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str]) -> int:
     from harcopa.orchestrator_client import OrchestratorClient
     from harcopa_cli.local import ServiceProcess, free_port
 
@@ -224,6 +349,9 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
                 "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
                 "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
                 "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
+                # This process owns the run: it resumes it on request, and a stop interrupts it.
+                "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
+                "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
                 **_templates_env(plan),
             },
             port=port,
@@ -234,12 +362,15 @@ async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
         async with OrchestratorClient(orchestrator.target) as client:
             if args.resume:
                 run_id = args.resume
-                await client.get_run(run_id)
+                run_id_out.append(run_id)
+                if (await client.get_run(run_id)).status is not d.RunStatus.SUCCEEDED:
+                    await client.resume_run(run_id)
             else:
                 run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
+                run_id_out.append(run_id)
             print(f"harcopa eval: run {run_id}", file=sys.stderr)
-            status = await follow(client, run_id)
-        return await _finish(args, run_id) or status
+            await follow(client, run_id)
+        return await _finish(args, run_id)
     finally:
         for service in reversed(started):
             await service.stop()
@@ -271,6 +402,14 @@ async def _finish(args: argparse.Namespace, run_id: str) -> int:
         out = workdir / f"{run_id}.jsonl"
         count = await store.export_jsonl(run_id, out)
         print(f"results: {out} ({count} problems)")
-        return 0 if run.status is d.RunStatus.SUCCEEDED else 1
+        if run.status is d.RunStatus.SUCCEEDED:
+            return 0
+        unchecked = len(run.errored_problems) or run.progress.problems_unfinished
+        print(
+            f"harcopa eval: run {run_id} is {run.status.value}: {unchecked} problems could not be"
+            f" checked (not counted as unsolved); resume with: {resume_command(args, run_id)}",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         store.close()

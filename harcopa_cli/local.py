@@ -1,8 +1,9 @@
 """Local service processes: start a harcopa service as a subprocess and wait until it is ready.
 
 Used by ``harcopa eval`` (the one-command local evaluation) and by end-to-end tests. Each
-service runs as ``python -m harcopa_<name>`` with its settings in the environment; readiness
-is the gRPC health check of its service name.
+service runs as ``python -m harcopa_<name>`` with its settings in the environment, in its own
+process group, tied to this process (``HARCOPA_PARENT_PID``: it stops when this process dies,
+however it dies); readiness is the gRPC health check of its service name.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harcopa.errors import BackendUnavailable
+from harcopa.lifecycle import PARENT_PID_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class ServiceProcess:
         return f"127.0.0.1:{self.port}"
 
     async def start(self, ready_timeout_seconds: float = 600) -> None:
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, PARENT_PID_ENV: str(os.getpid())}
         out: Any = asyncio.subprocess.DEVNULL
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,14 @@ def parse_indices(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments that make a RunSpec (shared by `run start` and `eval`)."""
-    parser.add_argument("--pipeline", required=True, choices=[p.value for p in d.Pipeline])
-    parser.add_argument("--benchmark", required=True, help="benchmark name or problems file")
-    parser.add_argument("--problems", default="", help="indices, e.g. 0,3,10-12 (default all)")
-    parser.add_argument("--mode", default="strict", choices=["strict", "paper"])
-    parser.add_argument("--name", default="")
+def add_spec_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Arguments that make a RunSpec (shared by `run start` and `eval`); every one defaults to
+    None so a caller can tell which were given (``eval --resume`` refuses conflicting ones)."""
+    parser.add_argument("--pipeline", required=required, choices=[p.value for p in d.Pipeline])
+    parser.add_argument("--benchmark", required=required, help="benchmark name or problems file")
+    parser.add_argument("--problems", help="indices, e.g. 0,3,10-12 (default all)")
+    parser.add_argument("--mode", choices=["strict", "paper"], help="acceptance rules (strict)")
+    parser.add_argument("--name", help="a label for the run")
     parser.add_argument("--ks", type=int, help="K_S: step candidates per problem (default 80)")
     parser.add_argument(
         "--solver-samples", type=int, help="completions per solver request (default 8)"
@@ -60,8 +62,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prover-max-tokens", type=int, help="token limit of a prover completion (default 256)"
     )
-    parser.add_argument("--concurrency", type=int, default=16, help="problems in flight")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, help="problems in flight (default 16)")
+    parser.add_argument("--seed", type=int, help="sampling seed (default: unseeded)")
 
 
 def spec_from_args(
@@ -83,13 +85,48 @@ def spec_from_args(
         benchmark=args.benchmark,
         solver=solver,
         prover=prover if pipeline.hierarchical else None,
-        name=args.name,
-        problem_indices=parse_indices(args.problems),
+        name=args.name or "",
+        problem_indices=parse_indices(args.problems or ""),
         params=params,
-        mode=d.Mode(args.mode),
-        max_concurrent_problems=args.concurrency,
+        mode=d.Mode(args.mode or "strict"),
+        max_concurrent_problems=args.concurrency or 16,
         seed=args.seed,
     )
+
+
+#: The flags of ``add_spec_arguments`` and the RunSpec value each one sets.
+SPEC_FLAGS: dict[str, Callable[[d.RunSpec], object]] = {
+    "pipeline": lambda s: s.pipeline.value,
+    "benchmark": lambda s: s.benchmark,
+    "problems": lambda s: s.problem_indices,
+    "mode": lambda s: s.mode.value,
+    "name": lambda s: s.name,
+    "ks": lambda s: s.params.ks,
+    "solver_samples": lambda s: s.params.solver_samples,
+    "prover_expansions": lambda s: s.params.prover_expansions,
+    "prover_samples": lambda s: s.params.prover_samples,
+    "kw": lambda s: s.params.tries_for(s.pipeline),
+    "temperature": lambda s: s.params.temperature,
+    "solver_max_tokens": lambda s: s.params.solver_max_tokens,
+    "prover_max_tokens": lambda s: s.params.prover_max_tokens,
+    "concurrency": lambda s: s.max_concurrent_problems,
+    "seed": lambda s: s.seed,
+}
+
+
+def spec_conflicts(args: argparse.Namespace, spec: d.RunSpec) -> list[str]:
+    """The given spec flags whose value differs from ``spec`` (a resumed run keeps its own)."""
+    conflicts = []
+    for name, read in SPEC_FLAGS.items():
+        given = getattr(args, name, None)
+        if given is None:
+            continue
+        if name == "problems":
+            given = parse_indices(given)
+        if given != read(spec):
+            flag = "--" + name.replace("_", "-")
+            conflicts.append(f"{flag} {getattr(args, name)} (the run has {read(spec)})")
+    return conflicts
 
 
 def register(subparsers: Any) -> None:
@@ -316,7 +353,11 @@ def _report(args: argparse.Namespace) -> int:
         store.close()
     tables = aggregate(reports)
     if args.json:
-        print(json.dumps([table.json() for table in tables], ensure_ascii=False, indent=2))
+        document: dict[str, Any] = {"tables": [table.json() for table in tables]}
+        if len(reports) == 1:  # one run: its figures at the top level too
+            (report,) = reports
+            document = {"run_id": report.run_id, **report.figures(), **document}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         print(render_many(tables))
     return 0
@@ -334,7 +375,8 @@ async def run_report(store: Any, run_id: str, benchmark_root: Path | None) -> An
     if run is None:
         raise InvalidRequest(f"no run {run_id!r} in the store")
     excluded = frozenset() if benchmark_root is None else paper_exclusions(run.spec, benchmark_root)
-    return build_report(run.spec, await store.results(run_id), excluded=excluded, run_id=run_id)
+    results = await store.results(run_id)
+    return build_report(run.spec, results, excluded=excluded, run_id=run_id, run=run)
 
 
 def _export(args: argparse.Namespace) -> int:

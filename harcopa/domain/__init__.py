@@ -34,6 +34,7 @@ from harcopa.domain.problems import (
     Mode,
     ParsedProblem,
     Session,
+    VerifierInfo,
 )
 from harcopa.domain.runs import (
     ModelRef,
@@ -101,5 +102,6 @@ __all__ = [
     "TokenUsage",
     "Validation",
     "Variable",
+    "VerifierInfo",
     "state_of",
 ]

@@ -97,3 +97,19 @@ class Lease:
 
     sessions: int
     seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierInfo:
+    """What a verifier replica runs (Describe): backend, versions and session capacity."""
+
+    replica_id: str
+    backend: str
+    version: str = ""
+    lean_version: str = ""
+    mathlib_version: str = ""
+    pantograph_version: str = ""
+    pool_size: int = 0
+    session_capacity: int = 0
+    sessions_open: int = 0
+    imports: tuple[str, ...] = ()

@@ -215,3 +215,31 @@ class CheckFileResponse(_message.Message):
     seconds: float
     forbidden_axioms: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, ok: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[LeanMessage, _Mapping]]] = ..., sorries: _Optional[int] = ..., axioms: _Optional[_Iterable[str]] = ..., seconds: _Optional[float] = ..., forbidden_axioms: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeResponse(_message.Message):
+    __slots__ = ("replica_id", "backend", "version", "lean_version", "mathlib_version", "pantograph_version", "pool_size", "session_capacity", "sessions_open", "imports")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LEAN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MATHLIB_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PANTOGRAPH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    POOL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_OPEN_FIELD_NUMBER: _ClassVar[int]
+    IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    backend: str
+    version: str
+    lean_version: str
+    mathlib_version: str
+    pantograph_version: str
+    pool_size: int
+    session_capacity: int
+    sessions_open: int
+    imports: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, replica_id: _Optional[str] = ..., backend: _Optional[str] = ..., version: _Optional[str] = ..., lean_version: _Optional[str] = ..., mathlib_version: _Optional[str] = ..., pantograph_version: _Optional[str] = ..., pool_size: _Optional[int] = ..., session_capacity: _Optional[int] = ..., sessions_open: _Optional[int] = ..., imports: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -86,6 +86,11 @@ class VerifierServiceStub:
                 request_serializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileRequest.SerializeToString,
                 response_deserializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileResponse.FromString,
                 _registered_method=True)
+        self.Describe = channel.unary_unary(
+                '/harcopa.v1.VerifierService/Describe',
+                request_serializer=harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.FromString,
+                _registered_method=True)
 
 
 class VerifierServiceServicer:
@@ -163,6 +168,13 @@ class VerifierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Describe(self, request, context):
+        """What this replica runs and how many sessions it can hold at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VerifierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -215,6 +227,11 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     servicer.CheckFile,
                     request_deserializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileRequest.FromString,
                     response_serializer=harcopa_dot_v1_dot_verifier__pb2.CheckFileResponse.SerializeToString,
+            ),
+            'Describe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Describe,
+                    request_deserializer=harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +506,33 @@ class VerifierService:
             '/harcopa.v1.VerifierService/CheckFile',
             harcopa_dot_v1_dot_verifier__pb2.CheckFileRequest.SerializeToString,
             harcopa_dot_v1_dot_verifier__pb2.CheckFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Describe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harcopa.v1.VerifierService/Describe',
+            harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.SerializeToString,
+            harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -114,3 +114,26 @@ def from_equivalence(msg: v.CheckEquivalenceResponse) -> d.Equivalence:
         messages=tuple(msg.messages),
         lean_seconds=msg.lean_seconds,
     )
+
+
+_INFO_FIELDS = (
+    "replica_id",
+    "backend",
+    "version",
+    "lean_version",
+    "mathlib_version",
+    "pantograph_version",
+    "pool_size",
+    "session_capacity",
+    "sessions_open",
+)
+
+
+def to_verifier_info(info: d.VerifierInfo) -> v.DescribeResponse:
+    fields = {name: getattr(info, name) for name in _INFO_FIELDS}
+    return v.DescribeResponse(imports=list(info.imports), **fields)
+
+
+def from_verifier_info(msg: v.DescribeResponse) -> d.VerifierInfo:
+    fields = {name: getattr(msg, name) for name in _INFO_FIELDS}
+    return d.VerifierInfo(imports=tuple(msg.imports), **fields)

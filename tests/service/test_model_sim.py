@@ -187,3 +187,22 @@ async def test_python_dash_m_serves_the_simulator(tmp_path: Path) -> None:
         await process.stop()
     assert reply.model == "simulator/prover"
     assert reply.completions[0].text.startswith("one two")
+
+
+async def test_seeded_picks_keep_no_state_across_servers() -> None:
+    """``pick: seed`` answers a request by its seed alone: a restarted server (a new
+    generator) gives a resent request the same completions."""
+    scenario = Scenario.model_validate(
+        {"rules": [{"match": "goal", "pick": "seed", "completions": ["a", "b", "c", "d", "e"]}]}
+    )
+    params = SamplingParams(n=4, seed=7)
+    first = await SimulatedGenerator(scenario=scenario).generate(_chat("goal"), params)
+    again = await SimulatedGenerator(scenario=scenario).generate(_chat("goal"), params)
+    assert [c.text for c in first.completions] == [c.text for c in again.completions]
+    draws = set()
+    for seed in range(20):
+        reply = await SimulatedGenerator(scenario=scenario).generate(
+            _chat("goal"), SamplingParams(n=4, seed=seed)
+        )
+        draws.add(tuple(c.text for c in reply.completions))
+    assert len(draws) > 10  # different seeds draw differently

@@ -98,12 +98,14 @@ async def test_run_completes_persists_and_reports(tmp_path: Path) -> None:
 async def test_resume_after_restart_skips_finished_and_redoes_errors(tmp_path: Path) -> None:
     db = tmp_path / "runs.sqlite"
     first_solver = ToySolver(broken={1}, gate_after=3)  # problems 0..2 finish, then it hangs
-    first = RunManager(RunStore(db), load, first_solver)
+    first = RunManager(RunStore(db), load, first_solver, problem_retries=0)
     run = await first.start_run(SPEC)
     for _ in range(200):
-        if (await first.get_run(run.run_id)).progress.problems_done == 3:
+        progress = (await first.get_run(run.run_id)).progress
+        if (progress.problems_done, progress.problems_errored) == (2, 1):
             break
         await asyncio.sleep(0.01)
+    assert (await first.get_run(run.run_id)).errored_problems == ("toy/1",)
     await first.close()  # the orchestrator goes away mid-run
     first.store.close()
     assert (await RunManager(RunStore(db), load, ToySolver()).get_run(run.run_id)).status is (
@@ -127,14 +129,15 @@ async def test_resume_after_restart_skips_finished_and_redoes_errors(tmp_path: P
 async def test_cancel_and_per_problem_error(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.sqlite")
     solver = ToySolver(broken={3}, gate_after=4)
-    manager = RunManager(store, load, solver)
+    manager = RunManager(store, load, solver, problem_retries=0)
     run = await manager.start_run(SPEC)
     for _ in range(200):
-        if (await manager.get_run(run.run_id)).progress.problems_done == 4:
+        if (await manager.get_run(run.run_id)).progress.problems_errored == 1:
             break
         await asyncio.sleep(0.01)
     progress = (await manager.get_run(run.run_id)).progress
     assert progress.problems_errored == 1  # problem 3 failed alone; the run went on
+    assert progress.problems_done == 3  # 0, 1, 2: an errored problem is not done
     errored = await manager.problem_result(run.run_id, "toy/3")
     assert errored.attempts[-1].outcome is d.AttemptOutcome.ERROR
     assert "replica gone" in errored.attempts[-1].detail
@@ -199,3 +202,76 @@ async def test_orchestrator_service_over_grpc(tmp_path: Path) -> None:
     finally:
         await runner.stop()
         store.close()
+
+
+async def test_errored_problems_are_retried_then_the_run_is_incomplete(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+    solver = ToySolver(broken={1, 4})
+    manager = RunManager(store, load, solver, problem_retries=2, retry_backoff_seconds=0.01)
+    run = await manager.start_run(SPEC)
+    final = await _finish(manager, run.run_id)
+    # Never "succeeded", never "unsolved": the two problems could not be checked.
+    assert final.status is d.RunStatus.INCOMPLETE
+    assert set(final.errored_problems) == {"toy/1", "toy/4"} and "resume" in final.error
+    assert solver.calls.count(1) == 3 and solver.calls.count(4) == 3  # 1 + 2 retries each
+    progress = final.progress
+    assert (progress.problems_done, progress.problems_errored) == (4, 2)
+    assert progress.problems_unfinished == 2 and progress.problems_retried == 4
+    result = await manager.problem_result(run.run_id, "toy/1")
+    assert result.status is d.ProblemStatus.ERRORED and result.retries == 2
+    assert [a.outcome for a in result.attempts] == [d.AttemptOutcome.ERROR]  # redone in place
+
+    # Resuming with the fault gone retries exactly the errored problems.
+    solver.broken.clear()
+    solver.calls.clear()
+    resumed = await manager.resume_run(run.run_id)
+    assert resumed.status in (d.RunStatus.PENDING, d.RunStatus.RUNNING)
+    final = await _finish(manager, run.run_id)
+    assert final.status is d.RunStatus.SUCCEEDED and final.errored_problems == ()
+    assert sorted(solver.calls) == [1, 4]
+    assert final.progress.problems_done == 6 and final.progress.problems_solved == 3
+    with pytest.raises(errors.FailedPrecondition):
+        await manager.resume_run(run.run_id)  # a succeeded run has nothing left to do
+    store.close()
+
+
+async def test_a_flaky_problem_recovers_within_its_retries(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite")
+
+    class Flaky(ToySolver):
+        async def solve(self, spec, problem, on_attempt, prior=()):
+            if problem.index == 2 and self.calls.count(2) < 1:
+                self.calls.append(2)
+                raise errors.Overloaded("model server queue full")
+            return await super().solve(spec, problem, on_attempt, prior)
+
+    solver = Flaky()
+    manager = RunManager(store, load, solver, problem_retries=1, retry_backoff_seconds=0.01)
+    final = await _finish(manager, (await manager.start_run(SPEC)).run_id)
+    assert final.status is d.RunStatus.SUCCEEDED
+    result = await manager.problem_result(final.run_id, "toy/2")
+    assert result.solved and result.retries == 1
+    assert final.progress.problems_retried == 1
+    store.close()
+
+
+async def test_closing_a_local_orchestrator_marks_its_runs_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    solver = ToySolver(gate_after=1)
+    manager = RunManager(RunStore(db), load, solver, interrupt_on_close=True)
+    run = await manager.start_run(SPEC)
+    for _ in range(200):
+        if len(solver.calls) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    await manager.close()
+    manager.store.close()
+    # A local evaluation's next process resumes only on request (resume_on_start off).
+    later = RunManager(RunStore(db), load, ToySolver(), resume_on_start=False)
+    await later.start()
+    assert (await later.get_run(run.run_id)).status is d.RunStatus.INTERRUPTED
+    await later.resume_run(run.run_id)
+    final = await _finish(later, run.run_id)
+    assert final.status is d.RunStatus.SUCCEEDED and final.progress.problems_done == 6
+    assert final.progress.elapsed_seconds > 0
+    later.store.close()

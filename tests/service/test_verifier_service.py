@@ -60,7 +60,7 @@ async def test_oversized_requests_are_invalid_argument() -> None:
 
 
 async def test_health_and_leases_of_clients_that_stop_renewing_expire() -> None:
-    settings = sim_settings(pool_size=2, lease_seconds=0.6, session_idle_seconds=0.4)
+    settings = sim_settings(pool_size=3, lease_seconds=0.6, session_idle_seconds=0.4)
     runner = build_runner(settings)
     await runner.start()
     target = f"127.0.0.1:{runner.port}"
@@ -180,3 +180,28 @@ async def test_cli_serve_runs_the_service_until_sigterm() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_check_file_and_rpe_are_retried_on_a_fresh_process(tmp_path: Path) -> None:
+    """One crash during a final check or RPE costs a process, not a verdict: the check runs
+    again on a fresh process; a second crash in a row is UNAVAILABLE (never a rejection)."""
+
+    def scenario(name: str, **faults: object) -> Path:
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"faults": faults}))
+        return path
+
+    theorem = "theorem two : (2 : ℕ) + 2 = 4 := by\n  norm_num\n"
+    once = {"fault_limit": 1, "fault_count_file": str(tmp_path / "file-crashes")}
+    async with serving(sim_settings(scenario("file", crash_on_tactic="norm_num", **once))) as c:
+        assert (await c.check_file(theorem)).ok  # the first process died; the second checked
+    assert (tmp_path / "file-crashes").stat().st_size >= 1
+    once = {"fault_limit": 1, "fault_count_file": str(tmp_path / "rpe-crashes")}
+    async with serving(sim_settings(scenario("rpe", crash_on_tactic="^rfl$", **once))) as c:
+        session = await c.open_session(problem(SIMPLE), [Framework.SOLVING])
+        rpe = await c.check_equivalence(session.session_id, "answer = 7")
+        assert rpe.tactic == "rfl"  # `rfl` killed the first process and won on the second
+        await c.close_session(session.session_id)
+    async with serving(sim_settings(scenario("always", crash_on_tactic="norm_num"))) as c:
+        with pytest.raises(errors.BackendUnavailable):
+            await c.check_file(theorem)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -32,6 +33,13 @@ from tests.processes import gone, wait_until
 
 STUB = r"""
 import json, os, resource, subprocess, sys, time
+
+def pdeathsig():
+    import ctypes
+    signal = ctypes.c_int(0)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(signal))  # PR_GET_PDEATHSIG
+    return signal.value
+
 
 mode = os.environ.get("STUB_MODE", "")
 if mode == "noready":
@@ -55,6 +63,7 @@ for raw in iter(sys.stdin.buffer.readline, b""):
             "tty_in": os.isatty(0), "stack": resource.getrlimit(resource.RLIMIT_STACK)[0],
             "as": resource.getrlimit(resource.RLIMIT_AS)[0], "leader": os.getpgid(0) == os.getpid(),
             "cpus": sorted(os.sched_getaffinity(0)), "raw": raw.decode("utf-8"),
+            "pdeathsig": pdeathsig(),
         }
     elif command == "sleep":
         time.sleep(payload["seconds"])
@@ -138,6 +147,7 @@ async def test_launch_argv_environment_limits_and_framing(stub: Path, tmp_path: 
     assert seen["extra"] == "yes" and seen["tty_out"] and not seen["tty_in"]
     assert seen["stack"] == resource.getrlimit(resource.RLIMIT_STACK)[1]
     assert seen["as"] == 3 << 30 and seen["leader"] and seen["cpus"] == [0]
+    assert seen["pdeathsig"] == signal.SIGKILL  # the REPL dies with the verifier
     # compact JSON, raw UTF-8, escaped newline: exactly one line
     assert seen["raw"] == 'probe {"k":"ℕ ⊢ \\n x"}\n'
     assert repl.uses == 1 and repl.alive

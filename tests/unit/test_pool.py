@@ -337,3 +337,68 @@ async def test_reserved_key_is_warmed_and_never_evicted() -> None:
     async with pool.lease(parse_key) as again:
         assert again is parser  # still warm
     await pool.close()
+
+
+async def test_sessions_never_pin_the_last_checking_process() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=3)
+    parsing = (("Mathlib",), ("pp.explicit=true",))
+    await pool.start()
+    assert pool.session_capacity == 2
+    first = await pool.acquire(pin=True)
+    second = await pool.acquire(pin=True)
+    assert pool.pinned_count == 2
+    with pytest.raises(Overloaded, match="session"):
+        await pool.acquire(pin=True)  # a third session would starve RPE and CheckFile
+    async with pool.lease() as checker:  # a check still gets a process
+        assert checker not in (first, second)
+    async with pool.lease(parsing) as parser:  # and so does the parse pass (evicting, here)
+        assert parser.alive
+    await pool.release(first, destroy=False)
+    third = await pool.acquire(pin=True)  # a freed session slot is reused
+    assert pool.pinned_count == 2
+    for repl in (second, third):
+        await pool.release(repl, destroy=False)
+    assert pool.pinned_count == 0
+    await pool.close()
+
+
+async def test_a_waiting_session_gets_the_slot_a_closing_one_frees() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=2, acquire_timeout_seconds=5.0)
+    await pool.start()
+    held = await pool.acquire(pin=True)
+    waiter = asyncio.create_task(pool.acquire(pin=True))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await pool.release(held, destroy=False)
+    second = await asyncio.wait_for(waiter, 1.0)
+    assert pool.pinned_count == 1
+    await pool.release(second, destroy=False)
+    await pool.close()
+
+
+async def test_rss_sampler_kills_a_process_that_grew_while_held() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=2, max_rss_bytes=1000, rss_sample_seconds=0.05)
+    await pool.start()
+    held = await pool.acquire(pin=True)
+    before = restarts("rss")
+    held.rss = 5000  # grows while a session holds it
+    for _ in range(40):
+        if not held.alive:
+            break
+        await asyncio.sleep(0.05)
+    assert not held.alive and held.last_failure == "rss"
+    await pool.release(held, destroy=False)
+    assert restarts("rss") == before + 1
+    assert pool.pinned_count == 0
+    await pool.close()
+
+
+def test_reservations_leave_a_session_and_a_checking_process() -> None:
+    pool = make_pool(Factory(), size=3)
+    with pytest.raises(ValueError):
+        pool.reserve((("Mathlib",), ("x",)), 2)
+    pool.reserve((("Mathlib",), ("x",)), 1)
+    assert pool.session_capacity == 1

@@ -69,3 +69,37 @@ def test_parse_indices() -> None:
     assert parse_indices("") == ()
     with pytest.raises(InvalidRequest):
         parse_indices("a-b")
+
+
+def test_errored_problems_are_counted_apart_and_an_unfinished_run_says_so() -> None:
+    spec = d.RunSpec(d.Pipeline.HAR, "toy", SOLVER, params=d.SearchParams(ks=80))
+    errored = d.Attempt(0, d.AttemptOutcome.ERROR, detail="BackendUnavailable: gone")
+    results = [
+        d.ProblemResult("toy/0", "har", "strict", (_attempt(0, True, 2, 1),)),
+        d.ProblemResult("toy/1", "har", "strict", (_attempt(0, False, 4),)),
+        d.ProblemResult("toy/2", "har", "strict", (errored,)),
+    ]
+    progress = d.RunProgress(problems_total=5, problems_done=2, problems_errored=1)
+    run = d.Run("r1", spec, d.RunStatus.INCOMPLETE, progress, errored_problems=("toy/2",))
+    report = build_report(spec, results, run_id="r1", run=run)
+    # The errored problem is neither unsolved nor charged K_S: All covers checked problems only.
+    assert (report.all, report.solved, report.budget_sum) == (2, 1, 82.0)
+    assert (report.errored, report.unfinished, report.problems) == (1, 3, 5)
+    assert not report.final
+    text = report.render()
+    banner = text.splitlines()[:2]
+    assert banner[0].startswith("!! run r1 is incomplete: 3 of 5 problems have no result")
+    assert "NOT final" in banner[1] and "harcopa eval --resume r1" in banner[1]
+    figures = report.figures()
+    assert {k: figures[k] for k in ("status", "problems", "solved", "errored", "unfinished")} == {
+        "status": "incomplete",
+        "problems": 5,
+        "solved": 1,
+        "errored": 1,
+        "unfinished": 3,
+    }
+    done = d.Run(
+        "r2", spec, d.RunStatus.SUCCEEDED, d.RunProgress(problems_total=2, problems_done=2)
+    )
+    final = build_report(spec, results[:2], run_id="r2", run=done)
+    assert final.final and not final.render().startswith("!!")

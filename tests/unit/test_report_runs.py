@@ -102,7 +102,7 @@ def test_three_runs_reproduce_the_papers_formula(
     argv = [*recorded, "wg0", "--store", str(store), "--benchmark-root", str(root)]
     code, out, _ = _report(capsys, *argv, "--json")
     assert code == 0
-    har, putnam = json.loads(out)
+    har, putnam = json.loads(out)["tables"]
     per_run = [_notebook(results) for _, results in recorded.values()]
     total = [sum(figures[i] for figures in per_run) for i in range(4)]
     assert total[:2] == [1134, 500]
@@ -164,12 +164,12 @@ def test_a_reduced_reordered_run_excludes_by_identity(
     store = _store(tmp_path / "runs.sqlite", {"small": (spec, results)})
     code, out, _ = _report(capsys, "small", "--store", str(store), "--json")
     assert code == 0
-    (table,) = json.loads(out)
+    (table,) = json.loads(out)["tables"]
     figures: dict[str, Any] = table["concatenated"]
     assert (figures["all"], figures["solved"], figures["excluded"]) == (2, 1, 2)
     assert figures["budget"] == 2 + K_S  # source 35 solved with budget 2, source 0 unsolved
     code, out, _ = _report(capsys, "small", "--store", str(store), "--json", "--no-exclusions")
-    assert json.loads(out)[0]["concatenated"]["all"] == 4
+    assert json.loads(out)["tables"][0]["concatenated"]["all"] == 4
 
 
 def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,6 +33,14 @@ CALL_DURATION = histogram(
     ("kind",),
     buckets=LONG_BUCKETS,
 )
+#: What a caller of the pool waited for: a session's process, a check (RPE/CheckFile), parsing.
+WAIT_PURPOSES = ("session", "check", "parse")
+ACQUIRE_WAIT = histogram(
+    "harcopa_verifier_acquire_wait_seconds",
+    "Time a caller waited for a REPL process, by purpose.",
+    ("purpose",),
+    buckets=(0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300),
+)
 TACTIC_RESULTS = counter(
     "harcopa_verifier_tactic_results_total",
     "Tactic, step and submission outcomes.",
@@ -47,6 +55,8 @@ for _kind in CALL_KINDS:
     CALL_DURATION.labels(_kind)
 for _outcome in TACTIC_OUTCOMES:
     TACTIC_RESULTS.labels(_outcome)
+for _purpose in WAIT_PURPOSES:
+    ACQUIRE_WAIT.labels(_purpose)
 
 
 def call_kind(command: str, payload: dict[str, object]) -> str:
@@ -78,3 +88,8 @@ def set_repls(*, starting: int, idle: int, busy: int) -> None:
 def set_queue_depth(waiters: int) -> None:
     """Publish the number of callers waiting in ``ReplPool.acquire``."""
     QUEUE_DEPTH.set(waiters)
+
+
+def observe_wait(purpose: str, seconds: float) -> None:
+    """Record how long a caller of the pool waited (``purpose`` in WAIT_PURPOSES)."""
+    ACQUIRE_WAIT.labels(purpose).observe(seconds)

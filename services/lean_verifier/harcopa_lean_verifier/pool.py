@@ -10,9 +10,18 @@ back idle after use unless it must be destroyed: it died, a call timed out or wa
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
 
-Invariant: ``starting + idle + busy <= size``. Every state change is synchronous (no ``await``
-in between), so the event loop makes it atomic; after each one every waiter is woken and
-re-checks (``_changed``), so a waiter that times out never swallows a wake-up.
+Admission (no deadlock): a session pins its process for its whole life (``acquire(pin=True)``);
+at most ``session_capacity`` = size - reserved - 1 processes are ever pinned, so the parse pass
+(its reservation) and at least one checking process (CheckFile, RPE) are always available to
+the sessions that wait on them. A pinning caller beyond the capacity waits like any other.
+Waits longer than ``WAIT_LOG_SECONDS`` are logged and every wait is measured in metrics. With
+``max_rss_bytes``, a sampler checks the processes in use every ``rss_sample_seconds`` and kills
+one that grew past the limit (its session is lost and recovered by the client; reason ``rss``).
+
+Invariant: ``starting + idle + busy <= size`` and ``pinned <= session_capacity``. Every state
+change is synchronous (no ``await`` in between), so the event loop makes it atomic; after each
+one every waiter is woken and re-checks (``_changed``), so a waiter that times out never
+swallows a wake-up.
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
 
 logger = logging.getLogger(__name__)
 
+#: A wait for a process longer than this is logged (every wait is measured).
+WAIT_LOG_SECONDS = 5.0
+
 #: (imports, options) of a REPL process.
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
 ReplFactory = Callable[[ReplConfig], Any]
@@ -61,6 +73,8 @@ class PoolConfig:
     #: Overrides ReplConfig.ready_timeout_seconds when set.
     ready_timeout_seconds: float | None = None
     hard_ceiling_seconds: float = 1200.0
+    #: How often processes in use are checked against ``max_rss_bytes``.
+    rss_sample_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.max_uses < 1 or self.max_parallel_starts < 1:
@@ -91,6 +105,9 @@ class ReplPool:
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
         self._reserved: dict[PoolKey, int] = {}
+        self._pinned: set[Any] = set()
+        self._pins_starting = 0
+        self._sampler: asyncio.Task[None] | None = None
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -110,6 +127,15 @@ class ReplPool:
     def total(self) -> int:
         return self._starting + self.idle_count + len(self._busy)
 
+    @property
+    def session_capacity(self) -> int:
+        """Most processes pinned at once: the reservations and one checking process stay free."""
+        return max(1, self.config.size - sum(self._reserved.values()) - 1)
+
+    @property
+    def pinned_count(self) -> int:
+        return len(self._pinned)
+
     def _publish(self) -> None:
         metrics.set_repls(starting=self._starting, idle=self.idle_count, busy=len(self._busy))
         metrics.set_queue_depth(self._waiters)
@@ -117,8 +143,9 @@ class ReplPool:
     # -- lifecycle -------------------------------------------------------------------------
 
     def reserve(self, key: PoolKey, count: int) -> None:
-        """Keep ``count`` processes of ``key`` warm and safe from eviction (call before start)."""
-        if count < 0 or sum(self._reserved.values()) - self._reserved.get(key, 0) + count >= (
+        """Keep ``count`` processes of ``key`` warm and safe from eviction (call before start);
+        at least one session process and one checking process must remain."""
+        if count < 0 or sum(self._reserved.values()) - self._reserved.get(key, 0) + count + 2 > (
             self.config.size
         ):
             raise ValueError(f"cannot reserve {count} of {self.config.size} processes for {key}")
@@ -142,10 +169,16 @@ class ReplPool:
             logger.warning(
                 "%d of %d REPLs failed to start: %s", len(errors), len(results), errors[0]
             )
+        if self.config.max_rss_bytes is not None and self._sampler is None:
+            self._sampler = asyncio.create_task(self._sample_forever(), name="repl-rss-sampler")
 
     async def close(self) -> None:
         """Kill every process (idle, busy and starting) and stop the refills."""
         self._closed = True
+        if self._sampler is not None:
+            self._sampler.cancel()
+            await asyncio.gather(self._sampler, return_exceptions=True)
+            self._sampler = None
         for task in list(self._refills):
             task.cancel()
         for repl in list(self._launching):
@@ -176,50 +209,80 @@ class ReplPool:
             raise
         await self.release(repl, destroy=False)
 
-    async def acquire(self, key: PoolKey | None = None) -> Any:
-        """A started process for ``key`` (default key if None), exclusively the caller's.
+    async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Any:
+        """A started process for ``key`` (default key if None), exclusively the caller's;
+        ``pin`` marks it held by a session (at most ``session_capacity`` are).
 
         Waits at most ``acquire_timeout_seconds`` for a slot (Overloaded); a process spawned
         for the caller may then take up to the ready timeout (BackendUnavailable on failure).
         """
         key = key or self.default_key
+        purpose = "session" if pin else ("check" if key == self.default_key else "parse")
         self._waiters += 1
         self._publish()
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.config.acquire_timeout_seconds):
-                repl = await self._take_or_reserve(key)
+                repl = await self._take_or_reserve(key, pin, purpose)
         except TimeoutError:
             raise Overloaded(
-                f"no REPL free within {self.config.acquire_timeout_seconds:g} s "
-                f"({self.busy_count} busy, {self._waiters - 1} waiting)"
+                f"no REPL free within {self.config.acquire_timeout_seconds:g} s for a {purpose} "
+                f"({self.busy_count} busy, {len(self._pinned)} held by sessions, "
+                f"{self._waiters - 1} waiting)"
             ) from None
         finally:
             self._waiters -= 1
+            metrics.observe_wait(purpose, time.monotonic() - started)
             self._publish()
         if repl is None:
-            repl = await self._start_reserved(key)
+            try:
+                repl = await self._start_reserved(key)
+            except BaseException:
+                self._pins_starting -= int(pin)
+                raise
             self._busy[repl] = key
+            if pin:
+                self._pins_starting -= 1
+                self._pinned.add(repl)
             self._changed()
         return repl
 
-    async def _take_or_reserve(self, key: PoolKey) -> Any:
+    async def _take_or_reserve(self, key: PoolKey, pin: bool, purpose: str) -> Any:
         """An idle process of ``key``; or None after reserving a start slot for the caller."""
+        started = time.monotonic()
+        logged = False
         while True:
             if self._closed:
                 raise BackendUnavailable("the REPL pool is closed")
-            repl = self._take_idle(key)
-            if repl is not None:
-                self._busy[repl] = key
-                self._publish()
-                return repl
-            if self.total < self.config.size or self._evict_other(key):
-                self._starting += 1
-                self._publish()
-                return None
+            waited = time.monotonic() - started
+            if not logged and waited > WAIT_LOG_SECONDS:
+                logged = True
+                logger.info(
+                    "a %s has waited %.0f s for a REPL (%d busy, %d held by sessions of %d)",
+                    purpose,
+                    waited,
+                    self.busy_count,
+                    len(self._pinned),
+                    self.session_capacity,
+                )
+            if not pin or len(self._pinned) + self._pins_starting < self.session_capacity:
+                repl = self._take_idle(key)
+                if repl is not None:
+                    self._busy[repl] = key
+                    if pin:
+                        self._pinned.add(repl)
+                    self._publish()
+                    return repl
+                if self.total < self.config.size or self._evict_other(key):
+                    self._starting += 1
+                    self._pins_starting += int(pin)
+                    self._publish()
+                    return None
             wakeup = asyncio.get_running_loop().create_future()
             self._wakeups.add(wakeup)
             try:
-                await wakeup
+                # A timed wait, so the wait is logged even when nothing changes meanwhile.
+                await asyncio.wait({wakeup}, timeout=WAIT_LOG_SECONDS)
             finally:
                 self._wakeups.discard(wakeup)
 
@@ -251,6 +314,7 @@ class ReplPool:
     async def release(self, repl: Any, *, destroy: bool, reason: str | None = None) -> None:
         """Give back a process from ``acquire``; ``destroy`` kills (and replaces) it."""
         key = self._busy.get(repl)
+        self._pinned.discard(repl)
         if key is None:  # unknown, or already discarded (pool closed)
             repl.kill()
             await repl.close()
@@ -283,6 +347,7 @@ class ReplPool:
     def _discard(self, repl: Any, reason: str | None) -> None:
         """Kill a busy process now; reap and replace it in the background (sync, no await)."""
         key = self._busy.pop(repl, None)
+        self._pinned.discard(repl)
         repl.kill(reason)
         cause = repl.last_failure or reason or "crash"
         metrics.count_restart(cause)
@@ -299,6 +364,29 @@ class ReplPool:
 
     def _put_idle(self, repl: Any, key: PoolKey) -> None:
         self._idle.setdefault(key, deque()).append((repl, time.monotonic()))
+
+    # -- memory sampling -------------------------------------------------------------------
+
+    async def _sample_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.rss_sample_seconds)
+            await self.sample_rss()
+
+    async def sample_rss(self) -> int:
+        """Kill the processes in use whose tree passed ``max_rss_bytes``; how many were."""
+        limit = self.config.max_rss_bytes
+        if limit is None:
+            return 0
+        killed = 0
+        for repl in list(self._busy):
+            if not repl.alive:
+                continue
+            rss = await repl.rss_bytes()
+            if rss > limit and repl in self._busy:
+                logger.warning("%s uses %d bytes of RSS (limit %d); killing it", repl, rss, limit)
+                repl.kill("rss")
+                killed += 1
+        return killed
 
     # -- spawning --------------------------------------------------------------------------
 

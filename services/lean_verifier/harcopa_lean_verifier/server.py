@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
+from harcopa import __version__
+from harcopa.domain import VerifierInfo
 from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
@@ -17,7 +19,12 @@ from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
 from harcopa_lean_verifier.verifier import PantographVerifier
-from harcopa_lean_verifier.versions import LEAN_VERSION, SIMULATED_LEAN_VERSION
+from harcopa_lean_verifier.versions import (
+    LEAN_VERSION,
+    PANTOGRAPH_VERSION,
+    SIMULATED_LEAN_VERSION,
+    project_versions,
+)
 
 METRICS_SERVICE = "verifier"
 
@@ -65,6 +72,31 @@ def pool_config(settings: VerifierSettings) -> PoolConfig:
     )
 
 
+def stack_info(settings: VerifierSettings) -> VerifierInfo:
+    """What Describe reports about the backend (the counts are filled in at call time)."""
+    match settings.backend:
+        case PantographConfig() as cfg:
+            toolchain, mathlib = project_versions(cfg.project_root)
+            return VerifierInfo(
+                replica_id=settings.replica_id,
+                backend="pantograph",
+                version=__version__,
+                lean_version=toolchain or LEAN_VERSION,
+                mathlib_version=mathlib,
+                pantograph_version=PANTOGRAPH_VERSION,
+                imports=tuple(cfg.imports),
+            )
+        case SimulatedConfig() as sim:
+            return VerifierInfo(
+                replica_id=settings.replica_id,
+                backend="lean-sim",
+                version=__version__,
+                lean_version=SIMULATED_LEAN_VERSION,
+                imports=tuple(sim.imports),
+            )
+    raise ValueError(f"unknown backend {settings.backend!r}")
+
+
 def build_verifier(settings: VerifierSettings) -> PantographVerifier:
     """The FPS operations on a (not yet started) pool for the configured backend."""
     repl = repl_config(settings)
@@ -82,6 +114,7 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
         session_idle_seconds=settings.session_idle_seconds,
         lease_seconds=settings.lease_seconds,
         max_sessions_per_client=settings.max_sessions_per_client,
+        stack=stack_info(settings),
         max_states_per_session=settings.max_states_per_session,
         hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )

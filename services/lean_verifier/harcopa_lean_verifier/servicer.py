@@ -109,6 +109,9 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
         lease = await self.verifier.renew_lease(request.client_id, release=request.release)
         return v.RenewLeaseResponse(sessions=lease.sessions, lease_seconds=lease.seconds)
 
+    async def Describe(self, request: v.DescribeRequest, context: Any) -> Any:
+        return wire.to_verifier_info(await self.verifier.describe())
+
     async def CheckFile(self, request: v.CheckFileRequest, context: Any) -> Any:
         _bounded("the file", [request.text], self.limits.max_file_chars)
         seconds = request.timeout_seconds  # 0: the verifier's default

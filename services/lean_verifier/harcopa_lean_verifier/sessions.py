@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,7 @@ class SessionRegistry:
         self._release = release
         self._sessions: dict[str, SessionRecord] = {}
         self._leases: dict[str, float] = {}  # client id -> monotonic expiry
+        self._opening: dict[str, int] = {}  # client id -> sessions being opened
         self._sweeper: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
@@ -153,14 +154,24 @@ class SessionRegistry:
         """A globally unique session id naming this replica: ``{replica_id}/{uuid}``."""
         return f"{self.replica_id}/{uuid.uuid4().hex}"
 
-    def admit(self, client_id: str) -> None:
-        """Before opening a session for ``client_id``: Overloaded past the per-client cap."""
+    @contextlib.contextmanager
+    def admitting(self, client_id: str) -> Iterator[None]:
+        """Around opening a session for ``client_id``: Overloaded past the per-client cap
+        (sessions being opened count, so concurrent opens cannot overshoot it)."""
         cap = self.max_sessions_per_client
-        if client_id and cap is not None and self.count(client_id) >= cap:
+        held = self.count(client_id) + self._opening.get(client_id, 0)
+        if client_id and cap is not None and held >= cap:
             raise Overloaded(
                 f"client {client_id[:40]} already holds {cap} sessions on this replica "
                 "(max_sessions_per_client)"
             )
+        self._opening[client_id] = self._opening.get(client_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._opening[client_id] -= 1
+            if not self._opening[client_id]:
+                del self._opening[client_id]
 
     def count(self, client_id: str) -> int:
         return sum(1 for r in self._sessions.values() if r.client_id == client_id)

@@ -81,7 +81,13 @@ class VerifierSettings(ServiceSettings):
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(
-        None, ge=1, description="Recycle a REPL whose resident memory passes this many bytes."
+        None,
+        ge=1,
+        description="A REPL whose process tree's resident memory passes this many bytes is "
+        "killed (sampled while in use, checked again on release); its session is recovered.",
+    )
+    rss_sample_seconds: float = Field(
+        5.0, gt=0, description="How often REPLs in use are checked against max_rss_bytes."
     )
     max_memory_bytes: int | None = Field(
         None, ge=1, description="RLIMIT_AS per REPL process in bytes (None: no limit)."

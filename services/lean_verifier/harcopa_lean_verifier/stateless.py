@@ -9,13 +9,14 @@ rw_search and aesop in order.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harcopa.domain import Equivalence, FileCheck, Message, Mode, ParsedProblem, Severity
-from harcopa.errors import DeadlineExceeded
+from harcopa.errors import BackendCrashed, DeadlineExceeded
 from harcopa.fps import find_banned, rpe_statement
 from harcopa_lean_verifier.backends.pantograph import PantographError
 from harcopa_lean_verifier.calls import TacticReply, tactic_call
@@ -30,11 +31,40 @@ from harcopa_lean_verifier.messages import (
 )
 from harcopa_lean_verifier.opening import Timeouts
 
+logger = logging.getLogger(__name__)
+
 #: RPE tactics in the reference's order; the first that leaves no goal wins.
 RPE_TACTICS: tuple[str, ...] = ("rfl", "norm_num", "ring_nf", "rw_search", "aesop")
 
 
+#: A check whose process died (or hung past its limit) is tried once more on a fresh process.
+CHECK_ATTEMPTS = 2
+
+
 async def check_file(
+    pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
+) -> FileCheck:
+    """``_check_file_once``, retried on a fresh process when the process crashed or hung.
+
+    Two timeouts in a row are Lean's verdict (the file is too slow to check): a failed check.
+    Two crashes in a row are an infrastructure failure: BackendCrashed (UNAVAILABLE).
+    """
+    for attempt in range(1, CHECK_ATTEMPTS + 1):
+        try:
+            return await _check_file_once(pool, key, text, imports, timeout_seconds)
+        except BackendCrashed as exc:
+            if attempt == CHECK_ATTEMPTS:
+                raise
+            logger.warning("CheckFile lost its process (%s); retrying on a fresh one", exc)
+        except DeadlineExceeded:
+            if attempt == CHECK_ATTEMPTS:
+                message = f"the file did not finish checking within {timeout_seconds:g} s (twice)"
+                return FileCheck(False, (Message(Severity.ERROR, message),), 0, ())
+            logger.warning("CheckFile timed out; retrying on a fresh process")
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def _check_file_once(
     pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
     """Compile a whole file (no sorrys as goals); ok iff no error, no sorry, no ``sorryAx``."""
@@ -82,7 +112,7 @@ async def check_equivalence(
         if banned is not None:
             return Equivalence(None, True, (f"the submission contains `{banned}`",))
     text = header + "\n" + rpe_statement(parsed, submission)
-    progress, notes = _Progress(), list[str]()
+    progress, notes, crashes = _Progress(), list[str](), 0
     while progress.index < len(RPE_TACTICS):
         try:
             async with pool.lease(key) as repl:
@@ -92,6 +122,11 @@ async def check_equivalence(
                 finally:
                     progress.lean_seconds += repl.busy_seconds - busy
                 return dataclasses.replace(outcome, lean_seconds=progress.lean_seconds)
+        except BackendCrashed as exc:  # resume at the same tactic on a fresh process, once
+            crashes += 1
+            if crashes >= CHECK_ATTEMPTS:
+                raise
+            logger.warning("RPE lost its process (%s); retrying on a fresh one", exc)
         except DeadlineExceeded:
             if progress.compiling:
                 notes.append("the RPE statement timed out")

@@ -8,6 +8,7 @@ run on leased processes so a session's process is never restarted.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,8 +32,15 @@ from harcopa.domain import (
     TacticResult,
     TacticTimeout,
     Validation,
+    VerifierInfo,
 )
-from harcopa.errors import DeadlineExceeded, FailedPrecondition, HarcopaError, InvalidRequest
+from harcopa.errors import (
+    BackendCrashed,
+    DeadlineExceeded,
+    FailedPrecondition,
+    HarcopaError,
+    InvalidRequest,
+)
 from harcopa.fps import BannedPolicy, find_banned, is_submission
 from harcopa_lean_verifier import stateless, submission
 from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
@@ -48,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 #: Parsed problems remembered (re-opened sessions skip the parsing pass).
 PARSE_CACHE_SIZE = 4096
+#: Opening a session (parse pass + frameworks) is tried this often when its process dies.
+OPEN_ATTEMPTS = 2
 
 
 def _policy(mode: Mode) -> BannedPolicy:
@@ -74,6 +84,7 @@ class PantographVerifier:
         max_sessions_per_client: int | None = None,
         max_states_per_session: int = 20000,
         hard_ceiling_seconds: float = 1200.0,
+        stack: VerifierInfo | None = None,
     ) -> None:
         self.pool = pool
         self.imports = tuple(imports)
@@ -91,6 +102,7 @@ class PantographVerifier:
             max_sessions_per_client=max_sessions_per_client,
         )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
+        self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
     async def start(self) -> None:
         await self.pool.start()
@@ -121,14 +133,27 @@ class PantographVerifier:
         imports: Sequence[str] = (),
         client_id: str = "",
     ) -> Session:
-        """Parse ``problem`` and build ``frameworks`` on a newly pinned REPL."""
+        """Parse ``problem`` and build ``frameworks`` on a newly pinned REPL; a process that
+        dies meanwhile is replaced and the opening tried once more."""
         missing = [m for m in imports if m not in self.imports]
         if missing:
             raise InvalidRequest(f"imports {missing} are not served (loaded: {list(self.imports)})")
         kinds = tuple(dict.fromkeys(frameworks))
-        self.sessions.admit(client_id)
+        with self.sessions.admitting(client_id):
+            for attempt in range(1, OPEN_ATTEMPTS + 1):
+                try:
+                    return await self._open(problem, kinds, mode, client_id)
+                except BackendCrashed as exc:
+                    if attempt == OPEN_ATTEMPTS:
+                        raise
+                    logger.warning("opening a session lost its process (%s); retrying", exc)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _open(
+        self, problem: FormalProblem, kinds: tuple[Framework, ...], mode: Mode, client_id: str
+    ) -> Session:
         parsed, parse_seconds = await self._parse(problem)
-        repl = await self.pool.acquire(self.default_key)
+        repl = await self.pool.acquire(self.default_key, pin=True)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
         )
@@ -343,6 +368,15 @@ class PantographVerifier:
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
         """Extend the lease of ``client_id``'s sessions, or close them all (``release``)."""
         return await self.sessions.renew(client_id, release=release)
+
+    async def describe(self) -> VerifierInfo:
+        """The backend and versions, with the pool's size, session capacity and open sessions."""
+        return dataclasses.replace(
+            self._stack,
+            pool_size=self.pool.config.size,
+            session_capacity=self.pool.session_capacity,
+            sessions_open=len(self.sessions),
+        )
 
 
 # ---------------------------------------------------------------------- pure helpers

@@ -5,10 +5,12 @@ Called by ``harcopa_orchestrator.__main__`` and by tests that run the whole serv
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 
 from harcopa import domain as d
-from harcopa.errors import InvalidRequest
+from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Verifier
 from harcopa.serving import Service
@@ -22,6 +24,8 @@ from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.servicer import OrchestratorServicer
 from harcopa_orchestrator.settings import OrchestratorSettings
 from harcopa_orchestrator.store import RunStore
+
+logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "harcopa.v1.OrchestratorService"
 
@@ -39,7 +43,7 @@ class SchedulerSolver:
         self.verifier = verifier
         self.models = models
         self.templates = templates
-        self._root = Scheduler(verifier, _NoModel(), None, limits, solve)
+        self.scheduler = Scheduler(verifier, _NoModel(), None, limits, solve)
 
     async def solve(
         self,
@@ -52,7 +56,7 @@ class SchedulerSolver:
         prover = None
         if spec.pipeline.hierarchical:
             prover = await self.models.get(spec.prover or spec.solver)
-        scheduler = self._root.with_generators(solver, prover)
+        scheduler = self.scheduler.with_generators(solver, prover)
         templates = self.templates
         if spec.solver.system_prompt:
             templates = templates.with_system(spec.solver.system_prompt)
@@ -79,21 +83,52 @@ class _NoModel:
 
 
 class OrchestratorBackend:
-    """Lifecycle for ServiceRunner: resume runs on start; stop them and close clients on close."""
+    """Lifecycle for ServiceRunner: size the session pool to the verifier and resume runs on
+    start; stop them and close clients on close.
+
+    The verifier's session capacity (Describe) is read at start and every
+    ``CAPACITY_REFRESH_SECONDS`` (replicas scale); a verifier that is not up yet keeps the
+    configured limit until it answers.
+    """
+
+    CAPACITY_REFRESH_SECONDS = 30.0
 
     def __init__(
-        self, runs: RunManager, verifier: Verifier, models: ModelRegistry, store: RunStore
+        self,
+        runs: RunManager,
+        verifier: Verifier,
+        models: ModelRegistry,
+        store: RunStore,
+        scheduler: Scheduler,
     ) -> None:
         self.runs = runs
         self.verifier = verifier
         self.models = models
         self.store = store
+        self.scheduler = scheduler
+        self._sizer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.verifier.start()
+        await self._fit_sessions()
+        self._sizer = asyncio.create_task(self._fit_forever(), name="session-capacity")
         await self.runs.start()
 
+    async def _fit_sessions(self) -> None:
+        try:
+            await self.scheduler.fit_sessions_to_verifier()
+        except HarcopaError as exc:
+            logger.warning("cannot read the verifier's session capacity yet: %s", exc)
+
+    async def _fit_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.CAPACITY_REFRESH_SECONDS)
+            await self._fit_sessions()
+
     async def close(self) -> None:
+        if self._sizer is not None:
+            self._sizer.cancel()
+            await asyncio.gather(self._sizer, return_exceptions=True)
         await self.runs.close()
         await self.models.close()
         await self.verifier.close()
@@ -134,13 +169,17 @@ def build(
         solver,
         max_active_runs=settings.max_active_runs,
         check_models=models.check,
+        problem_retries=settings.problem_retries,
+        retry_backoff_seconds=settings.retry_backoff_seconds,
+        resume_on_start=settings.resume_on_start,
+        interrupt_on_close=settings.interrupt_runs_on_shutdown,
     )
     service = Service(
         SERVICE_NAME,
         OrchestratorServicer(runs),
         orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
     )
-    return [service], OrchestratorBackend(runs, verifier, models, store)
+    return [service], OrchestratorBackend(runs, verifier, models, store, solver.scheduler)
 
 
 def models_config(settings: OrchestratorSettings) -> ModelsConfig:

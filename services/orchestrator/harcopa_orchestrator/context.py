@@ -41,6 +41,8 @@ class SearchContext:
     prior: tuple[Attempt, ...] = ()
     #: Closes the sessions the search left open; called on leaving ``async with``.
     close_sessions: Callable[[], Awaitable[None]] | None = None
+    #: Called with an attempt's index as it starts (seeds its sampling).
+    begin_attempt: Callable[[int], None] | None = None
 
     async def __aenter__(self) -> SearchContext:
         return self
@@ -60,6 +62,11 @@ class SearchContext:
                 break
             kept.append(attempt)
         return kept
+
+    def start_attempt(self, index: int) -> None:
+        """An attempt starts: its sampling is seeded from the run seed and its index."""
+        if self.begin_attempt is not None:
+            self.begin_attempt(index)
 
     @property
     def strict(self) -> bool:

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TypeVar
 
@@ -35,6 +36,7 @@ from harcopa.domain import (
     TacticResult,
     TokenUsage,
     Validation,
+    VerifierInfo,
 )
 from harcopa.metrics import counter, histogram
 from harcopa.protocols import Generator, Verifier
@@ -121,7 +123,62 @@ def stats_since(meter: Meter, before: SearchStats) -> SearchStats:
     return meter.snapshot() - before
 
 
-async def acquire(slots: asyncio.Semaphore, meter: Meter | None, kind: str, what: str = "") -> None:
+class Slots:
+    """A bounded pool of identical slots whose size can change while in use (a semaphore that
+    can grow or shrink: the verifier's session capacity changes as replicas scale). FIFO."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = max(1, capacity)
+        self._used = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def in_use(self) -> int:
+        return self._used
+
+    def resize(self, capacity: int) -> None:
+        """Allow ``capacity`` holders from now on (holders beyond it keep their slots)."""
+        self._capacity = max(1, capacity)
+        self._wake()
+
+    async def acquire(self) -> None:
+        while self._used >= self._capacity or (self._waiters and not self._waiters[0].done()):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                self._waiters.remove(waiter)
+                self._wake()  # a wake-up this waiter received goes to the next one
+                raise
+            self._waiters.remove(waiter)
+            if self._used < self._capacity:
+                break
+        self._used += 1
+
+    def release(self) -> None:
+        self._used -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake as many waiters, in order, as there are free slots (no await)."""
+        free = self._capacity - self._used
+        for waiter in self._waiters:
+            if free <= 0:
+                break
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+
+SlotPool = asyncio.Semaphore | Slots
+
+
+async def acquire(slots: SlotPool, meter: Meter | None, kind: str, what: str = "") -> None:
     """Acquire one of ``slots``; the wait is measured (metrics, the meter) and logged when it
     passes ``WAIT_LOG_SECONDS`` (when it starts to, and how long it took)."""
     started = time.monotonic()
@@ -149,7 +206,7 @@ async def acquire(slots: asyncio.Semaphore, meter: Meter | None, kind: str, what
 
 @contextlib.asynccontextmanager
 async def waited(
-    slots: asyncio.Semaphore, meter: Meter | None, kind: str, what: str = ""
+    slots: SlotPool, meter: Meter | None, kind: str, what: str = ""
 ) -> AsyncIterator[None]:
     """Hold one of ``slots`` for the body, acquired with :func:`acquire`."""
     await acquire(slots, meter, kind, what)
@@ -159,11 +216,22 @@ async def waited(
         slots.release()
 
 
+def attempt_seed(run_seed: int | None, attempt_index: int) -> int | None:
+    """The sampling seed of one attempt of a problem: derived from the run's seed and the
+    attempt's index, so an attempt redone after a failure or a restart samples as it would
+    have the first time."""
+    if run_seed is None:
+        return None
+    digest = hashlib.blake2b(f"{run_seed}/attempt/{attempt_index}".encode(), digest_size=4)
+    return int.from_bytes(digest.digest(), "big") & 0x7FFFFFFF
+
+
 class MeteredGenerator:
     """A Generator that waits for a shared model slot, meters the call and seeds sampling.
 
-    With a run seed, each request gets a seed derived from (run seed, prompt, how many times
-    this prompt was sampled before), so results do not depend on the interleaving of problems.
+    With a seed, each request gets a seed derived from (seed, prompt, how many times this
+    prompt was sampled before), so results do not depend on the interleaving of problems or of
+    the calls inside an attempt; ``reseed`` starts an attempt (``attempt_seed``).
     """
 
     def __init__(
@@ -180,6 +248,11 @@ class MeteredGenerator:
 
     async def close(self) -> None:
         """The shared generator's lifecycle belongs to its owner."""
+
+    def reseed(self, seed: int | None) -> None:
+        """Start sampling afresh from ``seed`` (a new attempt)."""
+        self._seed = seed
+        self._uses.clear()
 
     def _seeded(self, prompt: Prompt, params: SamplingParams) -> SamplingParams:
         if self._seed is None or params.seed is not None:
@@ -279,3 +352,6 @@ class MeteredVerifier:
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
         return await self._inner.renew_lease(client_id, release=release)
+
+    async def describe(self) -> VerifierInfo:
+        return await self._inner.describe()

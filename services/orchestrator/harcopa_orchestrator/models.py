@@ -45,7 +45,11 @@ class ModelEndpoint(BaseModel):
     api_key_env: str | None = Field(
         None, description="Environment variable of the orchestrator holding the API key."
     )
-    tls: TlsClientConfig | None = Field(None, description="TLS / mTLS for a ModelService.")
+    tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle to verify a ModelService's TLS certificate (TLS on)."
+    )
+    tls_cert_file: Path | None = Field(None, description="PEM client certificate (mTLS).")
+    tls_key_file: Path | None = Field(None, description="PEM client key (mTLS).")
     timeout_seconds: float | None = Field(
         None, gt=0, description="Per-call deadline (None: no deadline beyond the run's)."
     )
@@ -53,6 +57,15 @@ class ModelEndpoint(BaseModel):
     @property
     def is_openai(self) -> bool:
         return self.target.startswith(("http://", "https://"))
+
+    @property
+    def tls(self) -> TlsClientConfig | None:
+        """TLS towards a ModelService when any TLS file is configured."""
+        if not (self.tls_ca_file or self.tls_cert_file or self.tls_key_file):
+            return None
+        return TlsClientConfig(
+            ca_file=self.tls_ca_file, cert_file=self.tls_cert_file, key_file=self.tls_key_file
+        )
 
 
 class ModelsConfig(BaseModel):

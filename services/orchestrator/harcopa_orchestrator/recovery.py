@@ -33,11 +33,12 @@ from harcopa.domain import (
     StateHandle,
     TacticResult,
     Validation,
+    VerifierInfo,
     state_of,
 )
 from harcopa.errors import BackendUnavailable, HarcopaError, StateNotFound
 from harcopa.protocols import Verifier
-from harcopa_orchestrator.metering import Meter, acquire
+from harcopa_orchestrator.metering import Meter, SlotPool, acquire
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,7 @@ class ResilientVerifier:
     ``open_session``, released by ``close_session``; a re-open after a loss reuses the slot.
     """
 
-    def __init__(
-        self, inner: Verifier, meter: Meter, slots: asyncio.Semaphore | None = None
-    ) -> None:
+    def __init__(self, inner: Verifier, meter: Meter, slots: SlotPool | None = None) -> None:
         self._inner = inner
         self._meter = meter
         self._slots = slots
@@ -151,6 +150,9 @@ class ResilientVerifier:
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
         return await self._inner.renew_lease(client_id, release=release)
+
+    async def describe(self) -> VerifierInfo:
+        return await self._inner.describe()
 
     def _session(self, session_id: str) -> _Virtual:
         vs = self._sessions.get(session_id)

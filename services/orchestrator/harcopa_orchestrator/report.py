@@ -45,6 +45,19 @@ class RunReport:
     excluded: int
     stats: d.SearchStats
     run_id: str = ""
+    #: The run's status ("" when not known); only "succeeded" has final numbers.
+    status: str = ""
+    #: Problems that errored (infrastructure failures): not checked, not in All or Solved.
+    errored: int = 0
+    #: Problems of the run without a final result yet (not started, or errored).
+    unfinished: int = 0
+    #: Problems in the run.
+    problems: int = 0
+
+    @property
+    def final(self) -> bool:
+        """True when every problem was checked (the numbers are the run's result)."""
+        return self.unfinished == 0 and self.errored == 0
 
     @property
     def solve_rate(self) -> float:
@@ -60,6 +73,7 @@ class RunReport:
 
     def render(self) -> str:
         lines = [
+            *self.banner(),
             f"pipeline {self.pipeline}  benchmark {self.benchmark}"
             + (f"  ({self.excluded} excluded by the paper's lists)" if self.excluded else ""),
             _TABLE_HEAD,
@@ -67,6 +81,20 @@ class RunReport:
             _cost(self.stats),
         ]
         return "\n".join(lines)
+
+    def banner(self) -> list[str]:
+        """The warning lines an unfinished run's table starts with (none when final)."""
+        if self.final:
+            return []
+        who = f"run {self.run_id}" if self.run_id else "this run"
+        resume = f"harcopa eval --resume {self.run_id or 'RUN_ID'}"
+        return [
+            f"!! {who} is {self.status or 'not finished'}: {self.unfinished} of {self.problems}"
+            f" problems have no result ({self.errored} errored: infrastructure failures, not"
+            " counted as unsolved).",
+            f"!! The figures below cover the {self.all} problems checked so far and are NOT"
+            f" final; resume the run to finish it ({resume}).",
+        ]
 
     def figures(self) -> dict[str, Any]:
         """The table's figures as JSON values (a non-finite budget is the string "inf")."""
@@ -79,6 +107,11 @@ class RunReport:
             "steps": self.steps_sum,
             "steps_per_solved": self.steps_mean,
             "excluded": self.excluded,
+            "status": self.status,
+            "final": self.final,
+            "problems": self.problems,
+            "errored": self.errored,
+            "unfinished": self.unfinished,
         }
 
 
@@ -148,10 +181,18 @@ def build_report(
     *,
     excluded: Collection[str] = frozenset(),
     run_id: str = "",
+    run: d.Run | None = None,
 ) -> RunReport:
-    """The table of one run; ``excluded`` names problem ids left out (see paper_exclusions)."""
+    """The table of one run; ``excluded`` names problem ids left out (see paper_exclusions).
+
+    Errored problems (infrastructure failures) are counted apart, never as unsolved and never
+    charged a budget; with ``run`` the report also knows the run's status and how many of its
+    problems have no result yet.
+    """
     every = list(results)
-    kept = [r for r in every if r.problem_id not in excluded]
+    scored = [r for r in every if r.problem_id not in excluded]
+    errored = [r for r in scored if r.status is d.ProblemStatus.ERRORED]
+    kept = [r for r in scored if r.status is not d.ProblemStatus.ERRORED]
     budget_sum, steps_sum, solved = 0.0, 0, 0
     stats = d.SearchStats()
     for result in kept:
@@ -161,6 +202,10 @@ def build_report(
             solved += 1
             steps_sum += steps
         stats = stats + result.stats
+    for result in errored:
+        stats = stats + result.stats
+    problems = run.progress.problems_total if run is not None else len(every)
+    unfinished = run.progress.problems_unfinished if run is not None else len(errored)
     return RunReport(
         spec.pipeline.value,
         spec.benchmark,
@@ -168,9 +213,13 @@ def build_report(
         solved,
         budget_sum,
         steps_sum,
-        len(every) - len(kept),
+        len(every) - len(scored),
         stats,
         run_id,
+        status=run.status.value if run is not None else "",
+        errored=len(errored),
+        unfinished=unfinished,
+        problems=problems,
     )
 
 
@@ -213,6 +262,10 @@ class Aggregate:
             sum(r.steps_sum for r in self.runs),
             sum(r.excluded for r in self.runs),
             stats,
+            status="" if all(r.final for r in self.runs) else "not final",
+            errored=sum(r.errored for r in self.runs),
+            unfinished=sum(r.unfinished for r in self.runs),
+            problems=sum(r.problems for r in self.runs),
         )
 
     def spread(self, figure: Callable[[RunReport], float]) -> Spread:
@@ -226,6 +279,7 @@ class Aggregate:
         budget = self.spread(lambda r: r.budget_sum)
         per_problem = self.spread(lambda r: r.budget_mean)
         lines = [
+            *(line for r in self.runs for line in r.banner()),
             f"pipeline {total.pipeline}  benchmark {total.benchmark}  {len(self.runs)} runs"
             + (f"  ({total.excluded} excluded by the paper's lists)" if total.excluded else ""),
             f"{'run':<14}" + _TABLE_HEAD,

@@ -2,18 +2,26 @@
 
 A run is a pipeline over a list of problems. Each problem is solved by a ``ProblemSolver``
 (the scheduler in production); every attempt is persisted the moment it finishes and every
-finished problem immediately. State transitions of a run:
+problem's result immediately. State transitions of a run:
 
-    PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
+    PENDING -> RUNNING -> SUCCEEDED | INCOMPLETE | FAILED | CANCELLED | INTERRUPTED
+    INCOMPLETE | FAILED | INTERRUPTED -> (ResumeRun) PENDING -> RUNNING -> ...
 
-Shutting the orchestrator down leaves RUNNING runs as they are, so ``start()`` of the next
-process resumes them: finished problems are skipped, problems that ended in an infrastructure
-error are redone, nothing is lost or duplicated.
+Honest outcomes: a problem whose latest attempt ended in an infrastructure failure is
+*errored*, never unsolved. It is retried ``problem_retries`` times with exponential backoff;
+a run that still has errored problems at the end is INCOMPLETE (they are listed on the run)
+and resuming it retries them. Only SUCCEEDED runs have final numbers.
+
+Shutting the orchestrator down leaves RUNNING runs as they are (or marks them INTERRUPTED when
+``interrupt_on_close``, as a local evaluation does), so ``start()`` of the next process resumes
+them when ``resume_on_start``: finished problems are skipped, errored ones redone, nothing is
+lost or duplicated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -56,12 +64,20 @@ class RunManager:
         *,
         max_active_runs: int = 8,
         check_models: Callable[[d.ModelRef], None] | None = None,
+        problem_retries: int = 2,
+        retry_backoff_seconds: float = 5.0,
+        resume_on_start: bool = True,
+        interrupt_on_close: bool = False,
     ) -> None:
         self.store = store
         self.load_problems = load_problems
         self.solver = solver
         self.max_active_runs = max_active_runs
         self.check_models = check_models
+        self.problem_retries = problem_retries
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.resume_on_start = resume_on_start
+        self.interrupt_on_close = interrupt_on_close
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[d.RunEvent]]] = {}
         self._cancelled: set[str] = set()
@@ -70,17 +86,25 @@ class RunManager:
 
     async def start(self) -> None:
         """Resume every run that was pending or running when the last process stopped."""
+        if not self.resume_on_start:
+            return
         for run in await self.store.list_runs([d.RunStatus.PENDING, d.RunStatus.RUNNING]):
             logger.info("resuming run %s", run.run_id)
             self._launch(run.run_id, run.spec)
 
     async def close(self) -> None:
-        """Stop executing without changing run statuses (they resume on the next start)."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
+        """Stop executing; runs stay RUNNING (resumed on the next start) or, with
+        ``interrupt_on_close``, become INTERRUPTED (resumed only on request)."""
+        running = dict(self._tasks)
+        for task in running.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*running.values(), return_exceptions=True)
         self._tasks.clear()
+        if self.interrupt_on_close:
+            for run_id in running:
+                if run_id not in self._cancelled:
+                    await self.store.set_status(run_id, d.RunStatus.INTERRUPTED)
+                    logger.info("run %s interrupted; resume it with ResumeRun", run_id)
 
     # ------------------------------------------------------------------ API
 
@@ -202,11 +226,44 @@ class RunManager:
             await self.store.set_status(run_id, d.RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
             await self._publish(run_id)
             return
-        await self.store.set_status(run_id, d.RunStatus.SUCCEEDED)
+        errored = await self.store.errored_problems(run_id)
+        if errored:
+            why = f"{len(errored)} problems errored (infrastructure failures); resume the run"
+            logger.warning("run %s incomplete: %s", run_id, ", ".join(errored[:20]))
+            await self.store.set_status(run_id, d.RunStatus.INCOMPLETE, why)
+        else:
+            await self.store.set_status(run_id, d.RunStatus.SUCCEEDED)
         await self._publish(run_id)
 
     async def _solve_one(self, run_id: str, spec: d.RunSpec, problem: d.FormalProblem) -> None:
-        """Solve and persist one problem; an error is recorded for that problem only."""
+        """Solve and persist one problem; an errored problem is retried with backoff."""
+        for retry in range(self.problem_retries + 1):
+            result = await self._attempt_problem(run_id, spec, problem, retry)
+            await self.store.record_result(run_id, result)
+            errored = result.status is d.ProblemStatus.ERRORED
+            await self._publish(
+                run_id, problem_id=problem.problem_id, solved=result.solved, errored=errored
+            )
+            if not errored or retry == self.problem_retries:
+                return
+            delay = min(self.retry_backoff_seconds * 2**retry, 300.0)
+            detail = result.attempts[-1].detail if result.attempts else ""
+            logger.warning(
+                "problem %s of run %s errored (%s); retry %d of %d in %.0f s",
+                problem.problem_id,
+                run_id,
+                detail[:200],
+                retry + 1,
+                self.problem_retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _attempt_problem(
+        self, run_id: str, spec: d.RunSpec, problem: d.FormalProblem, retry: int
+    ) -> d.ProblemResult:
+        """One go at a problem, continuing from its stored attempts; an infrastructure
+        failure that escapes the search becomes an errored attempt."""
 
         async def sink(attempt: d.Attempt) -> None:
             await self.store.record_attempt(run_id, problem.problem_id, attempt)
@@ -215,14 +272,14 @@ class RunManager:
         prior = tuple(await self.store.attempts(run_id, problem.problem_id))
         try:
             result = await self.solver.solve(spec, problem, sink, prior)
-            errored = False
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # infrastructure failure that survived the retries
             logger.warning("problem %s of run %s failed: %s", problem.problem_id, run_id, exc)
             attempts = await self.store.attempts(run_id, problem.problem_id)
+            kept = [a for a in attempts if not a.errored]
             failure = d.Attempt(
-                index=len(attempts),
+                index=len(kept),
                 outcome=d.AttemptOutcome.ERROR,
                 detail=f"{type(exc).__name__}: {exc}",
             )
@@ -230,19 +287,21 @@ class RunManager:
                 problem.problem_id,
                 spec.pipeline.value,
                 spec.mode.value,
-                (*attempts, failure),
+                (*kept, failure),
                 time.monotonic() - started,
             )
-            errored = True
-        await self.store.record_result(run_id, result, errored=errored)
-        await self._publish(run_id, problem_id=problem.problem_id, solved=result.solved)
+        return dataclasses.replace(result, retries=retry)
 
-    async def _publish(self, run_id: str, *, problem_id: str = "", solved: bool = False) -> None:
+    async def _publish(
+        self, run_id: str, *, problem_id: str = "", solved: bool = False, errored: bool = False
+    ) -> None:
         watchers = self._watchers.get(run_id)
         if not watchers:
             return
         run = await self.get_run(run_id)
-        event = d.RunEvent(run_id, run.status, run.progress, problem_id, solved, time.time())
+        event = d.RunEvent(
+            run_id, run.status, run.progress, problem_id, solved, time.time(), errored
+        )
         for queue in watchers:
             if queue.full():  # a slow watcher loses the oldest progress event, never the last
                 queue.get_nowait()

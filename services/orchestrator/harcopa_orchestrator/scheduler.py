@@ -27,7 +27,14 @@ from harcopa.metrics import SEARCH_BUCKETS, counter, gauge, histogram
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
 from harcopa_orchestrator.context import SearchContext
-from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier, waited
+from harcopa_orchestrator.metering import (
+    Meter,
+    MeteredGenerator,
+    MeteredVerifier,
+    Slots,
+    attempt_seed,
+    waited,
+)
 from harcopa_orchestrator.recovery import ResilientVerifier
 
 #: ``(pipeline, problem, ctx) -> result``: what solves one problem (``pipelines.solve``).
@@ -83,8 +90,29 @@ class Scheduler:
         self.limits = limits
         self.solve = solve
         self._model_slots = asyncio.Semaphore(limits.max_model_requests)
-        self._session_slots = asyncio.Semaphore(limits.max_verifier_sessions)
+        self._session_slots = Slots(limits.max_verifier_sessions)
         self._problem_slots = asyncio.Semaphore(limits.max_problems)
+
+    @property
+    def session_limit(self) -> int:
+        return self._session_slots.capacity
+
+    async def fit_sessions_to_verifier(self) -> int:
+        """Open at most as many sessions as the verifier can hold at once (its Describe), so
+        problems wait here, measured and logged, instead of at the verifier; returns the
+        limit now in force."""
+        info = await self.verifier.describe()
+        limit = min(self.limits.max_verifier_sessions, max(1, info.session_capacity))
+        if limit != self._session_slots.capacity:
+            logger.info(
+                "verifier %s (%s) holds %d sessions at once: %d verifier sessions in flight",
+                info.replica_id,
+                info.backend,
+                info.session_capacity,
+                limit,
+            )
+            self._session_slots.resize(limit)
+        return limit
 
     def with_generators(self, solver: Generator, prover: Generator | None) -> Scheduler:
         """A scheduler for other models sharing this one's pools (each run brings its models)."""
@@ -106,20 +134,25 @@ class Scheduler:
     ) -> SearchContext:
         """A per-problem context: a fresh Meter and wrappers sharing the scheduler's pools.
 
-        ``prior`` holds the attempts a previous process finished (resume); the sampling seed is
-        shifted by their number so resumed rollouts do not replay the finished ones.
+        ``prior`` holds the attempts a previous process finished (resume). Sampling is seeded
+        per attempt (``attempt_seed``), so a redone attempt samples as the first one did.
         """
         meter = Meter()
-        if seed is not None and prior:
-            seed = (seed + 1_000_003 * len(prior)) & 0x7FFFFFFF
         metered = MeteredVerifier(self.verifier, meter)
+        solver = MeteredGenerator(self.solver, self._model_slots, meter, seed)
         prover = None
         if self.prover is not None:
             prover = MeteredGenerator(self.prover, self._model_slots, meter, seed)
         resilient = ResilientVerifier(metered, meter, self._session_slots)
+
+        def begin_attempt(index: int) -> None:
+            for generator in (solver, prover):
+                if generator is not None:
+                    generator.reseed(attempt_seed(seed, index))
+
         return SearchContext(
             verifier=resilient,
-            solver=MeteredGenerator(self.solver, self._model_slots, meter, seed),
+            solver=solver,
             prover=prover,
             params=params,
             mode=mode,
@@ -129,6 +162,7 @@ class Scheduler:
             on_attempt=on_attempt,
             prior=prior,
             close_sessions=resilient.close_all,
+            begin_attempt=begin_attempt,
         )
 
     async def run_problem(

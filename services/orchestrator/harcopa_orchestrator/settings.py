@@ -59,5 +59,26 @@ class OrchestratorSettings(ServiceSettings):
         64, ge=1, description="Model requests in flight across all runs and problems."
     )
     max_verifier_sessions: int = Field(
-        32, ge=1, description="Verifier sessions open at once across all runs."
+        32,
+        ge=1,
+        description="Verifier sessions open at once across all runs; lowered to what the "
+        "verifier can hold (its Describe session capacity) while it reports less.",
+    )
+    problem_retries: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Times a problem that errored (infrastructure failure) is retried before "
+        "the run ends incomplete with it listed.",
+    )
+    retry_backoff_seconds: float = Field(
+        5.0, ge=0, description="Wait before the first retry of an errored problem (doubles)."
+    )
+    resume_on_start: bool = Field(
+        True, description="Resume the runs that were pending or running when the last stopped."
+    )
+    interrupt_runs_on_shutdown: bool = Field(
+        False,
+        description="Mark running runs interrupted on shutdown (a local evaluation) instead of "
+        "leaving them running for the next process to resume (a cluster service).",
     )

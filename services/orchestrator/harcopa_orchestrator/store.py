@@ -1,9 +1,11 @@
 """The orchestrator's run store: SQLite in WAL mode, every attempt persisted the moment it ends.
 
-Used by the run manager. A restarted orchestrator reads runs that were pending or running and
-resumes them: problems with a stored result are never redone, attempts are keyed by
-(run, problem, attempt index) so a replayed write never duplicates one. Rows hold the protobuf
-JSON of the domain values (through harcopa.wire), so the stored format is the API's format.
+Used by the run manager, the CLI's reports and the trainer's export. A restarted orchestrator
+reads runs that were pending or running and resumes them: problems with a final result (solved
+or unsolved) are never redone, errored ones (infrastructure failures) are; attempts are keyed
+by (run, problem, attempt index) so a replayed write never duplicates one. Rows hold the
+protobuf JSON of the domain values (through harcopa.wire), so the stored format is the API's.
+A store written by an earlier version gains the newer columns when opened (``_migrate``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT NOT NULL DEFAULT '',
     problems_total INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    caller TEXT NOT NULL DEFAULT '',
+    execution_started REAL NOT NULL DEFAULT 0,
+    elapsed_before REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL,
@@ -42,6 +47,8 @@ CREATE TABLE IF NOT EXISTS results (
     sessions_lost INTEGER NOT NULL,
     result TEXT NOT NULL,
     finished REAL NOT NULL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    lean_seconds REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, problem_id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -52,6 +59,19 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (run_id, problem_id, attempt_index)
 );
 """
+
+#: Columns added after the first release: (table, column, declaration).
+_ADDED_COLUMNS = (
+    ("runs", "caller", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "execution_started", "REAL NOT NULL DEFAULT 0"),
+    ("runs", "elapsed_before", "REAL NOT NULL DEFAULT 0"),
+    ("results", "retries", "INTEGER NOT NULL DEFAULT 0"),
+    ("results", "lean_seconds", "REAL NOT NULL DEFAULT 0"),
+)
+_RUN_COLUMNS = (
+    "run_id, spec, status, error, problems_total, created, updated, caller,"
+    " execution_started, elapsed_before"
+)
 
 
 class RunStore:
@@ -67,6 +87,14 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store from an earlier version lacks (under the lock)."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -81,11 +109,13 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
 
-    async def create_run(self, run_id: str, spec: d.RunSpec, problems_total: int) -> d.Run:
+    async def create_run(
+        self, run_id: str, spec: d.RunSpec, problems_total: int, caller: str = ""
+    ) -> d.Run:
         now = time.time()
         await self._run(
-            "INSERT INTO runs (run_id, spec, status, problems_total, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, spec, status, problems_total, created, updated, caller)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 wire.run_spec_to_json(spec),
@@ -93,6 +123,7 @@ class RunStore:
                 problems_total,
                 now,
                 now,
+                caller,
             ),
         )
         run = await self.get_run(run_id)
@@ -100,17 +131,34 @@ class RunStore:
         return run
 
     async def set_status(self, run_id: str, status: d.RunStatus, error: str = "") -> None:
+        """Change a run's status; entering RUNNING starts an execution (for rate and ETA),
+        leaving it adds the execution's time to the run's elapsed time."""
+        now = time.time()
+        if status is d.RunStatus.RUNNING:
+            await self._run(
+                "UPDATE runs SET status = ?, error = ?, updated = ?, execution_started = ?"
+                " WHERE run_id = ?",
+                (status.value, error, now, now, run_id),
+            )
+            return
         await self._run(
-            "UPDATE runs SET status = ?, error = ?, updated = ? WHERE run_id = ?",
-            (status.value, error, time.time(), run_id),
+            "UPDATE runs SET elapsed_before = elapsed_before + CASE WHEN status = ? AND"
+            " execution_started > 0 THEN ? - execution_started ELSE 0 END,"
+            " execution_started = CASE WHEN status = ? THEN 0 ELSE execution_started END,"
+            " status = ?, error = ?, updated = ? WHERE run_id = ?",
+            (
+                d.RunStatus.RUNNING.value,
+                now,
+                d.RunStatus.RUNNING.value,
+                status.value,
+                error,
+                now,
+                run_id,
+            ),
         )
 
     async def get_run(self, run_id: str) -> d.Run | None:
-        rows = await self._run(
-            "SELECT run_id, spec, status, error, problems_total, created, updated FROM runs"
-            " WHERE run_id = ?",
-            (run_id,),
-        )
+        rows = await self._run(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             return None
         return await self._to_run(rows[0])
@@ -120,7 +168,7 @@ class RunStore:
     ) -> list[d.Run]:
         """Runs in creation order; with ``limit``, the newest ``limit`` of them."""
         wanted = [s.value for s in statuses]
-        sql = "SELECT run_id, spec, status, error, problems_total, created, updated FROM runs"
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         if wanted:
             sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
         sql += " ORDER BY created DESC, rowid DESC"
@@ -132,32 +180,50 @@ class RunStore:
         return [await self._to_run(row) for row in reversed(rows)]
 
     async def _to_run(self, row: tuple[Any, ...]) -> d.Run:
-        run_id, spec, status, error, total, created, updated = row
+        run_id, spec, status, error, total, created, updated, caller, started, before = row
+        running = status == d.RunStatus.RUNNING.value and started > 0
+        errored = await self.errored_problems(run_id)
         return d.Run(
             run_id=run_id,
             spec=wire.run_spec_from_json(spec),
             status=d.RunStatus(status),
-            progress=await self.progress(run_id, total),
+            progress=await self._progress(run_id, total, started if running else 0.0, before),
             created_unix=created,
             updated_unix=updated,
             error=error,
+            errored_problems=tuple(errored),
+            caller=caller,
         )
 
-    async def progress(self, run_id: str, total: int | None = None) -> d.RunProgress:
-        if total is None:
-            rows = await self._run("SELECT problems_total FROM runs WHERE run_id = ?", (run_id,))
-            total = rows[0][0] if rows else 0
+    async def progress(self, run_id: str) -> d.RunProgress:
+        run = await self.get_run(run_id)
+        return run.progress if run is not None else d.RunProgress()
+
+    async def _progress(
+        self, run_id: str, total: int, execution_started: float, elapsed_before: float
+    ) -> d.RunProgress:
+        """Counts and costs; rate and ETA from the problems finished in the current execution."""
         row = (
             await self._run(
-                "SELECT COUNT(*), TOTAL(solved), TOTAL(errored), TOTAL(model_calls),"
+                "SELECT TOTAL(errored = 0), TOTAL(solved), TOTAL(errored), TOTAL(model_calls),"
                 " TOTAL(tactic_calls), TOTAL(generator_seconds), TOTAL(verifier_seconds),"
-                " TOTAL(sessions_lost) FROM results WHERE run_id = ?",
-                (run_id,),
+                " TOTAL(sessions_lost), TOTAL(retries), TOTAL(lean_seconds),"
+                " TOTAL(errored = 0 AND finished >= ?) FROM results WHERE run_id = ?",
+                (execution_started or float("inf"), run_id),
             )
         )[0]
+        done, recent = int(row[0]), int(row[10])
+        elapsed = elapsed_before
+        rate, eta = 0.0, None
+        if execution_started > 0:
+            running_for = max(time.time() - execution_started, 1e-6)
+            elapsed += running_for
+            rate = recent * 3600.0 / running_for
+            if recent:
+                eta = max(total - done, 0) * running_for / recent
         return d.RunProgress(
             problems_total=total or 0,
-            problems_done=int(row[0]),
+            problems_done=done,
             problems_solved=int(row[1]),
             problems_errored=int(row[2]),
             model_calls=int(row[3]),
@@ -165,7 +231,20 @@ class RunStore:
             generator_seconds=float(row[5]),
             verifier_seconds=float(row[6]),
             sessions_lost=int(row[7]),
+            problems_retried=int(row[8]),
+            elapsed_seconds=elapsed,
+            problems_per_hour=rate,
+            eta_seconds=eta,
+            lean_seconds=float(row[9]),
         )
+
+    async def errored_problems(self, run_id: str) -> list[str]:
+        """Problems whose latest result is errored (not final), in the order they errored."""
+        rows = await self._run(
+            "SELECT problem_id FROM results WHERE run_id = ? AND errored = 1 ORDER BY finished",
+            (run_id,),
+        )
+        return [row[0] for row in rows]
 
     # ------------------------------------------------------------------ results
 
@@ -185,22 +264,20 @@ class RunStore:
         )
         return [wire.attempt_from_json(text) for (text,) in rows]
 
-    async def record_result(
-        self, run_id: str, result: d.ProblemResult, *, errored: bool = False
-    ) -> None:
-        """Marks the problem finished; its attempts are stored alongside the result."""
+    async def record_result(self, run_id: str, result: d.ProblemResult) -> None:
+        """Stores the problem's result (final unless its status is errored) with its attempts."""
         for attempt in result.attempts:
             await self.record_attempt(run_id, result.problem_id, attempt)
         stats = result.stats
         await self._run(
             "INSERT OR REPLACE INTO results (run_id, problem_id, solved, errored, model_calls,"
-            " tactic_calls, generator_seconds, verifier_seconds, sessions_lost, result, finished)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tactic_calls, generator_seconds, verifier_seconds, sessions_lost, result, finished,"
+            " retries, lean_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 result.problem_id,
                 int(result.solved),
-                int(errored),
+                int(result.status is d.ProblemStatus.ERRORED),
                 stats.model_calls,
                 stats.tactic_calls,
                 stats.generator_seconds,
@@ -208,6 +285,8 @@ class RunStore:
                 stats.sessions_lost,
                 wire.result_to_json(result),
                 time.time(),
+                result.retries,
+                stats.lean_seconds,
             ),
         )
 

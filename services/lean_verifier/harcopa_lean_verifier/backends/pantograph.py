@@ -136,10 +136,19 @@ def encode_request(command: str, payload: dict[str, Any]) -> bytes:
 
 # Limits are applied by a tiny exec trampoline rather than a ``preexec_fn``: a ``preexec_fn``
 # forces fork() instead of vfork(), which runs gRPC's fork handlers in a threaded server and
-# can crash the child before exec.
+# can crash the child before exec. The trampoline also asks Linux to SIGKILL the REPL when the
+# verifier dies (PR_SET_PDEATHSIG survives exec), so a killed verifier leaves no orphan; where
+# that is not available, the REPL still exits at the EOF of its stdin pipe.
 _LIMITS_TRAMPOLINE = """\
-import os, resource, sys
-stack, memory, cpus = sys.argv[1:4]
+import os, resource, signal, sys
+stack, memory, cpus, parent = sys.argv[1:5]
+try:
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if parent and os.getppid() != int(parent):  # the verifier died before the request took hold
+    sys.exit(1)
 if stack:
     hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
     resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
@@ -149,7 +158,7 @@ if memory:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 if cpus:
     os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
-os.execv(sys.argv[4], sys.argv[4:])
+os.execv(sys.argv[5], sys.argv[5:])
 """
 
 
@@ -168,16 +177,16 @@ def resolve_executable(config: ReplConfig, env: Mapping[str, str]) -> str:
 
 
 def launch_argv(config: ReplConfig, program: str) -> list[str]:
-    """The argv to spawn: the REPL's own argv, behind the limits trampoline when one is needed."""
+    """The argv to spawn: the REPL's own argv behind the limits trampoline (which also ties the
+    REPL's life to this process)."""
     argv = [program, *config.imports, *(f"--{o}" for o in config.options)]
     soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
     stack = config.stack_unlimited and soft != hard
-    if not (stack or config.max_memory_bytes is not None or config.cpu_affinity):
-        return argv
     limits = [
         "1" if stack else "",
         str(config.max_memory_bytes or ""),
         ",".join(str(c) for c in config.cpu_affinity or ()),
+        str(os.getpid()),
     ]
     return [sys.executable, "-I", "-S", "-c", _LIMITS_TRAMPOLINE, *limits, *argv]
 

@@ -9,7 +9,10 @@ script solver and prover behaviour. It is not a language model and says so: its 
   ``responses`` is a per-call sequence: the k-th matching call gets ``responses[k]`` (counted
   per distinct prompt unless ``count_by`` is ``rule``); past the end it cycles, or repeats the
   last entry with ``after: last``. ``completions`` is shorthand for one entry used every call.
-  A call's list is repeated or cut to ``n`` items.
+  A call's list is repeated or cut to ``n`` items. With ``pick: seed`` the rule keeps no count:
+  each of the ``n`` samples is drawn from ``completions`` by the request's seed and the
+  sample's position (unseeded requests draw as seed 0), so a request sent again — after a
+  restart of this server or of its caller — gets the same answer.
 - a completion is a string or ``{text, finish_reason, logprobs, nll, tokens}``; sampling
   parameters still apply: stop strings cut the text (STOP), ``max_tokens`` cuts it (LENGTH).
   Tokens are counted as words and punctuation marks (or given by ``tokens``, or by the length
@@ -75,6 +78,11 @@ class SimRule(BaseModel):
     )
     completions: list[SimCompletion] | None = Field(None, description="Same answer every call.")
     after: Literal["cycle", "last"] = Field("cycle", description="Past the end of responses.")
+    pick: Literal["sequence", "seed"] = Field(
+        "sequence",
+        description="sequence: the k-th call gets responses[k]; seed: each sample is drawn from "
+        "completions by (request seed, sample index), with no state kept.",
+    )
     count_by: Literal["prompt", "rule"] = Field(
         "prompt", description="Count calls per distinct prompt, or per rule."
     )
@@ -216,22 +224,31 @@ class SimulatedGenerator:
     async def close(self) -> None:
         return None
 
-    def _script(self, prompt: Prompt) -> list[SimCompletion]:
-        if prompt.text is not None:
-            text, system = prompt.text, ""
-        else:
-            users = [m.content for m in prompt.messages if m.role == "user"]
-            text = users[-1] if users else ""
-            system = "\n".join(m.content for m in prompt.messages if m.role == "system")
-        key = _prompt_key(prompt)
-        for index, (rule, (pattern, system_pattern)) in enumerate(
-            zip(self.scenario.rules, self._patterns, strict=True)
+    def _script(self, prompt: Prompt, params: SamplingParams) -> list[SimCompletion]:
+        """The ``n`` scripted completions answering one request."""
+        rule = self._rule(prompt)
+        if rule is not None and rule.pick == "seed":
+            pool = rule.completions or [c for r in rule.responses for c in r]
+            return [pool[_draw(params.seed or 0, i, len(pool))] for i in range(params.n)]
+        script = self._sequence(prompt, rule)
+        return [script[i % len(script)] for i in range(params.n)]
+
+    def _rule(self, prompt: Prompt) -> SimRule | None:
+        text, system = _prompt_texts(prompt)
+        for rule, (pattern, system_pattern) in zip(
+            self.scenario.rules, self._patterns, strict=True
         ):
             if pattern.search(text) and (system_pattern is None or system_pattern.search(system)):
-                counter = (index, key if rule.count_by == "prompt" else "")
-                call = self._calls.get(counter, 0)
-                self._calls[counter] = call + 1
-                return rule.answer(call)
+                return rule
+        return None
+
+    def _sequence(self, prompt: Prompt, rule: SimRule | None) -> list[SimCompletion]:
+        if rule is not None:
+            index = self.scenario.rules.index(rule)
+            counter = (index, _prompt_key(prompt) if rule.count_by == "prompt" else "")
+            call = self._calls.get(counter, 0)
+            self._calls[counter] = call + 1
+            return rule.answer(call)
         if self.scenario.default is None:
             raise InvalidRequest(f"no rule of simulator scenario {self.scenario.name!r} matches")
         return self.scenario.default
@@ -244,8 +261,7 @@ class SimulatedGenerator:
     async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
         started = time.perf_counter()
         self.calls += 1
-        script = self._script(prompt)
-        completions = tuple(_shape(script[i % len(script)], params) for i in range(params.n))
+        completions = tuple(_shape(spec, params) for spec in self._script(prompt, params))
         key = _prompt_key(prompt)
         prompt_tokens = count_tokens(key)
         cached = self._cached_tokens(key)
@@ -261,6 +277,21 @@ class SimulatedGenerator:
                 await asyncio.sleep(seconds)  # cancellation ends the wait at once
         usage = TokenUsage(prompt_tokens, sum(c.num_tokens for c in completions), cached)
         return Generation(completions, usage, self.model_name, time.perf_counter() - started)
+
+
+def _draw(seed: int, sample: int, size: int) -> int:
+    """A stable choice among ``size`` items for one sample of a seeded request."""
+    digest = hashlib.blake2b(f"{seed}/{sample}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % size
+
+
+def _prompt_texts(prompt: Prompt) -> tuple[str, str]:
+    """(the text rules match: the last user message or the raw text, the system text)."""
+    if prompt.text is not None:
+        return prompt.text, ""
+    users = [m.content for m in prompt.messages if m.role == "user"]
+    system = "\n".join(m.content for m in prompt.messages if m.role == "system")
+    return (users[-1] if users else ""), system
 
 
 def _prompt_key(prompt: Prompt) -> str:

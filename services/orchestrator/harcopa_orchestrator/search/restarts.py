@@ -21,7 +21,7 @@ from harcopa.domain import (
     SearchStats,
     Session,
 )
-from harcopa.errors import HarcopaError
+from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search.submission import opened
@@ -37,17 +37,27 @@ SessionTry = Callable[[Session, int], Awaitable[Attempt]]
 
 
 def error_attempt(index: int, error: HarcopaError, stats: SearchStats) -> Attempt:
-    logger.warning("attempt %d failed: %s: %s", index, type(error).__name__, error)
+    """The attempt an exception ended: REJECTED when the verifier refused the problem itself
+    (InvalidRequest: e.g. a statement that does not parse — Lean's "no", final), otherwise
+    ERROR (an infrastructure failure: never a mathematical result; the problem is retried)."""
+    rejected = isinstance(error, InvalidRequest)
+    logger.warning(
+        "attempt %d %s: %s: %s",
+        index,
+        "rejected" if rejected else "failed",
+        type(error).__name__,
+        error,
+    )
     return Attempt(
         index=index,
-        outcome=AttemptOutcome.ERROR,
+        outcome=AttemptOutcome.REJECTED if rejected else AttemptOutcome.ERROR,
         stats=stats,
         detail=f"{type(error).__name__}: {error}"[:500],
     )
 
 
 async def guarded(ctx: SearchContext, index: int, run: Awaitable[Attempt]) -> Attempt:
-    """``run``, or an ERROR attempt when infrastructure failed beyond recovery.
+    """``run``, or the attempt its exception means (``error_attempt``).
 
     A bad candidate never gets here (it is a rejected candidate); this is for a verifier or
     model server that stays unavailable, or a problem the verifier cannot parse.
@@ -100,6 +110,7 @@ async def in_one_session(
         async with opened(ctx, problem, frameworks) as session:
             while len(attempts) < ctx.params.tries_for(pipeline):
                 index = len(attempts)
+                ctx.start_attempt(index)
                 attempt = await guarded(ctx, index, run_try(session, index))
                 attempts.append(await ctx.record(attempt))
                 if attempt.outcome is AttemptOutcome.ERROR:
@@ -138,6 +149,7 @@ async def restarting(
         used, resumed_used = resumed_used, 0
         while used < budget:
             index = len(attempts)
+            ctx.start_attempt(index)
             attempt = await guarded(ctx, index, rollout(problem, ctx, index, budget - used))
             attempts.append(await ctx.record(attempt))
             used += attempt.charged
