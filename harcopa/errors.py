@@ -18,9 +18,17 @@ class HarcopaError(Exception):
 
 
 class InvalidRequest(HarcopaError):
-    """Bad input: unparsable statement, unknown pipeline, oversized request."""
+    """Bad input: unparsable statement, unknown pipeline, oversized request.
+
+    ``violations`` name the offending fields, ``(field path, what is wrong)`` each; servers
+    send them as a ``google.rpc.BadRequest`` detail.
+    """
 
     code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, message: str = "", violations: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.violations = violations
 
 
 class StateNotFound(HarcopaError):
@@ -30,10 +38,15 @@ class StateNotFound(HarcopaError):
 
 
 class Overloaded(HarcopaError):
-    """A pool or queue is full past its wait limit; retry with backoff."""
+    """A pool or queue is full past its wait limit; retry with backoff (after
+    ``retry_after_seconds``, sent as a ``google.rpc.RetryInfo`` detail)."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     retryable = True
+
+    def __init__(self, message: str = "", retry_after_seconds: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class BackendUnavailable(HarcopaError):
@@ -93,8 +106,16 @@ def error_class(error: grpc.RpcError) -> str:
 
 
 def from_rpc_error(error: grpc.RpcError) -> HarcopaError:
+    """The exception a failed call means, with the field violations or retry delay the
+    server attached (``harcopa.status``)."""
+    from harcopa import status
+
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
     if error_class(error) == BackendCrashed.__name__:
         return BackendCrashed(details or "")
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidRequest(details or "", status.violations_of(error))
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return Overloaded(details or "", status.retry_delay_of(error))
     return from_status(code, details or "")

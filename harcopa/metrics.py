@@ -6,8 +6,11 @@ so building two servers in one process (tests) reuses the same collectors.
 
 from __future__ import annotations
 
+import hmac
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import (
     REGISTRY,
@@ -16,8 +19,9 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    make_wsgi_app,
 )
-from prometheus_client.exposition import start_http_server
+from prometheus_client.exposition import ThreadingWSGIServer
 
 TACTIC_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 LONG_BUCKETS = (*TACTIC_BUCKETS, 300)
@@ -60,12 +64,42 @@ def build_info(service: str, version: str, lean_version: str = "") -> None:
     info.labels(service, version, lean_version).set(1)
 
 
-def start_exporter(host: str, port: int, registry: CollectorRegistry = REGISTRY) -> tuple[Any, int]:
-    """Serve /metrics on a background thread; returns (server, bound port).
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged (they come every few seconds)."""
+
+
+def _guarded(app: Callable[..., Iterable[bytes]], token: str) -> Callable[..., Iterable[bytes]]:
+    """``app`` behind ``Authorization: Bearer <token>``, compared in constant time."""
+    expected = f"Bearer {token}".encode()
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        given = str(environ.get("HTTP_AUTHORIZATION", "")).encode()
+        if hmac.compare_digest(given, expected):
+            return app(environ, start_response)
+        start_response(
+            "401 Unauthorized",
+            [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')],
+        )
+        return [b"missing or wrong bearer token\n"]
+
+    return guarded
+
+
+def start_exporter(
+    host: str, port: int, registry: CollectorRegistry = REGISTRY, *, token: str | None = None
+) -> tuple[Any, int]:
+    """Serve /metrics on a background thread (behind the bearer ``token`` when given); returns
+    (server, bound port).
 
     ``*_created`` series are switched off for the whole process: Prometheus has no use for them
     and they double the series count of every counter and histogram.
     """
     disable_created_metrics()  # type: ignore[no-untyped-call]
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    app = make_wsgi_app(registry)
+    if token:
+        app = _guarded(app, token)
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
     return server, int(server.server_port)

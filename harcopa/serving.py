@@ -10,6 +10,7 @@ NOT_SERVING, drain for ``grace_seconds``, then close the backend; it also publis
 from __future__ import annotations
 
 import asyncio
+import hmac
 import inspect
 import logging
 import signal
@@ -23,7 +24,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from harcopa import __version__, errors, grpc_metrics
+from harcopa import __version__, errors, grpc_metrics, status
 from harcopa import logging as hlog
 from harcopa.lifecycle import tie_to_parent
 from harcopa.metrics import LONG_BUCKETS, build_info, counter, histogram, start_exporter
@@ -52,11 +53,15 @@ class Service:
 
 
 def _wrap_handler(
-    handler: grpc.RpcMethodHandler, wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]
+    handler: grpc.RpcMethodHandler,
+    wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]],
+    deserializer: Callable[[Any], Any] | None = None,
 ) -> grpc.RpcMethodHandler:
-    """Return ``handler`` with its behaviour wrapped (unary and server-streaming methods)."""
+    """Return ``handler`` with its behaviour wrapped (unary and server-streaming methods) and,
+    when given, its request deserializer replaced."""
     if handler is None:
         return handler
+    decode = deserializer or handler.request_deserializer
     if handler.unary_unary is not None or (
         # A streaming method written with ``context.write`` is a plain coroutine: wrap it as unary.
         handler.unary_stream is not None and not inspect.isasyncgenfunction(handler.unary_stream)
@@ -64,21 +69,39 @@ def _wrap_handler(
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 wrap(handler.unary_stream, False),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=decode,
                 response_serializer=handler.response_serializer,
             )
         return grpc.unary_unary_rpc_method_handler(
             wrap(handler.unary_unary, False),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(
             wrap(handler.unary_stream, True),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )
     return handler
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """Stands for a request whose bytes did not decode as the method's message type."""
+
+    error: str
+
+
+def caller_identity(context: grpc.aio.ServicerContext) -> str:
+    """Who is calling: the client certificate's common name under mTLS, else the peer's host."""
+    auth = context.auth_context() or {}
+    names = auth.get("x509_common_name") or []
+    if names:
+        return "cn:" + bytes(names[0]).decode(errors="replace")[:128]
+    peer = str(context.peer() or "")
+    host = peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
+    return host[:128] or "unknown"
 
 
 def _method_name(details: grpc.HandlerCallDetails) -> str:
@@ -114,48 +137,75 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Rejects calls without ``authorization: Bearer <token>`` (health checks stay open)."""
+    """Rejects calls without ``authorization: Bearer <token>`` (health and reflection stay open);
+    the token is compared in constant time."""
 
     def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}"
+        self._expected = f"Bearer {token}".encode()
+
+    def allows(self, metadata: Any) -> bool:
+        given = dict(metadata or ()).get("authorization", "")
+        given = given.encode() if isinstance(given, str) else bytes(given)
+        return hmac.compare_digest(given, self._expected)
 
     async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
-        if details.method.startswith("/grpc.health.") or details.method.startswith(
-            "/grpc.reflection."
-        ):
+        if details.method.startswith(("/grpc.health.", "/grpc.reflection.")):
             return await continuation(details)
-        metadata = dict(details.invocation_metadata or ())
-        if metadata.get("authorization") == self._expected:
-            return await continuation(details)
+        handler = await continuation(details)
+        if self.allows(details.invocation_metadata):
+            return handler
 
         async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
-        return grpc.unary_unary_rpc_method_handler(deny)
+        async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+            yield  # pragma: no cover - abort raises
+
+        if handler is not None and handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                deny_stream, request_deserializer=lambda _bytes: None
+            )
+        return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda _bytes: None)
 
 
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Maps harcopa exceptions to status codes; anything else becomes INTERNAL, logged once."""
+    """Maps harcopa exceptions to status codes with rich details (harcopa.status: field
+    violations, retry delays, capped texts); a request that does not decode is INVALID_ARGUMENT
+    with one log line; anything else becomes INTERNAL, logged once with its traceback."""
 
     async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         method = _method_name(details)
         if details.method.startswith("/grpc."):
             return await continuation(details)
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        decode = handler.request_deserializer
+
+        def guarded(data: bytes) -> Any:
+            try:
+                return decode(data) if decode is not None else data
+            except Exception as exc:  # DecodeError and friends: the caller's bytes, not our bug
+                return _Undecodable(f"{type(exc).__name__}")
 
         async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
             if isinstance(exc, errors.HarcopaError):
-                await context.abort(
-                    exc.code,
-                    str(exc) or type(exc).__name__,
-                    trailing_metadata=((errors.ERROR_CLASS_KEY, type(exc).__name__),),
-                )
+                await context.abort_with_status(status.status_of(exc))
             logger.error("unhandled error in %s", method, exc_info=exc)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
+
+        async def refuse(request: _Undecodable, context: grpc.aio.ServicerContext) -> None:
+            logger.warning("%s: a request that does not decode (%s)", method, request.error)
+            invalid = errors.InvalidRequest(f"the request does not decode as {method}'s message")
+            await context.abort_with_status(status.status_of(invalid))
 
         def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
             if streaming:
 
                 async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                    if isinstance(request, _Undecodable):
+                        await refuse(request, context)
                     try:
                         async for item in behavior(request, context):
                             yield item
@@ -167,6 +217,8 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                 return stream
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if isinstance(request, _Undecodable):
+                    await refuse(request, context)
                 try:
                     return await behavior(request, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -176,7 +228,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 
             return unary
 
-        return _wrap_handler(await continuation(details), wrap)
+        return _wrap_handler(handler, wrap, guarded)
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
@@ -264,8 +316,9 @@ def create_server(
     so exceptions become statuses before metrics record them).
     """
     interceptors: list[grpc.aio.ServerInterceptor] = []
-    if settings.auth_token:
-        interceptors.append(AuthInterceptor(settings.auth_token))
+    token = settings.token()
+    if token:
+        interceptors.append(AuthInterceptor(token))
     interceptors += [
         RequestIdInterceptor(),
         MetricsInterceptor(metrics_service, [s.name for s in services]),
@@ -293,7 +346,11 @@ def create_server(
         ],
         server,
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls is not None:
+        port = server.add_secure_port(address, settings.tls.server_credentials())
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise errors.BackendUnavailable(f"cannot bind {settings.host}:{settings.port}")
     return server, port, health_servicer
@@ -330,8 +387,11 @@ class ServiceRunner:
 
     async def start(self) -> None:
         if self.settings.metrics_enabled:
+            token = self.settings.token() if self.settings.metrics_auth else None
+            if self.settings.metrics_auth and not token:
+                raise errors.InvalidRequest("metrics_auth needs auth_token or auth_token_file")
             self._metrics_server, self.metrics_port = start_exporter(
-                self.settings.host, self.settings.metrics_port
+                self.settings.host, self.settings.metrics_port, token=token
             )
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)

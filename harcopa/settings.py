@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harcopa.tls import TlsServerConfig
+
 
 class ServiceSettings(BaseSettings):
     """Common server settings. Subclasses set ``model_config`` with their own env prefix."""
@@ -40,6 +42,21 @@ class ServiceSettings(BaseSettings):
     auth_token: str | None = Field(
         None, description="When set, callers must send `authorization: Bearer <token>`."
     )
+    auth_token_file: Path | None = Field(
+        None, description="File holding the bearer token (a mounted Secret); wins over auth_token."
+    )
+    metrics_auth: bool = Field(
+        False, description="The metrics endpoint requires the same bearer token (off by default)."
+    )
+    tls: TlsServerConfig | None = Field(
+        None,
+        description="Serve TLS with this certificate and key; with client_ca_file, clients must "
+        "present a certificate signed by that CA (mTLS). None: plaintext.",
+    )
+
+    def token(self) -> str | None:
+        """The bearer token callers must send (from ``auth_token_file`` first), or None."""
+        return read_secret(self.auth_token_file) or self.auth_token
 
 
 def read_secret(path: Path | None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
+from harcopa.validation import check_run_spec
 
 DEFAULT_TARGET = os.environ.get("HARCOPA_ORCHESTRATOR_TARGET", "127.0.0.1:50050")
 
@@ -227,6 +228,7 @@ def _start(args: argparse.Namespace) -> int:
     if args.prover or args.prover_endpoint:
         prover = d.ModelRef(args.prover, args.prover_endpoint, args.prover_endpoint_model)
     spec = spec_from_args(args, solver, prover)
+    check_run_spec(spec)
     return asyncio.run(_start_async(args.orchestrator, spec, args.watch))
 
 

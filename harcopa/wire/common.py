@@ -37,8 +37,12 @@ def to_mode(mode: d.Mode) -> c.Mode:
 
 
 def from_mode(value: c.Mode) -> d.Mode:
-    """MODE_UNSPECIFIED means strict, our default."""
-    return _MODES_R.get(value, d.Mode.STRICT)
+    """MODE_UNSPECIFIED means strict, our default; an unknown value is a ValueError."""
+    if value == c.MODE_UNSPECIFIED:
+        return d.Mode.STRICT
+    if value not in _MODES_R:
+        raise ValueError(f"unknown mode {value}")
+    return _MODES_R[value]
 
 
 def to_framework(framework: d.Framework) -> c.Framework:

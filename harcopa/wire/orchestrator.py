@@ -201,6 +201,9 @@ def from_search_params(msg: o.SearchParams) -> d.SearchParams:
     return d.SearchParams().merged(temperature=temperature, **counts)
 
 
+_DEFAULT_CONCURRENCY = d.RunSpec(d.Pipeline.AR, "").max_concurrent_problems
+
+
 def to_run_spec(spec: d.RunSpec) -> o.RunSpec:
     msg = o.RunSpec(
         name=spec.name,
@@ -231,7 +234,7 @@ def from_run_spec(msg: o.RunSpec) -> d.RunSpec:
         problem_indices=tuple(msg.problem_indices),
         params=from_search_params(msg.params),
         mode=from_mode(msg.mode),
-        max_concurrent_problems=msg.max_concurrent_problems,
+        max_concurrent_problems=msg.max_concurrent_problems or _DEFAULT_CONCURRENCY,
         seed=msg.seed if msg.HasField("seed") else None,
     )
 

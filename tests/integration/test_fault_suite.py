@@ -21,9 +21,9 @@ import psutil
 import pytest
 import pytest_asyncio
 
+from benchmarks.fault_stack import SUMS, Stack, model_scenario, problems
 from harcopa import domain as d
 from tests.conftest import REPO_ROOT
-from tests.integration.fault_stack import SUMS, Stack, model_scenario, problems
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -215,7 +215,7 @@ async def test_eval_defaults_on_this_machine_give_the_fault_free_results(
     """`harcopa eval` with its own pool and concurrency defaults (cores + 2 REPLs)."""
     scenario, problems_file = _eval_files(tmp_path, 0.02)
     lean = tmp_path / "lean.json"
-    from tests.integration.fault_stack import lean_scenario
+    from benchmarks.fault_stack import lean_scenario
 
     lean.write_text(json.dumps(lean_scenario()), encoding="utf-8")
     command = _eval_command(

@@ -168,6 +168,7 @@ def build(
         problem_loader(settings.benchmark_root),
         solver,
         max_active_runs=settings.max_active_runs,
+        max_active_runs_per_caller=settings.max_active_runs_per_caller,
         check_models=models.check,
         problem_retries=settings.problem_retries,
         retry_backoff_seconds=settings.retry_backoff_seconds,

@@ -63,6 +63,7 @@ class RunManager:
         solver: ProblemSolver,
         *,
         max_active_runs: int = 8,
+        max_active_runs_per_caller: int = 4,
         check_models: Callable[[d.ModelRef], None] | None = None,
         problem_retries: int = 2,
         retry_backoff_seconds: float = 5.0,
@@ -73,7 +74,9 @@ class RunManager:
         self.load_problems = load_problems
         self.solver = solver
         self.max_active_runs = max_active_runs
+        self.max_active_runs_per_caller = max_active_runs_per_caller
         self.check_models = check_models
+        self._callers: dict[str, str] = {}
         self.problem_retries = problem_retries
         self.retry_backoff_seconds = retry_backoff_seconds
         self.resume_on_start = resume_on_start
@@ -108,10 +111,21 @@ class RunManager:
 
     # ------------------------------------------------------------------ API
 
-    async def start_run(self, spec: d.RunSpec) -> d.Run:
-        active = sum(1 for t in self._tasks.values() if not t.done())
-        if active >= self.max_active_runs:
-            raise errors.Overloaded(f"{active} runs are active (limit {self.max_active_runs})")
+    async def start_run(self, spec: d.RunSpec, *, caller: str = "") -> d.Run:
+        """Create and launch a run; Overloaded when too many runs (of this caller) are active."""
+        active = [run_id for run_id, task in self._tasks.items() if not task.done()]
+        if len(active) >= self.max_active_runs:
+            raise errors.Overloaded(
+                f"{len(active)} runs are active (limit {self.max_active_runs})",
+                retry_after_seconds=60.0,
+            )
+        mine = sum(1 for run_id in active if self._callers.get(run_id) == caller)
+        if caller and mine >= self.max_active_runs_per_caller:
+            raise errors.Overloaded(
+                f"{mine} runs of this caller are active (limit {self.max_active_runs_per_caller}"
+                " per caller); wait for one to end or cancel one",
+                retry_after_seconds=60.0,
+            )
         if spec.pipeline is d.Pipeline.COPA:
             raise errors.InvalidRequest(
                 "copa runs (CoPA data generation) are not served by this orchestrator version;"
@@ -123,7 +137,8 @@ class RunManager:
                 self.check_models(spec.prover)
         problems = self.load_problems(spec)  # raises InvalidRequest for a bad benchmark/index
         run_id = uuid.uuid4().hex[:12]
-        run = await self.store.create_run(run_id, spec, len(problems))
+        run = await self.store.create_run(run_id, spec, len(problems), caller)
+        self._callers[run_id] = caller
         self._launch(run_id, spec)
         return run
 

@@ -52,6 +52,11 @@ class OrchestratorSettings(ServiceSettings):
         None, description="Prompt template TOML (default: the packaged templates)."
     )
     max_active_runs: int = Field(8, ge=1, description="Runs executing at once.")
+    max_active_runs_per_caller: int = Field(
+        4,
+        ge=1,
+        description="Runs one caller (client certificate, else peer host) may have executing.",
+    )
     max_problems_in_flight: int = Field(
         32, ge=1, description="Problems in flight across all runs (each holds a verifier session)."
     )

@@ -1,11 +1,11 @@
 """A whole harcopa stack as real processes for the fault suite: verifier (lean-sim), model server
 (the model simulator) and orchestrator, each killable and restartable on its own port.
 
-Used by tests/integration/test_fault_suite.py. The workload is HAR on hand-written problems
-``answer = a + b``; the model simulator draws every sample by the request's seed (``pick:
-seed``), and the orchestrator seeds each attempt from the run seed, so a fault-free run's
-decisions are a pure function of the seed and any fault that is recovered from (or retried)
-must reproduce them exactly.
+Used by tests/integration/test_fault_suite.py and benchmarks/fault_table.py. The workload is
+HAR on hand-written problems ``answer = a + b``; the model simulator draws every sample by the
+request's seed (``pick: seed``), and the orchestrator seeds each attempt from the run seed, so a
+fault-free run's decisions are a pure function of the seed and any fault that is recovered from
+(or retried) must reproduce them exactly.
 """
 
 from __future__ import annotations
