@@ -27,6 +27,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("verifier", "harcopa_cli.verifier:register"),
     ("model", "harcopa_cli.model:register"),
     ("prompts", "harcopa_cli.prompts:register"),
+    ("export-sft", "harcopa_cli.training:register_export"),
+    ("train", "harcopa_cli.training:register_train"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"
