@@ -88,10 +88,43 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register_train(subparsers: Any) -> None:
-    parser = subparsers.add_parser("train", help="fine-tune a model on SFT records")
+    parser = subparsers.add_parser(
+        "train",
+        help="fine-tune a model on SFT records (Hugging Face + DeepSpeed ZeRO-2)",
+        description="Run the training job of a recipe YAML on this node: one worker per"
+        " device through torchrun; on several nodes, a c10d rendezvous (defaults from the"
+        " PET_*, MASTER_ADDR/MASTER_PORT and JOB_COMPLETION_INDEX variables of the pod).",
+    )
     parser.add_argument("--config", type=Path, required=True, help="recipe YAML")
+    parser.add_argument(
+        "--nproc-per-node", type=int, help="workers on this node (default: its devices, else 1)"
+    )
+    parser.add_argument("--nnodes", type=int, help="nodes of the job (default: $PET_NNODES or 1)")
+    parser.add_argument("--rdzv-endpoint", help="HOST:PORT of the rendezvous (multi-node)")
+    parser.add_argument("--node-rank", type=int, help="this node's rank (multi-node, optional)")
     parser.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    import dataclasses
+    import subprocess
+
+    from harcopa.errors import InvalidRequest
+    from harcopa_trainer.config import load_config
+    from harcopa_trainer.launch import accelerator_environment, topology_from_env, worker_command
+
+    topology = topology_from_env(os.environ, args.nproc_per_node)
+    changes = {
+        "nnodes": args.nnodes,
+        "rdzv_endpoint": args.rdzv_endpoint,
+        "node_rank": args.node_rank,
+    }
+    topology = dataclasses.replace(topology, **{k: v for k, v in changes.items() if v is not None})
+    if topology.nproc_per_node < 1 or topology.nnodes < 1:
+        raise InvalidRequest("--nproc-per-node and --nnodes must be at least 1")
+    load_config(args.config, topology.world_size, check_only=True)  # bad input: exit 2 here
+    command = worker_command(args.config, topology)
+    env = {**os.environ, **accelerator_environment(os.environ)}
+    print(f"harcopa train: {' '.join(command)}", file=sys.stderr, flush=True)
+    code = subprocess.run(command, env=env, check=False).returncode
+    return 0 if code == 0 else (2 if code == 2 else 1)
