@@ -102,7 +102,7 @@ def run(recipe: RecipeArguments, args: Any) -> dict[str, Any]:
     output_dir = Path(args.output_dir)
     checkpoint = resume_point(recipe, output_dir)
     trainer, _ = build_trainer(recipe, args)
-    if checkpoint is not None:
+    if checkpoint is not None and trainer.is_world_process_zero():
         print(f"train: resuming from {checkpoint}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(output_dir))
