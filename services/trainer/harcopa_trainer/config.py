@@ -16,7 +16,6 @@ splits them, so an unknown key is an error. What is derived rather than written:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -80,15 +79,16 @@ def _bf16_supported(kind: str) -> bool:
     return kind == "npu"
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, what: str = "training config") -> dict[str, Any]:
+    """The YAML (or JSON) mapping in ``path``; InvalidRequest when unreadable or not a mapping."""
     import yaml
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise InvalidRequest(f"cannot read training config {path}: {error}") from error
+        raise InvalidRequest(f"cannot read the {what} {path}: {error}") from error
     if not isinstance(data, dict):
-        raise InvalidRequest(f"{path}: a training config is a YAML mapping")
+        raise InvalidRequest(f"the {what} {path} is not a mapping")
     return data
 
 
@@ -129,14 +129,8 @@ def _check_deepspeed(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     out.pop("ddp_backend", None)
     name = out.pop("deepspeed", None)
-    if name is None:
-        return out
-    try:
-        config = json.loads(Path(name).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise InvalidRequest(f"{path}: cannot read the DeepSpeed config {name}: {error}") from error
-    if not isinstance(config, dict):
-        raise InvalidRequest(f"{path}: the DeepSpeed config {name} is not a JSON object")
+    if name is not None:
+        read_yaml(Path(name), "DeepSpeed config")  # YAML reads JSON
     return out
 
 

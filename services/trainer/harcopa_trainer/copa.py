@@ -15,14 +15,15 @@ solution, a solution-drafting piece (P5), rendered with the same templates as th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harcopa import domain as d
 from harcopa.domain import OPEN_HEADER
 from harcopa.errors import InvalidRequest
 from harcopa.prompts import PromptTemplates
+from harcopa_trainer.data import read_jsonl
 from harcopa_trainer.pieces import SOLUTION_DRAFTING, STATEMENT, Piece
 
 
@@ -50,18 +51,7 @@ def _field(obj: dict[str, object], key: str, where: str, required: bool = True) 
 
 def read_copa(path: Path) -> Iterator[tuple[str, CopaRecord]]:
     """``(file:line, record)`` for every line of a CoPA record file."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidRequest(f"cannot read CoPA records {path}: {error}") from error
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InvalidRequest(f"{where}: not JSON: {error}") from error
+    for where, obj in read_jsonl(path, "CoPA records"):
         if not isinstance(obj, dict) or not isinstance(obj.get("verified"), bool):
             raise InvalidRequest(f"{where}: a CoPA record is an object with a bool 'verified'")
         yield (
@@ -83,30 +73,17 @@ def copa_pieces(templates: PromptTemplates, where: str, record: CopaRecord) -> I
 
     An unverified record's pieces are not Lean-accepted (never exported)."""
     r = record
+
+    def piece(task: str, prompt: d.Prompt, text: str, where_: str, state: str) -> Piece:
+        return Piece(
+            task, prompt, text, where_, state, True, r.verified, fence=True, solved=r.verified
+        )
+
     prompt = templates.statement_autoformalization(r.informal_problem, r.informal_answer, r.header)
-    yield Piece(
-        STATEMENT,
-        prompt,
-        r.formal_statement.rstrip(),
-        f"{where}/statement",
-        r.informal_problem,
-        allow_sorry=True,
-        lean_accepted=r.verified,
-        fence=True,
-        solved=r.verified,
-    )
+    statement = r.formal_statement.rstrip()
+    yield piece(STATEMENT, prompt, statement, f"{where}/statement", r.informal_problem)
     if r.formal_solution_draft and r.informal_solution:
         prompt = templates.solution_drafting(
-            r.informal_problem, r.informal_answer, r.informal_solution, r.formal_statement.rstrip()
+            r.informal_problem, r.informal_answer, r.informal_solution, statement
         )
-        yield Piece(
-            SOLUTION_DRAFTING,
-            prompt,
-            r.formal_solution_draft,
-            f"{where}/draft",
-            r.formal_statement,
-            allow_sorry=True,
-            lean_accepted=r.verified,
-            fence=True,
-            solved=r.verified,
-        )
+        yield piece(SOLUTION_DRAFTING, prompt, r.formal_solution_draft, f"{where}/draft", statement)

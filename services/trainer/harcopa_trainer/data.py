@@ -74,20 +74,25 @@ def record_from_json(obj: object, where: str) -> SftRecord:
     )
 
 
-def read_records(path: Path) -> Iterator[SftRecord]:
-    """Every record of a JSONL file in either form (blank lines skipped)."""
+def read_jsonl(path: Path, what: str) -> Iterator[tuple[str, Any]]:
+    """``(file:line, decoded JSON)`` for every non-blank line of a JSONL file."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise InvalidRequest(f"cannot read SFT data {path}: {error}") from error
+        raise InvalidRequest(f"cannot read {what} {path}: {error}") from error
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
-            obj = json.loads(line)
+            yield where, json.loads(line)
         except json.JSONDecodeError as error:
             raise InvalidRequest(f"{where}: not JSON: {error}") from error
+
+
+def read_records(path: Path) -> Iterator[SftRecord]:
+    """Every record of a JSONL file in either form (blank lines skipped)."""
+    for where, obj in read_jsonl(path, "SFT data"):
         yield record_from_json(obj, where)
 
 
