@@ -39,8 +39,13 @@ PAPER = Path(__file__).parents[2] / "services/trainer/harcopa_trainer/configs/pa
 RECORD = SftRecord("You are a Lean 4 expert.", "Goal: 1 + 1 = 2", "norm_num", "t", "src")
 
 
-def test_paper_recipe_is_the_reference_recipe() -> None:
-    recipe, args = load_config(PAPER, world_size=8, check_only=True)
+def test_paper_recipe_is_the_reference_recipe(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest, match="data files not found"):
+        load_config(PAPER, world_size=8, check_only=True)  # it names the user's sft.jsonl
+    (tmp_path / "sft.jsonl").write_text("")
+    paper = tmp_path / "paper.yaml"
+    paper.write_text(PAPER.read_text())
+    recipe, args = load_config(paper, world_size=8, check_only=True)
     assert recipe.layout == "xtuner-default" and recipe.global_batch_size == 512
     assert (args.learning_rate, args.num_train_epochs, args.weight_decay) == (2e-5, 3, 0.0)
     assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (1, 64)
@@ -49,7 +54,7 @@ def test_paper_recipe_is_the_reference_recipe() -> None:
     assert (args.adam_beta1, args.adam_beta2, args.max_grad_norm, args.seed) == (0.9, 0.999, 1, 42)
     assert args.optim.value == "adamw_torch" and args.save_strategy.value == "epoch"
     assert args.bf16 is False  # no CUDA or NPU here: fp32
-    assert recipe.data_files == [str(PAPER.parent / "sft.jsonl")]
+    assert recipe.data_files == [str(tmp_path / "sft.jsonl")]
 
 
 def test_derived_fields_per_device_kind(tmp_path: Path) -> None:
@@ -73,6 +78,7 @@ def test_derived_fields_per_device_kind(tmp_path: Path) -> None:
 
 def test_bad_recipes_are_clear_errors(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
+    (tmp_path / "a.jsonl").write_text("")
     path.write_text("model_name_or_path: m\ndata_files: [a.jsonl]\nlearning_rat: 0.1\n")
     with pytest.raises(InvalidRequest, match="learning_rat"):
         load_config(path, 1, check_only=True)

@@ -156,4 +156,7 @@ def load_config(
         raise InvalidRequest(f"{path}: unknown layout {recipe.layout!r} ({', '.join(LAYOUTS)})")
     if not recipe.data_files:
         raise InvalidRequest(f"{path}: data_files names no SFT file")
+    missing = [name for name in recipe.data_files if not Path(name).is_file()]
+    if missing:
+        raise InvalidRequest(f"{path}: data files not found: {', '.join(missing)}")
     return recipe, sft
