@@ -28,6 +28,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("model", "harcopa_cli.model:register"),
     ("prompts", "harcopa_cli.prompts:register"),
     ("health", "harcopa_cli.health:register"),
+    ("export-sft", "harcopa_cli.training:register_export"),
+    ("train", "harcopa_cli.training:register_train"),
 ]
 
 ROOT_ENV = "HARCOPA_BENCHMARK_ROOT"

@@ -116,7 +116,8 @@ class Attempt:
 
     ``paper_budget`` follows the paper's Budget definition for the pipeline family
     (official-impl §5); ``charged`` counts the budget units consumed: step candidates (K_S) or
-    drafts (K_W). ``prompt_state`` is the solution state a whole draft was prompted with.
+    drafts (K_W). ``prompt_state`` is the solution state a whole draft was prompted with;
+    ``gap_proof`` holds the tactics that closed a whole draft's gaps, in order (SFT export).
     """
 
     index: int
@@ -136,6 +137,7 @@ class Attempt:
     #: Paper mode: whether an accepted solution also passes the strict audit (None: not run).
     strict_audit_passed: bool | None = None
     forbidden_axioms: tuple[str, ...] = ()
+    gap_proof: tuple[AppliedTactic, ...] = ()
 
     @property
     def solved(self) -> bool:

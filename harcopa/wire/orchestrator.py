@@ -98,6 +98,7 @@ def to_attempt(attempt: d.Attempt) -> o.Attempt:
         detail=attempt.detail,
         prompt_state=attempt.prompt_state,
         forbidden_axioms=list(attempt.forbidden_axioms),
+        gap_proof=to_tactics(attempt.gap_proof),
     )
     for name in _OPTIONAL_ATTEMPT_FIELDS:
         value = getattr(attempt, name)
@@ -128,6 +129,7 @@ def from_attempt(msg: o.Attempt) -> d.Attempt:
         detail=msg.detail,
         prompt_state=msg.prompt_state,
         forbidden_axioms=tuple(msg.forbidden_axioms),
+        gap_proof=from_tactics(msg.gap_proof),
         **optional,
     )
 

@@ -1,4 +1,4 @@
-"""Chat templates: the checkpoint's own, the named ``xtuner-default`` layout, or a Jinja file.
+"""Chat templates: the checkpoint's own, a named layout (harcopa.chat_layouts), or a Jinja file.
 
 Every backend that renders chat messages itself (transformers, vllm, openai in completions mode)
 calls :func:`load_template` once at start and :func:`render_chat` per request. ``None`` means
@@ -12,32 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harcopa.chat_layouts import NAMED_LAYOUTS
 from harcopa.domain import ChatMessage
 from harcopa.errors import InvalidRequest
 
-XTUNER_DEFAULT = "xtuner-default"
-
-#: XTuner 0.1.23's ``default`` prompt template (official-impl §6.1), the layout the paper's
-#: checkpoints were fine-tuned on: ``<|System|>:{system}\n`` once, then per turn
-#: ``<|User|>:{input}\n<|Bot|>:`` and the answer followed by EOS; later turns are preceded by
-#: the separator ``\n``. The generation prompt (``<|Bot|>:``) is part of each user turn, so
-#: ``add_generation_prompt`` changes nothing.
-XTUNER_DEFAULT_SOURCE = (
-    "{% set ns = namespace(turns=0) %}"
-    "{% for message in messages %}"
-    "{% if message['role'] == 'system' %}"
-    "{{ '<|System|>:' + message['content'] + '\n' }}"
-    "{% elif message['role'] == 'user' %}"
-    "{% if ns.turns > 0 %}{{ '\n' }}{% endif %}"
-    "{{ '<|User|>:' + message['content'] + '\n<|Bot|>:' }}"
-    "{% set ns.turns = ns.turns + 1 %}"
-    "{% elif message['role'] == 'assistant' %}"
-    "{{ message['content'] + eos_token }}"
-    "{% endif %}"
-    "{% endfor %}"
-)
-
-NAMED_TEMPLATES: dict[str, str] = {XTUNER_DEFAULT: XTUNER_DEFAULT_SOURCE}
+NAMED_TEMPLATES: dict[str, str] = NAMED_LAYOUTS
 
 
 def load_template(spec: str | None) -> str | None:

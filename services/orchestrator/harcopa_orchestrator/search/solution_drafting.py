@@ -135,4 +135,6 @@ async def prove_draft(
         if inlined is not None:
             final_ok, detail = await check_text(ctx, statement_file(problem, inlined))
     outcome = AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED
-    return attempt.done(ctx, outcome, samples, final_check_ok=final_ok, detail=detail)
+    return attempt.done(
+        ctx, outcome, samples, final_check_ok=final_ok, detail=detail, gap_proof=gaps.proof
+    )

@@ -117,7 +117,9 @@ async def one_draft(
     if session.parsed.formal_answer is not None:
         rpe = (await ctx.verifier.check_equivalence(session.session_id, submission)).tactic
     if rpe is None:
-        return attempt.done(ctx, AttemptOutcome.WRONG_ANSWER, submission=submission)
+        return attempt.done(
+            ctx, AttemptOutcome.WRONG_ANSWER, submission=submission, gap_proof=gaps.proof
+        )
     final_ok, detail = None, ""
     if ctx.strict:
         inlined = inline_gap_proofs(draft, gaps.scripts)
@@ -132,4 +134,5 @@ async def one_draft(
         rpe_tactic=rpe,
         final_check_ok=final_ok,
         detail=detail,
+        gap_proof=gaps.proof,
     )
