@@ -33,6 +33,10 @@ _FINISH = {
     d.FinishReason.LENGTH: m.FINISH_REASON_LENGTH,
     d.FinishReason.CANCELLED: m.FINISH_REASON_CANCELLED,
 }
+_LOGPROBS_MODES = {
+    d.LogprobsMode.RAW: m.LOGPROBS_MODE_RAW,
+    d.LogprobsMode.PROCESSED: m.LOGPROBS_MODE_PROCESSED,
+}
 _SEVERITY = {
     d.Severity.INFO: v.LeanMessage.SEVERITY_INFO,
     d.Severity.WARNING: v.LeanMessage.SEVERITY_WARNING,
@@ -48,6 +52,7 @@ def _inverse(table: dict[K, V]) -> dict[V, K]:
 
 
 _MODES_R, _FRAMEWORKS_R, _FINISH_R = _inverse(_MODES), _inverse(_FRAMEWORKS), _inverse(_FINISH)
+_LOGPROBS_MODES_R = _inverse(_LOGPROBS_MODES)
 _SEVERITY_R, _PIPELINES_R = _inverse(_SEVERITY), _inverse(_PIPELINES)
 _STATUSES_R, _OUTCOMES_R = _inverse(_STATUSES), _inverse(_OUTCOMES)
 
@@ -299,6 +304,7 @@ def to_sampling(params: d.SamplingParams) -> m.SamplingParams:
         max_tokens=params.max_tokens,
         stop=list(params.stop),
         logprobs=params.logprobs,
+        logprobs_mode=_LOGPROBS_MODES[params.logprobs_mode],
     )
     if params.seed is not None:
         msg.seed = params.seed
@@ -317,6 +323,8 @@ def from_sampling(msg: m.SamplingParams) -> d.SamplingParams:
         stop=tuple(msg.stop),
         seed=msg.seed if msg.HasField("seed") else None,
         logprobs=msg.logprobs,
+        # UNSPECIFIED (0) is the raw distribution.
+        logprobs_mode=_LOGPROBS_MODES_R.get(msg.logprobs_mode, d.LogprobsMode.RAW),
     )
 
 
