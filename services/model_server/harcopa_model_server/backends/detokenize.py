@@ -4,7 +4,8 @@ Used by the transformers backend's decoding loop (``hf_decode.py``) once per gen
 a row that has stop strings. :class:`IncrementalText` turns the growing token list into text a
 few tokens at a time: it decodes only the tokens since the last emitted piece (and the piece
 before them, so tokenizers that drop a leading space at the start of a decode, as SentencePiece
-does, drop it on both sides and the difference is exact); a piece ending in U+FFFD (an
+does, drop it on both sides and the difference is exact; the window start moves only past
+pieces that had text, so a skipped special token never starts one); a piece ending in U+FFFD (an
 incomplete UTF-8 sequence of a byte-level tokenizer) waits for the next token, at most
 ``MAX_PENDING_TOKENS`` tokens. :class:`StopMatcher` searches each new piece together with the
 last ``len(longest stop) - 1`` characters before it, which is where every occurrence ending in
@@ -37,8 +38,11 @@ class IncrementalText:
         if window.endswith("\ufffd") and len(ids) - self._read < MAX_PENDING_TOKENS:
             return ""
         before = self._decode(ids[self._prefix : self._read])
-        self._prefix, self._read = self._read, len(ids)
-        return window[len(before) :]
+        piece = window[len(before) :]
+        if piece:  # a piece with no text (a skipped special token) must not start a window
+            self._prefix = self._read
+        self._read = len(ids)
+        return piece
 
 
 class StopMatcher:

@@ -96,8 +96,9 @@ class Decoder:
         # transformers 5.x renamed the cache argument of ``forward`` (past_key_values -> cache).
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
-        cache = prefix_cache or PrefixCache(max_bytes=0, max_entries=0)
-        self.prefiller = Prefiller(model, self._forward, cache)
+        if prefix_cache is None:
+            prefix_cache = PrefixCache(max_bytes=0, max_entries=0)
+        self.prefiller = Prefiller(model, self._forward, prefix_cache)
 
     def _forward(self, cache: Any, **inputs: Any) -> Any:
         out = self.model(use_cache=True, logits_to_keep=1, **{self._cache_kwarg: cache}, **inputs)
