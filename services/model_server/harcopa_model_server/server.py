@@ -2,21 +2,25 @@
 
 Called by ``python -m harcopa_model_server``, ``harcopa model serve``, the service tests and the
 throughput benchmark. The runner's backend is a :class:`ModelBackend`: the generator plus, when
-``http_port`` is set, the OpenAI-compatible HTTP front, so one lifecycle starts and stops both.
+``http_port`` is set, the OpenAI-compatible HTTP front, so one lifecycle starts and stops both
+(aiohttp is imported only then).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from harcopa.domain import LogprobsMode
 from harcopa.protocols import Generator
 from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa.v1 import model_pb2_grpc
 from harcopa_model_server.backends import build_generator
-from harcopa_model_server.http_front import HttpFront
 from harcopa_model_server.servicer import ModelServicer
 from harcopa_model_server.settings import SERVICE_NAME, ModelSettings
+
+if TYPE_CHECKING:
+    from harcopa_model_server.http_front import HttpFront
 
 METRICS_SERVICE = "model"
 
@@ -69,6 +73,8 @@ def build_service(
     servicer = build_servicer(settings, generator)
     front = None
     if settings.http_port is not None:
+        from harcopa_model_server.http_front import HttpFront  # aiohttp only when it is on
+
         front = HttpFront(
             servicer,
             host=settings.host,
