@@ -251,3 +251,41 @@ async def test_the_tiny_transformers_model_behind_both_doors(tmp_path: Path) -> 
     assert again.usage.prompt_tokens_details.cached_tokens == again.usage.prompt_tokens
     assert processed.model_extra["logprobs_mode"] == "processed"
     assert len(processed.choices[0].logprobs.content) == processed.usage.completion_tokens
+
+
+async def test_a_server_process_serves_http_when_the_port_is_set() -> None:
+    from harcopa_cli.local import ServiceProcess, free_port
+
+    port, http_port = free_port(), free_port()
+    env = {
+        "HARCOPA_MODEL_PORT": str(port),
+        "HARCOPA_MODEL_HTTP_PORT": str(http_port),
+        "HARCOPA_MODEL_METRICS_ENABLED": "false",
+        "HARCOPA_MODEL_BACKEND__KIND": "sim",
+    }
+    process = ServiceProcess("harcopa_model_server", "harcopa.v1.ModelService", env, port=port)
+    await process.start(ready_timeout_seconds=30)
+    try:
+        client = _openai(f"http://127.0.0.1:{http_port}/v1")
+        reply = await client.completions.create(model="simulator/scripted", prompt="hi")
+        await client.close()
+    finally:
+        await process.stop()
+    assert reply.model == "simulator/scripted" and reply.choices[0].finish_reason == "stop"
+
+
+def test_cli_flags_turn_the_front_on_and_pick_the_logprobs_mode() -> None:
+    from harcopa_cli.main import build_parser
+    from harcopa_cli.model import _backend
+    from harcopa_model_server.settings import ModelSettings
+
+    args = build_parser().parse_args(
+        ["model", "serve", "--backend", "vllm", "--model", "/ckpt", "--http-port", "8080",
+         "--logprobs-mode", "processed"]
+    )  # fmt: skip
+    settings = ModelSettings(
+        backend=_backend(args), http_port=args.http_port, http_logprobs_mode=args.logprobs_mode
+    )
+    assert settings.backend.logprobs_mode == "processed"  # type: ignore[union-attr]
+    assert (settings.http_port, settings.http_logprobs_mode) == (8080, "processed")
+    assert ModelSettings().http_port is None  # off unless asked for
