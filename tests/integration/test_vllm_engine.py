@@ -71,7 +71,7 @@ async def test_vllm_engine_end_to_end(model_dir: Path) -> None:
                     PROMPT, SamplingParams(n=8, max_tokens=1500), timeout_seconds=0.3
                 )
             after = await model.generate(PROMPT, SamplingParams(temperature=0, max_tokens=16))
-            with pytest.raises(InvalidRequest, match="logprobs_mode"):
+            with pytest.raises(InvalidRequest, match="LOGPROBS_MODE="):
                 await model.generate(
                     PROMPT, SamplingParams(logprobs=True, logprobs_mode=LogprobsMode.PROCESSED)
                 )
@@ -110,7 +110,7 @@ async def test_vllm_processed_logprobs_are_temperature_scaled(model_dir: Path) -
     async with serve_model(config) as runner:
         async with ModelClient(f"127.0.0.1:{runner.port}", retries=False) as model:
             reply = await model.generate(PROMPT, processed)
-            with pytest.raises(InvalidRequest, match="logprobs_mode"):
+            with pytest.raises(InvalidRequest, match="LOGPROBS_MODE="):
                 await model.generate(PROMPT, SamplingParams(logprobs=True))
     direct = TinyReference(model_dir)
     checked = 0
