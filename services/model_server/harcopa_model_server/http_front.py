@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from harcopa import errors
-from harcopa.domain import LogprobsMode
+from harcopa.domain import Generation, LogprobsMode, Prompt, SamplingParams
 from harcopa_model_server import metrics, openai_api
 from harcopa_model_server.servicer import ModelServicer
 
@@ -162,25 +162,29 @@ class HttpFront:
         return None
 
     async def _completions(self, request: web.Request) -> web.Response:
-        body, prompt, params = openai_api.completion_request(
-            await self._body(request), self.logprobs_mode
-        )
-        wrong = self._check_model(body.model)
-        if wrong is not None:
-            return wrong
-        generation = await self.servicer.serve(
-            prompt, params, self.servicer.default_timeout_seconds
-        )
-        return web.json_response(openai_api.completion_reply(generation, params))
+        def parse(body: object) -> tuple[Any, Prompt, SamplingParams]:
+            return openai_api.completion_request(body, self.logprobs_mode)
+
+        return await self._generate(request, parse, openai_api.completion_reply)
 
     async def _chat(self, request: web.Request) -> web.Response:
-        body, prompt, params = openai_api.chat_request(
-            await self._body(request), self.logprobs_mode, self.servicer.limits.max_tokens
-        )
+        def parse(body: object) -> tuple[Any, Prompt, SamplingParams]:
+            limit = self.servicer.limits.max_tokens
+            return openai_api.chat_request(body, self.logprobs_mode, limit)
+
+        return await self._generate(request, parse, openai_api.chat_reply)
+
+    async def _generate(
+        self,
+        request: web.Request,
+        parse: Callable[[object], tuple[Any, Prompt, SamplingParams]],
+        reply: Callable[[Generation, SamplingParams], dict[str, Any]],
+    ) -> web.Response:
+        """Parse the body, check the model name, generate through the servicer, answer."""
+        body, prompt, params = parse(await self._body(request))
         wrong = self._check_model(body.model)
         if wrong is not None:
             return wrong
-        generation = await self.servicer.serve(
-            prompt, params, self.servicer.default_timeout_seconds
-        )
-        return web.json_response(openai_api.chat_reply(generation, params))
+        timeout = self.servicer.default_timeout_seconds
+        generation = await self.servicer.serve(prompt, params, timeout)
+        return web.json_response(reply(generation, params))
