@@ -126,6 +126,8 @@ async def test_cached_prompt_tokens_count_the_shared_prefix(
         shared,
     ]
     assert _cached_metric() - before == len(ids[0]) + shared
+    assert REGISTRY.get_sample_value("harcopa_model_prefix_cache_entries") == 2
+    assert (REGISTRY.get_sample_value("harcopa_model_prefix_cache_bytes") or 0) > 0
     assert [c.text for c in again.completions] == [c.text for c in first.completions]
     _assert_parity(direct, PROMPTS[1], sibling)
 

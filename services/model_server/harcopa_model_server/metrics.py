@@ -1,4 +1,5 @@
-"""Prometheus metrics of the model server; the servicer and the batcher update them.
+"""Prometheus metrics of the model server; the servicer, the batcher, the transformers prefill
+and the HTTP front update them.
 
 Request counts and latency come from the common metrics interceptor
 (``harcopa_model_requests_total``, ``harcopa_model_request_duration_seconds``).
@@ -29,6 +30,14 @@ PROMPT_TOKENS = counter(
 QUEUE_DEPTH = gauge(
     "harcopa_model_queue_depth",
     "Generate requests admitted and not yet answered (queued or running).",
+)
+PREFIX_CACHE_BYTES = gauge(
+    "harcopa_model_prefix_cache_bytes",
+    "Bytes of prompt KV caches the transformers backend keeps for reuse.",
+)
+PREFIX_CACHE_ENTRIES = gauge(
+    "harcopa_model_prefix_cache_entries",
+    "Prompts whose KV caches the transformers backend keeps for reuse.",
 )
 HTTP_REQUESTS = counter(
     "harcopa_model_http_requests_total",

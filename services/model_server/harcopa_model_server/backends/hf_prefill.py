@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harcopa.errors import BackendUnavailable
+from harcopa_model_server import metrics
 from harcopa_model_server.backends.prefix_cache import PrefixCache
 
 #: ``forward(cache, **inputs) -> last-position logits (float32)``, the decoder's model call.
@@ -101,6 +102,8 @@ class Prefiller:
         done = Prefilled(cache_layers(cache), logits[0], reuse)
         if self.cache.enabled:
             self.cache.insert(ids, done, done.nbytes)
+            metrics.PREFIX_CACHE_BYTES.set(self.cache.bytes)
+            metrics.PREFIX_CACHE_ENTRIES.set(len(self.cache))
         return done
 
     def batch(self, prompts: Sequence[Prefilled], owners: Sequence[int]) -> tuple[Any, ...]:

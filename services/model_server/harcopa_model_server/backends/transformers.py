@@ -123,9 +123,6 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from harcopa_model_server.backends.hf_decode import Decoder
-        from harcopa_model_server.backends.prefix_cache import PrefixCache
-
         cfg = self.config
         folder, gguf = (cfg.model, cfg.gguf_file)
         if cfg.model == SMOLLM2:
@@ -148,14 +145,7 @@ class TransformersGenerator:
         model.to(device).eval()  # type: ignore[arg-type]  # transformers' stub types `to`
         self._tokenizer = tokenizer
         self.max_length = cfg.max_model_len or _context_size(model, tokenizer)
-        cache = PrefixCache(max_bytes=cfg.prefix_cache_bytes, max_entries=cfg.prefix_cache_entries)
-        self._decoder = Decoder(
-            model,
-            tokenizer,
-            eos_ids=_eos_ids(model, tokenizer),
-            max_length=self.max_length,
-            prefix_cache=cache,
-        )
+        self._decoder = self._new_decoder(model, tokenizer)
         logger.info(
             "loaded %s on %s (%s) in %.1f s, context %s tokens",
             self.model_name,
@@ -163,6 +153,17 @@ class TransformersGenerator:
             dtype,
             time.perf_counter() - started,
             self.max_length,
+        )
+
+    def _new_decoder(self, model: Any, tokenizer: Any) -> Any:
+        from harcopa_model_server.backends.hf_decode import Decoder
+        from harcopa_model_server.backends.prefix_cache import PrefixCache
+
+        cfg = self.config
+        cache = PrefixCache(max_bytes=cfg.prefix_cache_bytes, max_entries=cfg.prefix_cache_entries)
+        eos_ids = _eos_ids(model, tokenizer)
+        return Decoder(
+            model, tokenizer, eos_ids=eos_ids, max_length=self.max_length, prefix_cache=cache
         )
 
     async def close(self) -> None:
