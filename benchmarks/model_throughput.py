@@ -7,9 +7,10 @@ this process on free ports, gRPC and the OpenAI-compatible HTTP front (or uses `
 host:port`` for gRPC), and drives it with ``--concurrency`` requests in flight, each asking for
 ``--n`` samples at temperature 0.7 (the paper's solver setting): through gRPC with
 ``ModelClient``, through HTTP with the project's ``OpenAIGenerator``, or both one after the
-other. Every prompt is a system message plus a user message of ``--context-chars`` characters of
-shared instructions followed by one of ``--distinct`` problems (default: all distinct), the shape
-of a search's prompts, so a prefix cache can serve the shared part and the repeats.
+other. It prints wall-clock figures and the CPU time of this process. Every prompt is a system
+message plus a user message of ``--context-chars`` characters of shared instructions followed by
+one of ``--distinct`` problems (default: all distinct), the shape of a search's prompts, so a
+prefix cache can serve the shared part and the repeats.
 
 The default backend is the model simulator with a latency model (per-request overhead,
 per-token time, a few "GPU slots"): its figures measure the service and the simulator's latency
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -103,7 +105,12 @@ async def _drive(
 
 
 def _report(
-    args: argparse.Namespace, via: str, seconds: float, lat: list[float], out: list[Generation]
+    args: argparse.Namespace,
+    via: str,
+    seconds: float,
+    cpu: float,
+    lat: list[float],
+    out: list[Generation],
 ) -> None:
     tokens = sum(g.usage.completion_tokens for g in out)
     cached = sum(g.usage.cached_prompt_tokens for g in out)
@@ -120,6 +127,14 @@ def _report(
     print(f"  tokens/s          {tokens / seconds:10.1f}  ({tokens} generated)")
     print(f"  prompt tokens     {prompt:10d}  ({cached} served from the prefix cache)")
     print(f"  latency p50/p99   {quantiles[49]:10.3f} / {quantiles[98]:.3f} s")
+    # CPU time of this process (server and client, all threads): steadier than wall time on a
+    # machine shared with other work; meaningless for a --target server or a GPU backend.
+    print(f"  cpu seconds       {cpu:10.1f}  (this process)")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _clients(args: argparse.Namespace, grpc: str, http: str | None) -> list[tuple[str, Any]]:
@@ -154,9 +169,10 @@ async def main(args: argparse.Namespace) -> None:
         for door, (via, client) in enumerate(await _clients(args, target, http)):
             await client.start()
             stack.push_async_callback(client.close)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             latencies, replies = await _drive(client, args, 100_000 * door)
-            _report(args, via, time.perf_counter() - started, latencies, replies)
+            wall = time.perf_counter() - started
+            _report(args, via, wall, _cpu_seconds() - cpu, latencies, replies)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
