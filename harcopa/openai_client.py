@@ -3,8 +3,18 @@
 Used in process by the orchestrator (a ModelRef with an http(s) target) and by the model
 server's ``openai`` backend. Chat prompts go to ``/chat/completions`` unless a ``render``
 function is given (then the rendered text goes to ``/completions``, so a chat template of ours
-applies); raw-text prompts always go to ``/completions``. Log-probabilities are whatever the
-endpoint returns for the sampled tokens (for vLLM: the raw model distribution).
+applies); raw-text prompts always go to ``/completions``.
+
+Log-probabilities are whatever the endpoint returns for the sampled tokens. A request for
+PROCESSED log-probabilities (``SamplingParams.logprobs_mode``, paper mode: after temperature and
+top_p, as vLLM 0.7.3 engine V0 returned) carries the extension field ``"logprobs_mode":
+"processed"``. harcopa's own HTTP front honours it and echoes it in the reply; a reply that
+echoes another mode raises ``InvalidRequest``. Other servers cannot be checked, so the first such
+request logs a warning. vLLM decides per server, not per request, and ignores the field: start
+it with ``--logprobs-mode processed_logprobs`` (vLLM >= 0.10.2; the default ``raw_logprobs`` is
+the model's distribution; vLLM 0.8 to 0.10.1 return raw values only, older engines processed
+ones), e.g. ``python -m vllm.entrypoints.openai.api_server --model CKPT --enable-prefix-caching
+--logprobs-mode processed_logprobs``.
 
 Failures: 429 and 5xx answers and connection failures are retried with exponential backoff
 (``Retry-After`` is honoured, capped); other 4xx answers are never retried and raise
@@ -25,6 +35,7 @@ from harcopa.domain import (
     Completion,
     FinishReason,
     Generation,
+    LogprobsMode,
     Prompt,
     SamplingParams,
     TokenUsage,
@@ -79,6 +90,7 @@ class OpenAIGenerator:
         self._max_connections = max_connections
         self._headers = dict(headers or {})
         self._client: Any = None
+        self._warned_unchecked = False
 
     async def start(self) -> None:
         import httpx
@@ -112,6 +124,8 @@ class OpenAIGenerator:
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.logprobs and params.logprobs_mode is LogprobsMode.PROCESSED:
+            body["logprobs_mode"] = LogprobsMode.PROCESSED.value
         if prompt.text is None and self._render is None and self.api == "chat":
             body["messages"] = [{"role": m.role, "content": m.content} for m in prompt.messages]
             if params.logprobs:
@@ -133,7 +147,24 @@ class OpenAIGenerator:
         started = time.perf_counter()
         path, body = self._request(prompt, params)
         reply = await self._post(path, body)
+        if "logprobs_mode" in body:
+            self._check_logprobs_mode(reply)
         return _generation(reply, params, self.model_name, time.perf_counter() - started)
+
+    def _check_logprobs_mode(self, reply: Mapping[str, Any]) -> None:
+        """Processed log-probabilities were asked: trust the echo, refuse a wrong one, else warn."""
+        echoed = reply.get("logprobs_mode")
+        if echoed == LogprobsMode.PROCESSED.value:
+            return
+        if echoed is not None:
+            raise InvalidRequest(f"{self.base_url} sent {echoed} log-probabilities, not processed")
+        if not self._warned_unchecked:
+            self._warned_unchecked = True
+            logger.warning(
+                "%s cannot confirm that its log-probabilities are processed (temperature-scaled); "
+                "a vLLM server must run with --logprobs-mode processed_logprobs",
+                self.base_url,
+            )
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries on 429/5xx/connection failures only."""

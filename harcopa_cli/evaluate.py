@@ -146,6 +146,9 @@ def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -
         gpu_checkpoint = args.model != "smollm2" and has_vllm and _cuda_available()
         backend = "vllm" if gpu_checkpoint else "transformers"
     model_env = {"HARCOPA_MODEL_BACKEND__KIND": backend}
+    if backend == "vllm" and getattr(args, "mode", None) == "paper":
+        # vLLM picks raw or processed log-probabilities per engine: paper mode needs processed.
+        model_env["HARCOPA_MODEL_BACKEND__LOGPROBS_MODE"] = "processed"
     if backend == "sim":
         if not args.model_scenario:
             raise InvalidRequest("--model-backend sim needs --model-scenario")

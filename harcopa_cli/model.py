@@ -17,7 +17,7 @@ BACKENDS = ("transformers", "openai", "sim", "vllm")
 
 def register(subparsers: Any) -> None:
     """Add ``model serve``."""
-    parser = subparsers.add_parser("model", help="serve a model over gRPC")
+    parser = subparsers.add_parser("model", help="serve a model over gRPC (and HTTP)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = actions.add_parser(
         "serve",
@@ -34,6 +34,18 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="gRPC port (default 50052)")
     serve.add_argument("--metrics-port", type=int, default=None, help="Prometheus port")
+    serve.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        help="also serve the OpenAI-compatible HTTP API (/v1/...) on this port (default: off)",
+    )
+    serve.add_argument(
+        "--logprobs-mode",
+        choices=("raw", "processed"),
+        help="log-probabilities: the mode a vllm engine returns, and the default of HTTP "
+        "requests (processed = after temperature and top_p, paper mode; default raw)",
+    )
     serve.add_argument("--template", help="chat template: `xtuner-default` or a Jinja file")
     serve.add_argument("--device", help="transformers: cpu/cuda/auto; vllm: auto/cuda/npu/cpu")
     serve.add_argument("--dtype", help="auto, float32, bfloat16 or float16")
@@ -55,6 +67,8 @@ def _backend(args: argparse.Namespace) -> dict[str, Any]:
     match args.backend:
         case "transformers":
             fields["gguf_file"] = args.gguf_file
+        case "vllm":
+            fields["logprobs_mode"] = args.logprobs_mode
         case "openai":
             fields = {
                 "model": args.model,
@@ -76,14 +90,17 @@ def _serve(args: argparse.Namespace) -> int:
         "host": args.host,
         "port": args.port,
         "metrics_port": args.metrics_port,
+        "http_port": args.http_port,
+        "http_logprobs_mode": args.logprobs_mode,
     }
     settings = ModelSettings(
         backend=_backend(args), **{k: v for k, v in overrides.items() if v is not None}
     )
     configure("model_server", settings.log_level, settings.log_format)
+    http = f", OpenAI HTTP API on port {settings.http_port}" if settings.http_port else ""
     print(
         f"harcopa model server: backend {settings.backend.kind} on "
-        f"{settings.host}:{settings.port} (metrics {settings.metrics_port})"
+        f"{settings.host}:{settings.port} (metrics {settings.metrics_port}{http})"
     )
     asyncio.run(main(settings))
     return 0

@@ -16,6 +16,8 @@ echo "== types"
   -p harcopa_orchestrator -p harcopa_trainer
 echo "== import layers"
 "$VENV/bin/lint-imports"
+echo "== proto lint (buf: standard rules + comments)"
+"$VENV/bin/buf" lint
 echo "== tests"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 set +e

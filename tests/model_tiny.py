@@ -77,6 +77,34 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0, layers: int = 2) -> Path:
     return out_dir
 
 
+class TinyReference:
+    """The tiny model loaded directly (no server), to check what the server returns."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+
+    def prompt_ids(self, prompt: Any) -> list[int]:
+        """Token ids of a domain Prompt as the server renders it (the checkpoint's template)."""
+        if prompt.text is not None:
+            return list(self.tokenizer(prompt.text)["input_ids"])
+        chat = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        text = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def logits(self, prompt: Any, text: str) -> tuple[Any, list[int]]:
+        """(float32 logits before each token of ``text``, those token ids) after ``prompt``."""
+        import torch
+
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        context = self.prompt_ids(prompt)
+        with torch.inference_mode():
+            out = self.model(torch.tensor([context + ids])).logits[0].float()
+        return out[len(context) - 1 : len(context) - 1 + len(ids)], ids
+
+
 @contextlib.asynccontextmanager
 async def serve_model(backend: Any, generator: Any = None, **settings: Any) -> AsyncIterator[Any]:
     """A started model server on 127.0.0.1 port 0 (metrics off); yields its ServiceRunner."""

@@ -27,9 +27,24 @@ class Prompt:
             raise ValueError("a prompt is either chat messages or raw text")
 
 
+class LogprobsMode(enum.Enum):
+    """Which distribution per-token log-probabilities are taken from.
+
+    RAW is the model's own distribution (log-softmax of the unscaled logits). PROCESSED is the
+    distribution the token was sampled from: the logits divided by the temperature, with the
+    tokens outside ``top_p`` removed, then log-softmax (greedy requests: the raw distribution).
+    PROCESSED is what vLLM 0.7.3's engine V0 returned, the quantity behind the paper's NALP
+    priorities (official-impl §4.2).
+    """
+
+    RAW = "raw"
+    PROCESSED = "processed"
+
+
 @dataclass(frozen=True, slots=True)
 class SamplingParams:
-    """Sampling settings; ``max_tokens`` counts generated tokens, ``seed`` None is random."""
+    """Sampling settings; ``max_tokens`` counts generated tokens, ``seed`` None is random;
+    ``logprobs_mode`` says which distribution ``logprobs`` come from (see LogprobsMode)."""
 
     n: int = 1
     temperature: float = 0.7
@@ -38,6 +53,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     logprobs: bool = False
+    logprobs_mode: LogprobsMode = LogprobsMode.RAW
 
 
 class FinishReason(enum.Enum):

@@ -25,27 +25,29 @@ _sym_db = _symbol_database.Default()
 from harcopa.v1 import common_pb2 as harcopa_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16harcopa/v1/model.proto\x12\nharcopa.v1\x1a\x17harcopa/v1/common.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"9\n\x0c\x43hatMessages\x12)\n\x08messages\x18\x01 \x03(\x0b\x32\x17.harcopa.v1.ChatMessage\"\x9e\x01\n\x0eSamplingParams\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x13\n\x0btemperature\x18\x02 \x01(\x01\x12\x12\n\x05top_p\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x04 \x01(\x05\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x10\n\x08logprobs\x18\x07 \x01(\x08\x42\x08\n\x06_top_pB\x07\n\x05_seed\"\x90\x01\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12(\n\x04\x63hat\x18\x02 \x01(\x0b\x32\x18.harcopa.v1.ChatMessagesH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12*\n\x06params\x18\x04 \x01(\x0b\x32\x1a.harcopa.v1.SamplingParamsB\x08\n\x06prompt\"\x89\x01\n\nCompletion\x12\x0c\n\x04text\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.harcopa.v1.FinishReason\x12\x16\n\x0etoken_logprobs\x18\x03 \x03(\x02\x12\x12\n\nnum_tokens\x18\x04 \x01(\x05\x12\x10\n\x08mean_nll\x18\x05 \x01(\x01\"\x86\x01\n\x10GenerateResponse\x12+\n\x0b\x63ompletions\x18\x01 \x03(\x0b\x32\x16.harcopa.v1.Completion\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.harcopa.v1.TokenUsage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07seconds\x18\x04 \x01(\x01*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32U\n\x0cModelService\x12\x45\n\x08Generate\x12\x1b.harcopa.v1.GenerateRequest\x1a\x1c.harcopa.v1.GenerateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16harcopa/v1/model.proto\x12\nharcopa.v1\x1a\x17harcopa/v1/common.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"9\n\x0c\x43hatMessages\x12)\n\x08messages\x18\x01 \x03(\x0b\x32\x17.harcopa.v1.ChatMessage\"\xcf\x01\n\x0eSamplingParams\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x13\n\x0btemperature\x18\x02 \x01(\x01\x12\x12\n\x05top_p\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nmax_tokens\x18\x04 \x01(\x05\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x10\n\x08logprobs\x18\x07 \x01(\x08\x12/\n\rlogprobs_mode\x18\x08 \x01(\x0e\x32\x18.harcopa.v1.LogprobsModeB\x08\n\x06_top_pB\x07\n\x05_seed\"\x90\x01\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12(\n\x04\x63hat\x18\x02 \x01(\x0b\x32\x18.harcopa.v1.ChatMessagesH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12*\n\x06params\x18\x04 \x01(\x0b\x32\x1a.harcopa.v1.SamplingParamsB\x08\n\x06prompt\"\x89\x01\n\nCompletion\x12\x0c\n\x04text\x18\x01 \x01(\t\x12/\n\rfinish_reason\x18\x02 \x01(\x0e\x32\x18.harcopa.v1.FinishReason\x12\x16\n\x0etoken_logprobs\x18\x03 \x03(\x02\x12\x12\n\nnum_tokens\x18\x04 \x01(\x05\x12\x10\n\x08mean_nll\x18\x05 \x01(\x01\"\x86\x01\n\x10GenerateResponse\x12+\n\x0b\x63ompletions\x18\x01 \x03(\x0b\x32\x16.harcopa.v1.Completion\x12%\n\x05usage\x18\x02 \x01(\x0b\x32\x16.harcopa.v1.TokenUsage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07seconds\x18\x04 \x01(\x01*a\n\x0cLogprobsMode\x12\x1d\n\x19LOGPROBS_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11LOGPROBS_MODE_RAW\x10\x01\x12\x1b\n\x17LOGPROBS_MODE_PROCESSED\x10\x02*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32U\n\x0cModelService\x12\x45\n\x08Generate\x12\x1b.harcopa.v1.GenerateRequest\x1a\x1c.harcopa.v1.GenerateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'harcopa.v1.model_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FINISHREASON']._serialized_start=753
-  _globals['_FINISHREASON']._serialized_end=877
+  _globals['_LOGPROBSMODE']._serialized_start=802
+  _globals['_LOGPROBSMODE']._serialized_end=899
+  _globals['_FINISHREASON']._serialized_start=901
+  _globals['_FINISHREASON']._serialized_end=1025
   _globals['_CHATMESSAGE']._serialized_start=63
   _globals['_CHATMESSAGE']._serialized_end=107
   _globals['_CHATMESSAGES']._serialized_start=109
   _globals['_CHATMESSAGES']._serialized_end=166
   _globals['_SAMPLINGPARAMS']._serialized_start=169
-  _globals['_SAMPLINGPARAMS']._serialized_end=327
-  _globals['_GENERATEREQUEST']._serialized_start=330
-  _globals['_GENERATEREQUEST']._serialized_end=474
-  _globals['_COMPLETION']._serialized_start=477
-  _globals['_COMPLETION']._serialized_end=614
-  _globals['_GENERATERESPONSE']._serialized_start=617
-  _globals['_GENERATERESPONSE']._serialized_end=751
-  _globals['_MODELSERVICE']._serialized_start=879
-  _globals['_MODELSERVICE']._serialized_end=964
+  _globals['_SAMPLINGPARAMS']._serialized_end=376
+  _globals['_GENERATEREQUEST']._serialized_start=379
+  _globals['_GENERATEREQUEST']._serialized_end=523
+  _globals['_COMPLETION']._serialized_start=526
+  _globals['_COMPLETION']._serialized_end=663
+  _globals['_GENERATERESPONSE']._serialized_start=666
+  _globals['_GENERATERESPONSE']._serialized_end=800
+  _globals['_MODELSERVICE']._serialized_start=1027
+  _globals['_MODELSERVICE']._serialized_end=1112
 # @@protoc_insertion_point(module_scope)

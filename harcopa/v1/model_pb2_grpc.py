@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class ModelServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Samples completions from the one model this server loaded (vLLM, transformers, an
+    OpenAI-compatible endpoint, or the model simulator).
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,10 +44,13 @@ class ModelServiceStub:
 
 
 class ModelServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Samples completions from the one model this server loaded (vLLM, transformers, an
+    OpenAI-compatible endpoint, or the model simulator).
+    """
 
     def Generate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sample `params.n` completions of one prompt; they share one prefill.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -67,7 +72,9 @@ def add_ModelServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ModelService:
-    """Missing associated documentation comment in .proto file."""
+    """Samples completions from the one model this server loaded (vLLM, transformers, an
+    OpenAI-compatible endpoint, or the model simulator).
+    """
 
     @staticmethod
     def Generate(request,

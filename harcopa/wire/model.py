@@ -15,6 +15,11 @@ _FINISH = {
     d.FinishReason.CANCELLED: m.FINISH_REASON_CANCELLED,
 }
 _FINISH_R = inverse(_FINISH)
+_LOGPROBS_MODES = {
+    d.LogprobsMode.RAW: m.LOGPROBS_MODE_RAW,
+    d.LogprobsMode.PROCESSED: m.LOGPROBS_MODE_PROCESSED,
+}
+_LOGPROBS_MODES_R = inverse(_LOGPROBS_MODES)
 
 
 # ----------------------------------------------------------------------------- generation
@@ -49,6 +54,7 @@ def to_sampling(params: d.SamplingParams) -> m.SamplingParams:
         max_tokens=params.max_tokens,
         stop=list(params.stop),
         logprobs=params.logprobs,
+        logprobs_mode=_LOGPROBS_MODES[params.logprobs_mode],
     )
     if params.seed is not None:
         msg.seed = params.seed
@@ -67,6 +73,8 @@ def from_sampling(msg: m.SamplingParams) -> d.SamplingParams:
         stop=tuple(msg.stop),
         seed=msg.seed if msg.HasField("seed") else None,
         logprobs=msg.logprobs,
+        # UNSPECIFIED (0) is the raw distribution.
+        logprobs_mode=_LOGPROBS_MODES_R.get(msg.logprobs_mode, d.LogprobsMode.RAW),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 
 pytest.importorskip("httpx", reason="the OpenAI client needs httpx")
 
-from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
+from harcopa.domain import ChatMessage, FinishReason, LogprobsMode, Prompt, SamplingParams
 from harcopa.errors import BackendUnavailable, InvalidRequest, Overloaded
 from harcopa.model_client import ModelClient
 from harcopa.openai_client import OpenAIGenerator
@@ -216,3 +217,31 @@ async def test_model_server_openai_backend_with_xtuner_template(
     assert path == "/v1/completions" and headers["authorization"] == "Bearer secret"
     assert body["prompt"] == "<|System|>:You are a Lean 4 expert.\n<|User|>:x\n<|Bot|>:"
     assert reply.completions[0].text == " 4" and reply.usage.completion_tokens == 1
+
+
+async def test_processed_logprobs_are_asked_for_checked_by_echo_and_warned_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    processed = SamplingParams(logprobs=True, logprobs_mode=LogprobsMode.PROCESSED)
+    chat = "/v1/chat/completions"
+    async with ScriptedHttpServer() as server, _client(server) as model:
+        server.replies[chat].extend([(200, CHAT_REPLY)] * 3)
+        with caplog.at_level(logging.WARNING, logger="harcopa.openai_client"):
+            for _ in range(2):  # an endpoint that does not say which log-probabilities it sent
+                await model.generate(PROMPT, processed)
+            await model.generate(PROMPT, SamplingParams(logprobs=True))  # raw: nothing to check
+        warnings = [r for r in caplog.records if "processed_logprobs" in r.getMessage()]
+        assert len(warnings) == 1
+        assert [body.get("logprobs_mode") for _, _, body in server.requests] == [
+            "processed",
+            "processed",
+            None,
+        ]
+        caplog.clear()
+        server.replies[chat].append((200, {**CHAT_REPLY, "logprobs_mode": "processed"}))
+        reply = await model.generate(PROMPT, processed)
+        assert reply.completions[0].token_logprobs == (-0.1, -0.2)
+        server.replies[chat].append((200, {**CHAT_REPLY, "logprobs_mode": "raw"}))
+        with pytest.raises(InvalidRequest, match="raw log-probabilities"):
+            await model.generate(PROMPT, processed)
+    assert not caplog.records

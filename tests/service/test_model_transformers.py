@@ -26,7 +26,7 @@ from harcopa.domain import ChatMessage, FinishReason, Prompt, SamplingParams
 from harcopa.errors import DeadlineExceeded, InvalidRequest, Overloaded
 from harcopa.model_client import ModelClient
 from harcopa_model_server.backends import TransformersConfig
-from tests.model_tiny import build_tiny_model, serve_model
+from tests.model_tiny import TinyReference, build_tiny_model, serve_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -61,23 +61,6 @@ async def _generate(target: str, prompt: Prompt, params: SamplingParams, **clien
         return await model.generate(prompt, params)
 
 
-def _reference_logprobs(model_dir: Path, prompt: Prompt, text: str) -> tuple[list[float], int]:
-    """log_softmax of the model's logits at each position of ``text`` after the prompt."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    chat = [{"role": m.role, "content": m.content} for m in prompt.messages]
-    rendered = tok.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-    prompt_ids = tok(rendered, add_special_tokens=False)["input_ids"]
-    ids = tok(text, add_special_tokens=False)["input_ids"]
-    with torch.inference_mode():
-        logits = model(torch.tensor([prompt_ids + ids])).logits[0].float()
-    logprobs = torch.log_softmax(logits, dim=-1)
-    start = len(prompt_ids) - 1
-    return [logprobs[start + i, t].item() for i, t in enumerate(ids)], len(ids)
-
-
 async def test_logprobs_match_a_direct_forward_pass(tiny_model: Path) -> None:
     async with serve_model(_config(tiny_model)) as runner:
         target = f"127.0.0.1:{runner.port}"
@@ -94,12 +77,14 @@ async def test_logprobs_match_a_direct_forward_pass(tiny_model: Path) -> None:
     assert first.num_tokens == len(first.token_logprobs) == 24
     assert greedy.usage.prompt_tokens > 0 and greedy.usage.completion_tokens == 48
     checked = 0
+    direct = TinyReference(tiny_model)
     for completion in (first, *sampled.completions):
-        reference, count = _reference_logprobs(tiny_model, PROMPT, completion.text)
-        if count != completion.num_tokens:  # a special token was dropped from the text
+        logits, ids = direct.logits(PROMPT, completion.text)
+        if len(ids) != completion.num_tokens:  # a special token was dropped from the text
             continue
+        reference = torch.log_softmax(logits, dim=-1)[range(len(ids)), ids].tolist()
         assert completion.token_logprobs == pytest.approx(reference, abs=2e-4)
-        assert completion.mean_nll == pytest.approx(-sum(reference) / count, abs=2e-4)
+        assert completion.mean_nll == pytest.approx(-sum(reference) / len(ids), abs=2e-4)
         checked += 1
     assert checked >= 3
 

@@ -99,12 +99,14 @@ def test_generation_round_trip() -> None:
         d.Prompt(text="raw"),
         d.Prompt(messages=(d.ChatMessage("system", "sys"), d.ChatMessage("user", "hi"))),
     ):
-        params = d.SamplingParams(4, 0.7, 0.95, 256, ("\n\n",), 42, True)
-        request = wire.to_generate_request(prompt, params, model="m")
-        assert isinstance(request, model_pb2.GenerateRequest)
-        assert wire.from_prompt(request) == prompt
-        assert wire.from_sampling(request.params) == params
-    assert wire.from_sampling(model_pb2.SamplingParams()).n == 1
+        for mode in d.LogprobsMode:
+            params = d.SamplingParams(4, 0.7, 0.95, 256, ("\n\n",), 42, True, mode)
+            request = wire.to_generate_request(prompt, params, model="m")
+            assert isinstance(request, model_pb2.GenerateRequest)
+            assert wire.from_prompt(request) == prompt
+            assert wire.from_sampling(request.params) == params
+    unset = wire.from_sampling(model_pb2.SamplingParams())
+    assert unset.n == 1 and unset.logprobs_mode is d.LogprobsMode.RAW
     with pytest.raises(ValueError):
         wire.from_prompt(model_pb2.GenerateRequest())
     generation = d.Generation(

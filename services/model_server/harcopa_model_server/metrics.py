@@ -1,4 +1,5 @@
-"""Prometheus metrics of the model server; the servicer and the batcher update them.
+"""Prometheus metrics of the model server; the servicer, the batcher, the transformers prefill
+and the HTTP front update them.
 
 Request counts and latency come from the common metrics interceptor
 (``harcopa_model_requests_total``, ``harcopa_model_request_duration_seconds``).
@@ -30,6 +31,21 @@ QUEUE_DEPTH = gauge(
     "harcopa_model_queue_depth",
     "Generate requests admitted and not yet answered (queued or running).",
 )
+PREFIX_CACHE_BYTES = gauge(
+    "harcopa_model_prefix_cache_bytes",
+    "Bytes of prompt KV caches the transformers backend keeps for reuse.",
+)
+PREFIX_CACHE_ENTRIES = gauge(
+    "harcopa_model_prefix_cache_entries",
+    "Prompts whose KV caches the transformers backend keeps for reuse.",
+)
+HTTP_REQUESTS = counter(
+    "harcopa_model_http_requests_total",
+    "Requests to the OpenAI-compatible HTTP front by endpoint and HTTP status.",
+    ("endpoint", "status"),
+)
+HTTP_ENDPOINTS = ("models", "completions", "chat_completions", "health", "other")
+HTTP_STATUSES = ("200", "400", "401", "404", "405", "413", "429", "500", "503", "504")
 BATCH_SIZE = histogram(
     "harcopa_model_batch_size",
     "Requests run together in one batch by the in-process batcher.",
@@ -41,3 +57,10 @@ def init_backend(backend: str) -> None:
     """Create the per-backend series at zero, so dashboards see them before any traffic."""
     for metric in (GENERATED_TOKENS, CACHED_PROMPT_TOKENS, PROMPT_TOKENS):
         metric.labels(backend)
+
+
+def init_http() -> None:
+    """Create the HTTP front's series at zero."""
+    for endpoint in HTTP_ENDPOINTS:
+        for status in HTTP_STATUSES:
+            HTTP_REQUESTS.labels(endpoint, status)

@@ -1,9 +1,10 @@
 """The ModelService servicer: wire -> domain -> backend -> wire, with admission and deadlines.
 
-Registered by the model server's ``__main__`` (and by tests) on the common server skeleton.
-It validates requests against :class:`RequestLimits`, admits at most ``max_pending`` requests
-(more get RESOURCE_EXHAUSTED), derives the backend's time limit from the call's deadline and
-counts tokens per backend. Cancelling the call cancels the backend's work.
+Registered by the model server's ``__main__`` (and by tests) on the common server skeleton; the
+OpenAI-compatible HTTP front (``http_front.py``) calls :meth:`ModelServicer.serve` too, so both
+doors share one path. It validates requests against :class:`RequestLimits`, admits at most
+``max_pending`` requests (more get RESOURCE_EXHAUSTED), derives the backend's time limit from the
+call's deadline and counts tokens per backend. Cancelling the call cancels the backend's work.
 """
 
 from __future__ import annotations
@@ -80,7 +81,6 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
             raise InvalidRequest(str(exc)) from exc
         if request.model and request.model != self.model_name:
             raise InvalidRequest(f"this server serves {self.model_name!r}, not {request.model!r}")
-        validate(prompt, params, self.limits)
         return prompt, params
 
     def _timeout(self, context: grpc.aio.ServicerContext) -> float | None:
@@ -93,21 +93,30 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
         self, request: model_pb2.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> model_pb2.GenerateResponse:
         prompt, params = self._parse(request)
+        generation = await self.serve(prompt, params, self._timeout(context))
+        return wire.to_generation(generation)
+
+    async def serve(
+        self, prompt: Prompt, params: SamplingParams, time_limit_seconds: float | None
+    ) -> Generation:
+        """Validate, admit and run one request within ``time_limit_seconds`` (None: no limit)."""
+        validate(prompt, params, self.limits)
         if self.pending >= self.max_pending:
             raise Overloaded(f"{self.pending} requests in flight (limit {self.max_pending})")
         self.pending += 1
         metrics.QUEUE_DEPTH.inc()
-        timeout = self._timeout(context)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(time_limit_seconds):
                 generation = await self.generator.generate(prompt, params)
         except TimeoutError as exc:
-            raise DeadlineExceeded(f"generation did not finish in time ({timeout} s)") from exc
+            raise DeadlineExceeded(
+                f"generation did not finish in time ({time_limit_seconds} s)"
+            ) from exc
         finally:
             self.pending -= 1
             metrics.QUEUE_DEPTH.dec()
         self._count(generation)
-        return wire.to_generation(generation)
+        return generation
 
     def _count(self, generation: Generation) -> None:
         usage = generation.usage

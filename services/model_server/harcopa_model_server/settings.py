@@ -2,10 +2,13 @@
 
 The backend is a discriminated union on ``kind`` (``transformers``, ``openai``, ``sim``,
 ``vllm``); nested fields use ``__``, e.g. ``HARCOPA_MODEL_BACKEND__KIND=sim`` and
-``HARCOPA_MODEL_BACKEND__SCENARIO_PATH=scenario.json``.
+``HARCOPA_MODEL_BACKEND__SCENARIO_PATH=scenario.json``. ``HARCOPA_MODEL_HTTP_PORT`` turns on the
+OpenAI-compatible HTTP front beside gRPC (off by default).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -44,4 +47,19 @@ class ModelSettings(ServiceSettings):
     )
     default_timeout_seconds: float | None = Field(
         None, gt=0, description="Time limit of a request whose caller set no deadline."
+    )
+    http_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the OpenAI-compatible HTTP front (/v1/...) on `host`; None turns "
+        "it off, 0 picks a free port.",
+    )
+    http_max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest HTTP request body accepted (413 above)."
+    )
+    http_logprobs_mode: Literal["raw", "processed"] = Field(
+        "raw",
+        description="Log-probabilities of HTTP requests without a `logprobs_mode` field: `raw` "
+        "(the model's distribution) or `processed` (after temperature and top_p, paper mode).",
     )

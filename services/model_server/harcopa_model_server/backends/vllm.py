@@ -4,10 +4,16 @@ Built by ``build_generator`` for ``kind: vllm``; vllm is imported only in ``star
 engine batches concurrent requests itself (continuous batching); ``n`` samples of a request
 share one prefill through ``SamplingParams(n=...)``. Prompts are rendered and tokenized here
 (checkpoint chat template, ``xtuner-default`` or a Jinja file) and sent as token ids.
-Log-probabilities are those of the raw model distribution (``logprobs_mode=raw_logprobs``),
-the same quantity every other backend reports. The accelerator comes from vLLM's platform
-detection: CUDA, CPU, or Ascend NPUs through the vllm-ascend platform plugin; ``device``
-checks that the detected platform is the one configured.
+Log-probabilities: vLLM chooses them per engine, not per request (``logprobs_mode``:
+``raw_logprobs``, the model's distribution, or ``processed_logprobs``, after temperature and
+top-p, what vLLM 0.7.3's engine V0 returned and the paper's NALP priorities use). One engine
+serves one mode, so ``VllmConfig.logprobs_mode`` picks it (``processed`` for paper mode) and a
+request that wants log-probabilities in the other mode is refused with INVALID_ARGUMENT naming
+the setting, rather than answered with the wrong quantity (loading a second engine would double
+the device memory). Engines older than the option report what their sampler returns: processed
+before vLLM 0.8 (engine V0 and the first V1 sampler), raw from 0.8 on. The accelerator comes
+from vLLM's platform detection: CUDA, CPU, or Ascend NPUs through the vllm-ascend platform
+plugin; ``device`` checks that the detected platform is the one configured.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
@@ -22,8 +29,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from harcopa.domain import Completion, FinishReason, Generation, Prompt, SamplingParams, TokenUsage
-from harcopa.errors import BackendUnavailable
+from harcopa.domain import (
+    Completion,
+    FinishReason,
+    Generation,
+    LogprobsMode,
+    Prompt,
+    SamplingParams,
+    TokenUsage,
+)
+from harcopa.errors import BackendUnavailable, InvalidRequest
 from harcopa_model_server.templates import chat_prompt_text, load_template
 
 logger = logging.getLogger(__name__)
@@ -56,6 +71,11 @@ class VllmConfig(BaseModel):
     max_num_seqs: int | None = Field(None, ge=1, description="Sequences decoded at once.")
     enable_prefix_caching: bool = Field(True, description="Reuse KV blocks of shared prefixes.")
     enforce_eager: bool = Field(False, description="Disable CUDA graphs / compilation.")
+    logprobs_mode: Literal["raw", "processed"] = Field(
+        "raw",
+        description="Log-probabilities the engine returns: `raw` (the model's distribution) or "
+        "`processed` (after temperature and top_p, as vLLM 0.7.3 engine V0; paper mode).",
+    )
     seed: int = Field(0, description="Engine seed (requests carry their own seeds too).")
     template: str | None = Field(
         None, description="Chat template: None (the checkpoint's), `xtuner-default`, or a file."
@@ -78,7 +98,7 @@ def _engine_args(config: VllmConfig, fields: set[str]) -> dict[str, Any]:
         "enforce_eager": config.enforce_eager,
         "seed": config.seed,
         "trust_remote_code": config.trust_remote_code,
-        "logprobs_mode": "raw_logprobs",
+        "logprobs_mode": f"{config.logprobs_mode}_logprobs",
         "disable_log_stats": False,
     }
     if config.max_num_seqs is not None:
@@ -88,6 +108,15 @@ def _engine_args(config: VllmConfig, fields: set[str]) -> dict[str, Any]:
     args.update(config.engine_args)
     # Older engines lack some fields (e.g. logprobs_mode); pass only what this one knows.
     return {k: v for k, v in args.items() if k in fields and v is not None}
+
+
+def engine_logprobs_mode(config: VllmConfig, fields: set[str], version: str) -> LogprobsMode:
+    """The log-probabilities an engine with these AsyncEngineArgs ``fields`` returns."""
+    if "logprobs_mode" in fields:
+        return LogprobsMode(config.logprobs_mode)
+    found = re.match(r"(\d+)\.(\d+)", version)
+    release = (int(found[1]), int(found[2])) if found else (0, 0)
+    return LogprobsMode.PROCESSED if release < (0, 8) else LogprobsMode.RAW
 
 
 class VllmGenerator:
@@ -102,6 +131,7 @@ class VllmGenerator:
         self._engine: Any = None
         self._tokenizer: Any = None
         self._vllm: Any = None
+        self.logprobs_mode = LogprobsMode(config.logprobs_mode)
 
     async def start(self) -> None:
         import vllm
@@ -119,17 +149,26 @@ class VllmGenerator:
             )
         fields = {f.name for f in dataclasses.fields(vllm.AsyncEngineArgs)}
         args = vllm.AsyncEngineArgs(**_engine_args(self.config, fields))
+        self.logprobs_mode = engine_logprobs_mode(self.config, fields, vllm.__version__)
+        if self.logprobs_mode.value != self.config.logprobs_mode:
+            logger.warning(
+                "vLLM %s has no logprobs_mode option: its log-probabilities are %s, not %s",
+                vllm.__version__,
+                self.logprobs_mode.value,
+                self.config.logprobs_mode,
+            )
         started = time.perf_counter()
         self._vllm = vllm
         self._engine = Engine.from_engine_args(args)
         tokenizer = self._engine.get_tokenizer()
         self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
         logger.info(
-            "vLLM %s engine for %s on %s ready in %.1f s",
+            "vLLM %s engine for %s on %s ready in %.1f s (%s log-probabilities)",
             vllm.__version__,
             self.model_name,
             detected,
             time.perf_counter() - started,
+            self.logprobs_mode.value,
         )
 
     async def close(self) -> None:
@@ -162,6 +201,12 @@ class VllmGenerator:
     async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
         if self._engine is None:
             raise BackendUnavailable("the vllm backend is not started")
+        if params.logprobs and params.logprobs_mode is not self.logprobs_mode:
+            raise InvalidRequest(
+                f"this vLLM engine returns {self.logprobs_mode.value} log-probabilities, not "
+                f"{params.logprobs_mode.value}: serve the model with "
+                f"HARCOPA_MODEL_BACKEND__LOGPROBS_MODE={params.logprobs_mode.value}"
+            )
         started = time.perf_counter()
         ids = self.encode(prompt)
         request = self._vllm.TokensPrompt(prompt_token_ids=ids)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harcopa.domain import FinishReason, Generation, Prompt, SamplingParams
+from harcopa.domain import FinishReason, Generation, LogprobsMode, Mode, Prompt, SamplingParams
 from harcopa.fps import extract_code, find_banned, is_submission, normalize
 from harcopa.protocols import Generator
 from harcopa_orchestrator.context import SearchContext
@@ -30,10 +30,20 @@ async def sample(
     max_tokens: int,
     logprobs: bool,
 ) -> Generation:
-    """One generate call with the run's temperature; counts one expansion in the meter."""
+    """One generate call with the run's temperature; counts one expansion in the meter.
+
+    Paper mode asks for processed log-probabilities (after temperature scaling), what the
+    reference's vLLM 0.7.3 returned and its NALP priorities were computed from; strict mode
+    uses the model's raw distribution.
+    """
     ctx.meter.add_expansion()
+    mode = LogprobsMode.PROCESSED if ctx.mode is Mode.PAPER else LogprobsMode.RAW
     params = SamplingParams(
-        n=n, temperature=ctx.params.temperature, max_tokens=max_tokens, logprobs=logprobs
+        n=n,
+        temperature=ctx.params.temperature,
+        max_tokens=max_tokens,
+        logprobs=logprobs,
+        logprobs_mode=mode,
     )
     return await generator.generate(prompt, params)
 
