@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from harcopa import domain as d
 from harcopa import errors, wire
@@ -213,6 +214,12 @@ async def test_errored_problems_are_retried_then_the_run_is_incomplete(tmp_path:
     # Never "succeeded", never "unsolved": the two problems could not be checked.
     assert final.status is d.RunStatus.INCOMPLETE
     assert set(final.errored_problems) == {"toy/1", "toy/4"} and "resume" in final.error
+    runs_gauge = REGISTRY.get_sample_value("harcopa_orchestrator_runs", {"status": "incomplete"})
+    assert runs_gauge == 1.0  # what the "runs incomplete" alert watches
+    errored_total = REGISTRY.get_sample_value(
+        "harcopa_orchestrator_problems_finished_total", {"pipeline": "ar", "outcome": "errored"}
+    )
+    assert errored_total is not None and errored_total >= 6  # 2 problems x (1 + 2 retries)
     assert solver.calls.count(1) == 3 and solver.calls.count(4) == 3  # 1 + 2 retries each
     progress = final.progress
     assert (progress.problems_done, progress.problems_errored) == (4, 2)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from harcopa import logging as hlog
-from harcopa.serving import run_service
-from harcopa_orchestrator.app import build
+from harcopa_orchestrator.server import main as serve
 from harcopa_orchestrator.settings import OrchestratorSettings
-
-
-async def serve(settings: OrchestratorSettings) -> None:
-    services, backend = build(settings)
-    await run_service(settings, services, backend, "orchestrator")
 
 
 def main() -> None:

@@ -38,30 +38,12 @@ from harcopa.domain import (
     Validation,
     VerifierInfo,
 )
-from harcopa.metrics import counter, histogram
 from harcopa.protocols import Generator, Verifier
+from harcopa_orchestrator.metrics import LONG_WAITS, WAIT_LOG_SECONDS, WAIT_SECONDS
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: A wait for a slot longer than this is logged (it is always measured).
-WAIT_LOG_SECONDS = 5.0
-
-WAIT_SECONDS = histogram(
-    "harcopa_orchestrator_slot_wait_seconds",
-    "Time a problem waited for a shared slot, by slot kind.",
-    ("slot",),
-    buckets=(0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600),
-)
-LONG_WAITS = counter(
-    "harcopa_orchestrator_long_waits_total",
-    f"Waits for a shared slot longer than {WAIT_LOG_SECONDS:g} s, by slot kind.",
-    ("slot",),
-)
-for _slot in ("model", "session", "problem"):
-    WAIT_SECONDS.labels(_slot)
-    LONG_WAITS.labels(_slot)
 
 
 class Meter:

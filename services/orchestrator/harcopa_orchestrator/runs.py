@@ -30,6 +30,7 @@ from typing import Protocol
 
 from harcopa import domain as d
 from harcopa import errors
+from harcopa_orchestrator import metrics
 from harcopa_orchestrator.store import RunStore
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class RunManager:
 
     async def start(self) -> None:
         """Resume every run that was pending or running when the last process stopped."""
+        metrics.set_run_counts(await self.store.run_counts())
         if not self.resume_on_start:
             return
         for run in await self.store.list_runs([d.RunStatus.PENDING, d.RunStatus.RUNNING]):
@@ -106,8 +108,13 @@ class RunManager:
         if self.interrupt_on_close:
             for run_id in running:
                 if run_id not in self._cancelled:
-                    await self.store.set_status(run_id, d.RunStatus.INTERRUPTED)
+                    await self._set_status(run_id, d.RunStatus.INTERRUPTED)
                     logger.info("run %s interrupted; resume it with ResumeRun", run_id)
+
+    async def _set_status(self, run_id: str, status: d.RunStatus, error: str = "") -> None:
+        """Change a run's status and publish the per-status run counts."""
+        await self.store.set_status(run_id, status, error)
+        metrics.set_run_counts(await self.store.run_counts())
 
     # ------------------------------------------------------------------ API
 
@@ -138,6 +145,7 @@ class RunManager:
         problems = self.load_problems(spec)  # raises InvalidRequest for a bad benchmark/index
         run_id = uuid.uuid4().hex[:12]
         run = await self.store.create_run(run_id, spec, len(problems), caller)
+        metrics.set_run_counts(await self.store.run_counts())
         self._callers[run_id] = caller
         self._launch(run_id, spec)
         return run
@@ -164,7 +172,7 @@ class RunManager:
                 f"run {run_id} is {run.status.value}; only incomplete, interrupted or failed runs"
                 " can be resumed"
             )
-        await self.store.set_status(run_id, d.RunStatus.PENDING)
+        await self._set_status(run_id, d.RunStatus.PENDING)
         self._launch(run_id, run.spec)
         return await self.get_run(run_id)
 
@@ -177,7 +185,7 @@ class RunManager:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await self.store.set_status(run_id, d.RunStatus.CANCELLED)
+        await self._set_status(run_id, d.RunStatus.CANCELLED)
         await self._publish(run_id)
         return await self.get_run(run_id)
 
@@ -223,7 +231,7 @@ class RunManager:
             problems = self.load_problems(spec)
             done = await self.store.finished_problems(run_id)
             todo = [p for p in problems if p.problem_id not in done]
-            await self.store.set_status(run_id, d.RunStatus.RUNNING)
+            await self._set_status(run_id, d.RunStatus.RUNNING)
             await self._publish(run_id)
             limit = asyncio.Semaphore(max(1, spec.max_concurrent_problems))
 
@@ -238,16 +246,16 @@ class RunManager:
             raise  # shutdown or CancelRun: the status is set by whoever cancelled
         except Exception as exc:  # the run itself broke (e.g. its benchmark vanished)
             logger.exception("run %s failed", run_id)
-            await self.store.set_status(run_id, d.RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            await self._set_status(run_id, d.RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
             await self._publish(run_id)
             return
         errored = await self.store.errored_problems(run_id)
         if errored:
             why = f"{len(errored)} problems errored (infrastructure failures); resume the run"
             logger.warning("run %s incomplete: %s", run_id, ", ".join(errored[:20]))
-            await self.store.set_status(run_id, d.RunStatus.INCOMPLETE, why)
+            await self._set_status(run_id, d.RunStatus.INCOMPLETE, why)
         else:
-            await self.store.set_status(run_id, d.RunStatus.SUCCEEDED)
+            await self._set_status(run_id, d.RunStatus.SUCCEEDED)
         await self._publish(run_id)
 
     async def _solve_one(self, run_id: str, spec: d.RunSpec, problem: d.FormalProblem) -> None:
@@ -255,6 +263,7 @@ class RunManager:
         for retry in range(self.problem_retries + 1):
             result = await self._attempt_problem(run_id, spec, problem, retry)
             await self.store.record_result(run_id, result)
+            metrics.PROBLEMS_FINISHED.labels(spec.pipeline.value, result.status.value).inc()
             errored = result.status is d.ProblemStatus.ERRORED
             await self._publish(
                 run_id, problem_id=problem.problem_id, solved=result.solved, errored=errored

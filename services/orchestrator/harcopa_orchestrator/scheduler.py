@@ -23,7 +23,6 @@ from harcopa.domain import (
     ProblemResult,
     SearchParams,
 )
-from harcopa.metrics import SEARCH_BUCKETS, counter, gauge, histogram
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
 from harcopa_orchestrator.context import SearchContext
@@ -35,32 +34,13 @@ from harcopa_orchestrator.metering import (
     attempt_seed,
     waited,
 )
+from harcopa_orchestrator.metrics import EXPANSIONS, IN_FLIGHT, SEARCH_SECONDS, SEARCHES
 from harcopa_orchestrator.recovery import ResilientVerifier
 
 #: ``(pipeline, problem, ctx) -> result``: what solves one problem (``pipelines.solve``).
 Solve = Callable[[Pipeline, FormalProblem, SearchContext], Awaitable[ProblemResult]]
 
 logger = logging.getLogger(__name__)
-
-SEARCHES = counter(
-    "harcopa_orchestrator_searches_total", "Problems searched, by outcome.", ("pipeline", "outcome")
-)
-SEARCH_SECONDS = histogram(
-    "harcopa_orchestrator_search_duration_seconds",
-    "Wall time of one problem's search.",
-    ("pipeline",),
-    buckets=SEARCH_BUCKETS,
-)
-EXPANSIONS = histogram(
-    "harcopa_orchestrator_search_expansions",
-    "Model calls (expansions) per problem.",
-    ("pipeline",),
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
-)
-IN_FLIGHT = gauge("harcopa_orchestrator_searches_in_flight", "Problems being searched now.")
-for _pipeline in Pipeline:
-    for _outcome in ("solved", "unsolved", "errored", "error"):
-        SEARCHES.labels(_pipeline.value, _outcome)
 
 
 @dataclass(frozen=True)

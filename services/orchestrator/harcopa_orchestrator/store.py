@@ -238,6 +238,11 @@ class RunStore:
             lean_seconds=float(row[9]),
         )
 
+    async def run_counts(self) -> dict[d.RunStatus, int]:
+        """How many runs the store holds in each status."""
+        rows = await self._run("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        return {d.RunStatus(status): int(count) for status, count in rows}
+
     async def errored_problems(self, run_id: str) -> list[str]:
         """Problems whose latest result is errored (not final), in the order they errored."""
         rows = await self._run(

@@ -1,6 +1,8 @@
-"""Wires the orchestrator together: model registry, scheduler-backed problem solver, run manager.
+"""Assembles the orchestrator from its settings: verifier client, model registry, scheduler,
+run manager -> gRPC.
 
-Called by ``harcopa_orchestrator.__main__`` and by tests that run the whole service.
+Called by ``python -m harcopa_orchestrator`` (``main``), by ``harcopa orchestrator serve`` and by
+tests that run the whole service (``build``, ``build_runner``).
 """
 
 from __future__ import annotations
@@ -9,77 +11,24 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from harcopa import domain as d
-from harcopa.errors import HarcopaError, InvalidRequest
+from harcopa.errors import HarcopaError
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Verifier
-from harcopa.serving import Service
+from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa.settings import read_secret
 from harcopa.v1 import orchestrator_pb2_grpc
 from harcopa_orchestrator.models import ModelRegistry, ModelsConfig, load_models_file
-from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.problems import problem_loader
-from harcopa_orchestrator.runs import AttemptSink, RunManager
+from harcopa_orchestrator.runs import RunManager
 from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.servicer import OrchestratorServicer
 from harcopa_orchestrator.settings import OrchestratorSettings
+from harcopa_orchestrator.solver import SchedulerSolver
 from harcopa_orchestrator.store import RunStore
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "harcopa.v1.OrchestratorService"
-
-
-class SchedulerSolver:
-    """The production ProblemSolver: one scheduler's shared pools, per-run models and templates."""
-
-    def __init__(
-        self,
-        verifier: Verifier,
-        models: ModelRegistry,
-        limits: Limits,
-        templates: PromptTemplates,
-    ) -> None:
-        self.verifier = verifier
-        self.models = models
-        self.templates = templates
-        self.scheduler = Scheduler(verifier, _NoModel(), None, limits, solve)
-
-    async def solve(
-        self,
-        spec: d.RunSpec,
-        problem: d.FormalProblem,
-        on_attempt: AttemptSink,
-        prior: tuple[d.Attempt, ...] = (),
-    ) -> d.ProblemResult:
-        solver = await self.models.get(spec.solver)
-        prover = None
-        if spec.pipeline.hierarchical:
-            prover = await self.models.get(spec.prover or spec.solver)
-        scheduler = self.scheduler.with_generators(solver, prover)
-        templates = self.templates
-        if spec.solver.system_prompt:
-            templates = templates.with_system(spec.solver.system_prompt)
-        ctx = scheduler.context(
-            params=spec.params,
-            mode=spec.mode,
-            templates=templates,
-            seed=spec.seed,
-            on_attempt=on_attempt,
-            prior=prior,
-        )
-        return await scheduler.run_problem(spec.pipeline, problem, ctx)
-
-
-class _NoModel:
-    """Placeholder generator of the root scheduler; runs always bring their own models."""
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def generate(self, prompt: d.Prompt, params: d.SamplingParams) -> d.Generation:
-        raise InvalidRequest("no model configured for this run")
 
 
 class OrchestratorBackend:
@@ -189,3 +138,18 @@ def models_config(settings: OrchestratorSettings) -> ModelsConfig:
     models = {**config.models, **settings.models}
     default = settings.default_model or config.default or (next(iter(models)) if models else "")
     return ModelsConfig(default=default, models=models)
+
+
+METRICS_SERVICE = "orchestrator"
+
+
+def build_runner(settings: OrchestratorSettings) -> ServiceRunner:
+    """A runner (server bound, not started) hosting the orchestrator; tests start and stop it."""
+    services, backend = build(settings)
+    return ServiceRunner(settings, services, backend, METRICS_SERVICE)
+
+
+async def main(settings: OrchestratorSettings) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    services, backend = build(settings)
+    await run_service(settings, services, backend, METRICS_SERVICE)
