@@ -1,6 +1,22 @@
-"""Fakes behind our Protocols shared by several tests (STYLE.md §12: fakes, never mocks)."""
+"""Fakes behind our Protocols shared by several tests (STYLE.md §12: fakes, never mocks).
+
+``ScriptedVerifier`` is an in-process Verifier (no subprocess, no gRPC) whose verdicts a test
+scripts, so the search algorithms get fast unit tests: a step, tactic or submission does what
+its rule says and nothing else. ``ScriptedGenerator`` answers prompts by pattern, in order.
+The service tests keep driving the real VerifierService over lean-sim.
+"""
 
 from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from harcopa import domain as d
+from harcopa.errors import StateNotFound
+from harcopa.fps import parse_fps_from_source
 
 
 class ReadyBackend:
@@ -9,3 +25,196 @@ class ReadyBackend:
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """What drafting a step does: the gaps it leaves (their targets) and the hypothesis the
+    continuation gains (``name : type``); ``reject`` is Lean's error instead."""
+
+    gaps: tuple[str, ...] = ()
+    adds: tuple[str, str] | None = None
+    reject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TacticRule:
+    """What a tactic does to its goal: close it, replace it by ``goals``, or fail."""
+
+    goals: tuple[str, ...] = ()
+    reject: str = ""
+
+
+@dataclass
+class ScriptedVerifier:
+    """A Verifier whose outcomes come from rules (first match by regex wins).
+
+    - ``steps``: (step regex, StepRule); an unmatched step is rejected.
+    - ``tactics``: (goal target regex, tactic regex, TacticRule); unmatched: rejected.
+    - ``submissions``: (submission regex, the submitted proposition); unmatched: rejected.
+    - ``rpe``: (submission regex, tactic or None); unmatched: no equivalence.
+    Records every call (``calls``) and counts open sessions (``open``).
+    """
+
+    steps: list[tuple[str, StepRule]] = field(default_factory=list)
+    tactics: list[tuple[str, str, TacticRule]] = field(default_factory=list)
+    submissions: list[tuple[str, str]] = field(default_factory=list)
+    rpe: list[tuple[str, str | None]] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    open: int = 0
+    _states: dict[tuple[str, int], tuple[d.Goal, ...]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def _new(self, session: str, goals: Sequence[d.Goal]) -> d.ProofState:
+        handle = d.StateHandle(session, next(self._ids))
+        self._states[(session, handle.state_id)] = tuple(goals)
+        return d.ProofState(handle, tuple(goals))
+
+    def _goals(self, handle: d.StateHandle) -> tuple[d.Goal, ...]:
+        goals = self._states.get((handle.session_id, handle.state_id))
+        if goals is None:
+            raise StateNotFound(f"unknown state {handle.state_id}")
+        return goals
+
+    async def open_session(
+        self,
+        problem: d.FormalProblem,
+        frameworks: Sequence[d.Framework],
+        mode: d.Mode = d.Mode.STRICT,
+        *,
+        imports: Sequence[str] = (),
+        client_id: str = "",
+    ) -> d.Session:
+        parsed = parse_fps_from_source(problem.formal_statement)
+        session = f"fake/{next(self._ids)}"
+        context = (*parsed.intros, d.Variable("answer", parsed.answer_type), *parsed.outros)
+        last = parsed.outros[-1]
+        built = {
+            d.Framework.FORWARD_REASONING: [d.Goal(context, "False")],
+            d.Framework.SOLVING: [
+                d.Goal(context, "?w", "h.mp"),
+                d.Goal(context[:-1], last.type, "h.mpr"),
+                d.Goal((), "Prop", "w"),
+            ],
+            d.Framework.FORWARD_SOLVING: [d.Goal(context, "?w", "h"), d.Goal((), "Prop", "w")],
+            d.Framework.STATEMENT: [d.Goal(context, parsed.formal_answer or "True")],
+        }
+        self.open += 1
+        states = tuple((kind, self._new(session, built[kind])) for kind in frameworks)
+        return d.Session(session, parsed, states, "fake")
+
+    async def apply_step(
+        self, state: d.StateHandle, goal_index: int, step: str, *, whole: bool = False
+    ) -> d.Draft:
+        self.calls.append(("step", step))
+        goals = self._goals(state)
+        rule = _first(self.steps, step)
+        if rule is None or rule.reject:
+            return d.Draft(d.TacticError((rule.reject if rule else "unknown step",)))
+        acted = goals[goal_index]
+        gaps = tuple(d.Goal(acted.variables, target) for target in rule.gaps)
+        rest = goals[:goal_index] + goals[goal_index + 1 :]
+        if whole:
+            new = self._new(state.session_id, (*gaps, *rest))
+            return d.Draft(new if new.goals else d.ProofComplete(new), len(gaps))
+        added = acted.variables + ((d.Variable(*rule.adds),) if rule.adds else ())
+        continuation = d.Goal(added, acted.target)
+        return d.Draft(self._new(state.session_id, (*gaps, continuation, *rest)), len(gaps))
+
+    async def run_tactic(
+        self, state: d.StateHandle, goal_index: int, tactic: str, *, ignored_goals: int = 0
+    ) -> d.TacticResult:
+        self.calls.append(("tactic", tactic))
+        goals = self._goals(state)
+        goal = goals[goal_index]
+        rule = next(
+            (r for g, t, r in self.tactics if re.search(g, goal.target) and re.search(t, tactic)),
+            None,
+        )
+        if rule is None or rule.reject:
+            return d.TacticError((rule.reject if rule else f"`{tactic}` failed",))
+        made = tuple(d.Goal(goal.variables, target) for target in rule.goals)
+        new = self._new(state.session_id, (*made, *goals[:goal_index], *goals[goal_index + 1 :]))
+        return d.ProofComplete(new) if len(new.goals) <= ignored_goals else new
+
+    async def validate_submission(
+        self, session_id: str, path: Sequence[str], submission: str
+    ) -> d.Validation:
+        self.calls.append(("submit", submission))
+        submitted = _first(self.submissions, submission)
+        if submitted is None:
+            return d.Validation(d.TacticError(("the submission does not type-check",)))
+        backward = d.Goal((d.Variable("h_submission", submitted),), "answer = 0", "h.mpr")
+        return d.Validation(self._new(session_id, (backward,)), submitted)
+
+    async def read_submission(self, state: d.StateHandle) -> str | None:
+        goals = self._goals(state)
+        hyps = [v.type for g in goals for v in g.variables if v.name == "h_submission"]
+        return hyps[0] if hyps else None
+
+    async def check_equivalence(self, session_id: str, submission: str) -> d.Equivalence:
+        self.calls.append(("rpe", submission))
+        return d.Equivalence(_first(self.rpe, submission))
+
+    async def check_file(
+        self, text: str, *, timeout_seconds: float = 0.0, imports: Sequence[str] = ()
+    ) -> d.FileCheck:
+        self.calls.append(("file", text))
+        sorries = len(re.findall(r"\bsorry\b", text))
+        return d.FileCheck(sorries == 0, (), sorries, ())
+
+    async def delete_states(self, states: Sequence[d.StateHandle]) -> None:
+        for handle in states:
+            self._states.pop((handle.session_id, handle.state_id), None)
+
+    async def close_session(self, session_id: str) -> float:
+        self.open -= 1
+        return 0.0
+
+    async def renew_lease(self, client_id: str, *, release: bool = False) -> d.Lease:
+        return d.Lease(self.open, 15.0)
+
+    async def describe(self) -> d.VerifierInfo:
+        return d.VerifierInfo("fake", "scripted fake", session_capacity=1024)
+
+
+T = TypeVar("T")
+
+
+def _first(rules: Sequence[tuple[str, T]], text: str) -> T | None:
+    return next((value for pattern, value in rules if re.search(pattern, text)), None)
+
+
+@dataclass
+class ScriptedGenerator:
+    """A Generator answering the last user message by pattern: each (pattern, outputs) hands
+    its outputs out in order, cycling; every sample has mean NLL ``nll`` (by text, else 0.5)."""
+
+    scripts: list[tuple[str, list[str]]]
+    default: str = "-- no script matched"
+    nll: dict[str, float] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)
+    _cursors: dict[int, int] = field(default_factory=dict)
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def generate(self, prompt: d.Prompt, params: d.SamplingParams) -> d.Generation:
+        user = prompt.messages[-1].content if prompt.messages else prompt.text or ""
+        self.prompts.append(user)
+        index = next((i for i, (p, _) in enumerate(self.scripts) if re.search(p, user)), None)
+        completions = []
+        for _ in range(params.n):
+            text = self.default
+            if index is not None:
+                outputs = self.scripts[index][1]
+                text = outputs[self._cursors.get(index, 0) % len(outputs)]
+                self._cursors[index] = self._cursors.get(index, 0) + 1
+            logprob = -self.nll.get(text, 0.5)
+            completions.append(d.Completion(text, d.FinishReason.STOP, (logprob,) * 4, 4))
+        return d.Generation(tuple(completions), d.TokenUsage(len(user) // 4, 4 * params.n))
