@@ -97,6 +97,7 @@ def check_run_spec(spec: d.RunSpec, checker: Checker | None = None, path: str = 
     )
     if spec.seed is not None:
         check.whole(f"{path}.seed", spec.seed, -(2**63), 2**63 - 1)
+    check.whole(f"{path}.limit", spec.limit, 0, MAX_INDEX + 1)
     if checker is None:
         check.done("run specification")
 

@@ -1,18 +1,8 @@
 """``harcopa eval``: the one-command local evaluation (verifier, model server and orchestrator as
 local processes, one run, its report and its JSONL export).
 
-Registered by harcopa_cli/main.py and called by ``scripts/evaluate.sh``. Backends are picked from
-what the machine has: real Pantograph when ``HARCOPA_PANTOGRAPH_BIN`` and
-``HARCOPA_MATHLIB_PROJECT`` are set (else lean-sim, the simulator, announced as such); vLLM when
-it is importable and a CUDA GPU is present (else transformers on the CPU, or an
-OpenAI-compatible endpoint given with ``--model-endpoint``). The run lives in a SQLite store
-under ``--workdir``; interrupting the command (Ctrl-C, SIGTERM, even SIGKILL: the services die
-with it) leaves it resumable with ``--resume RUN_ID``, which takes the run's specification from
-the store and retries its errored and unfinished problems.
-
-Exit status: 0 when every problem was checked (the run succeeded); 1 when the run ended
-incomplete (some problems could not be checked: the line printed says how to resume) or failed;
-2 for bad input; 130 when interrupted.
+Registered by harcopa_cli/main.py and called by ``scripts/evaluate.sh``; :data:`DESCRIPTION` is
+its help text.
 """
 
 from __future__ import annotations
@@ -32,27 +22,53 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
-from harcopa_cli.runs import add_spec_arguments, follow, spec_from_args
+from harcopa_cli import preflight
+from harcopa_cli.benchmarks import add_root_argument
+from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
+from harcopa_cli.runs import add_spec_arguments, follow, require_spec_arguments, spec_from_args
+
+DESCRIPTION = """\
+Evaluate a pipeline on a benchmark: starts a Lean verifier, a model server and an orchestrator
+on this machine, runs the evaluation, prints the paper's table and writes the results.
+
+Backends are the best this machine has: real Lean (Pantograph) when $HARCOPA_PANTOGRAPH_BIN and
+$HARCOPA_MATHLIB_PROJECT are set, else lean-sim (a simulator of Pantograph, not a prover); vLLM
+when it is installed and a CUDA GPU is present, else transformers (CPU or one GPU); or any
+OpenAI-compatible server with --model-endpoint. Budgets default to the paper's; --preset smoke
+runs a few problems at tiny budgets in minutes on a CPU.
+
+A run is kept in a SQLite store under --workdir. Stopping the command (Ctrl-C, SIGTERM, even
+SIGKILL) leaves it resumable: --resume RUN_ID takes its specification from the store and tries
+its errored and unfinished problems again.
+
+Exit status: 0 every problem was checked; 1 the run ended incomplete (some problems could not
+be checked: it prints how to resume) or failed; 2 bad input; 130 interrupted.
+"""
+
+SMOKE_NOTE = (
+    "this was a SMOKE RUN: a few problems at tiny budgets, checking that the whole system works;"
+    " with lean-sim (a simulator, not Lean) and SmolLM2-135M (a small model not trained for"
+    " Lean) its solve rate means nothing"
+)
 
 PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
 MATHLIB_ENV = "HARCOPA_MATHLIB_PROJECT"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_parser(
+        subparsers,
         "eval",
         help="evaluate a pipeline on a benchmark with local services (one command)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
     )
     add_spec_arguments(parser, required=False)
+    add_root_argument(parser)
     parser.add_argument(
-        "--benchmark-root",
-        type=Path,
-        default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
-        help="folder with the benchmark JSON files (default: $HARCOPA_BENCHMARK_ROOT)",
+        "--workdir", type=Path, default=Path("runs"), help="the run store, logs and exports"
     )
-    parser.add_argument("--workdir", type=Path, default=Path("runs"), help="store, logs, exports")
+    add_json_flag(parser, "the run's figures and tables (instead of the table)")
+    add_config_flag(parser)
     parser.add_argument(
         "--resume",
         default="",
@@ -186,18 +202,21 @@ def session_capacity(pool: int) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    """Check every input (in well under a second, before any service starts), then run."""
     if args.resume:
+        if args.preset:
+            raise InvalidRequest("--preset and --resume conflict: a resumed run keeps its budgets")
         _resume_spec(args)  # fills args from the store; refuses conflicting flags
     else:
-        missing = [f"--{n}" for n in ("pipeline", "benchmark") if getattr(args, n) is None]
-        if missing:
-            raise InvalidRequest(f"{' and '.join(missing)} required (or --resume RUN_ID)")
-        if args.benchmark not in _known() and not Path(args.benchmark).is_file():
-            raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
+        require_spec_arguments(args)  # applies --preset
     if args.concurrency is None:
         args.concurrency = session_capacity(pool_size(args))
-    if not args.resume:  # the budgets, sizes and names, before any service starts
-        check_run_spec(spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver")))
+    args.benchmark_root = preflight.benchmark_root(args.benchmark, args.benchmark_root)
+    spec = spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver"))
+    if not args.resume:  # the budgets, sizes, names and problems
+        check_run_spec(spec)
+        args.problem_count = preflight.problem_count(spec, args.benchmark_root)
+    preflight.check_model(args.model, args.model_endpoint, args.model_backend)
     plan = plan_backends(args)
     if args.reference is not None:
         from harcopa.reference import ReferenceMismatch
@@ -208,6 +227,8 @@ def _eval(args: argparse.Namespace) -> int:
             print(f"harcopa: error: {error}", file=sys.stderr)
             return 1
         plan.notes.append(f"prompts: the reference's exact strings ({plan.templates_path})")
+    if args.preset == "smoke":
+        plan.notes.insert(0, SMOKE_NOTE.replace("this was", "this is"))
     for note in plan.notes:
         print(f"harcopa eval: {note}", file=sys.stderr)
     return asyncio.run(_eval_async(args, plan))
@@ -253,12 +274,8 @@ def _resume_spec(args: argparse.Namespace) -> None:
         )
     args.pipeline, args.benchmark = run.spec.pipeline.value, run.spec.benchmark
     args.concurrency = args.concurrency or run.spec.max_concurrent_problems
-
-
-def _known() -> tuple[str, ...]:
-    from harcopa.benchmarks import BENCHMARKS
-
-    return BENCHMARKS
+    args.resumed_spec = run.spec
+    args.problem_count = run.progress.problems_unfinished or run.progress.problems_total
 
 
 async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
@@ -365,6 +382,8 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
         )
         started.append(orchestrator)
         await orchestrator.start()
+        if plan.model_env is not None:
+            await _print_estimate(args, model.target)
         async with OrchestratorClient(orchestrator.target) as client:
             if args.resume:
                 run_id = args.resume
@@ -382,6 +401,18 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
             await service.stop()
 
 
+async def _print_estimate(args: argparse.Namespace, target: str) -> None:
+    """The run's duration bound from its budgets and the model's speed, measured now."""
+    from harcopa_cli import estimate
+
+    spec = getattr(args, "resumed_spec", None) or spec_from_args(
+        args, d.ModelRef("solver"), d.ModelRef("solver")
+    )
+    speed = await estimate.measure_speed(target, estimate.probe_samples(spec))
+    line, _ = estimate.describe(spec, args.problem_count, speed)
+    print(f"harcopa eval: {line}", file=sys.stderr, flush=True)
+
+
 def _templates_env(plan: Plan) -> dict[str, str]:
     if plan.templates_path is None:
         return {}
@@ -395,6 +426,7 @@ def _ports(service: str, port: int) -> dict[str, str]:
 async def _finish(args: argparse.Namespace, run_id: str) -> int:
     """Print the report and export the results; non-zero unless the run succeeded."""
     from harcopa_cli.runs import run_report
+    from harcopa_orchestrator.report import aggregate
     from harcopa_orchestrator.store import RunStore
 
     workdir: Path = args.workdir
@@ -404,16 +436,31 @@ async def _finish(args: argparse.Namespace, run_id: str) -> int:
         if run is None:
             print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
             return 1
-        print((await run_report(store, run_id, args.benchmark_root)).render())
+        report = await run_report(store, run_id, args.benchmark_root)
         out = workdir / f"{run_id}.jsonl"
         count = await store.export_jsonl(run_id, out)
-        print(f"results: {out} ({count} problems)")
+        unchecked = len(run.errored_problems) or run.progress.problems_unfinished
+        resume = resume_command(args, run_id)
+        if args.json:
+            print_json(
+                {
+                    "run_id": run_id,
+                    **report.figures(),
+                    "tables": [table.json() for table in aggregate([report])],
+                    "results": str(out),
+                    **({"resume": resume} if run.status is not d.RunStatus.SUCCEEDED else {}),
+                }
+            )
+        else:
+            print(report.render())
+            print(f"results: {out} ({count} problems)")
+        if args.preset == "smoke":
+            print(f"harcopa eval: {SMOKE_NOTE}", file=sys.stderr)
         if run.status is d.RunStatus.SUCCEEDED:
             return 0
-        unchecked = len(run.errored_problems) or run.progress.problems_unfinished
         print(
             f"harcopa eval: run {run_id} is {run.status.value}: {unchecked} problems could not be"
-            f" checked (not counted as unsolved); resume with: {resume_command(args, run_id)}",
+            f" checked (not counted as unsolved); resume with: {resume}",
             file=sys.stderr,
         )
         return 1

@@ -18,6 +18,8 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
+from harcopa_cli.benchmarks import add_root_argument, resolve_root
+from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
 
 DEFAULT_TARGET = os.environ.get("HARCOPA_ORCHESTRATOR_TARGET", "127.0.0.1:50050")
 
@@ -65,6 +67,42 @@ def add_spec_arguments(parser: argparse.ArgumentParser, *, required: bool = True
     )
     parser.add_argument("--concurrency", type=int, help="problems in flight (default 16)")
     parser.add_argument("--seed", type=int, help="sampling seed (default: unseeded)")
+    parser.add_argument(
+        "--limit", type=int, help="only the first N selected problems (default: all)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="named settings for what no flag sets: `paper` = the paper's budgets (the"
+        " defaults); `smoke` = a few problems at tiny budgets, minutes on a CPU (HAR on"
+        " minif2f_solving, 4 problems)",
+    )
+
+
+#: Named settings; a flag (or --config) always wins over its preset.
+PRESETS: dict[str, dict[str, object]] = {
+    "paper": {},
+    "smoke": {
+        "pipeline": "har",
+        "benchmark": "minif2f_solving",
+        "limit": 4,
+        "ks": 2,
+        "solver_samples": 2,
+        "solver_max_tokens": 96,
+        "prover_expansions": 1,
+        "prover_samples": 2,
+        "prover_max_tokens": 32,
+        "kw": 2,
+        "concurrency": 2,
+    },
+}
+
+
+def apply_preset(args: argparse.Namespace) -> None:
+    """Fill the options no flag set from ``--preset``."""
+    for name, value in PRESETS.get(getattr(args, "preset", None) or "", {}).items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def spec_from_args(
@@ -92,6 +130,7 @@ def spec_from_args(
         mode=d.Mode(args.mode or "strict"),
         max_concurrent_problems=args.concurrency or 16,
         seed=args.seed,
+        limit=args.limit or 0,
     )
 
 
@@ -112,6 +151,7 @@ SPEC_FLAGS: dict[str, Callable[[d.RunSpec], object]] = {
     "prover_max_tokens": lambda s: s.params.prover_max_tokens,
     "concurrency": lambda s: s.max_concurrent_problems,
     "seed": lambda s: s.seed,
+    "limit": lambda s: s.limit or None,
 }
 
 
@@ -131,19 +171,52 @@ def spec_conflicts(args: argparse.Namespace, spec: d.RunSpec) -> list[str]:
 
 
 def register(subparsers: Any) -> None:
-    serve = subparsers.add_parser("orchestrator", help="run the orchestrator service")
+    serve = add_parser(subparsers, "orchestrator", help="run the orchestrator service")
     serve_actions = serve.add_subparsers(dest="action", required=True, metavar="ACTION")
-    serve_cmd = serve_actions.add_parser("serve", help="serve OrchestratorService")
-    serve_cmd.add_argument("--port", type=int)
+    serve_cmd = add_parser(serve_actions, "serve", help="serve OrchestratorService")
+    serve_cmd.add_argument("--port", type=int, help="gRPC port (default: the settings')")
     serve_cmd.add_argument("--store", type=Path, help="SQLite run store path")
-    serve_cmd.add_argument("--benchmark-root", type=Path)
+    add_root_argument(serve_cmd)
     serve_cmd.add_argument("--verifier", help="VerifierService target")
     serve_cmd.set_defaults(handler=_serve)
 
-    run = subparsers.add_parser("run", help="start, watch and inspect runs")
+    run = add_parser(subparsers, "run", help="start, watch and inspect runs")
     actions = run.add_subparsers(dest="action", required=True, metavar="ACTION")
-    start = actions.add_parser("start", help="start a run")
-    add_spec_arguments(start)
+    _register_start(actions)
+    for name, handler, helptext in (
+        ("watch", _watch, "follow a run's progress until it ends (exit 0: it succeeded)"),
+        ("get", _get, "print a run"),
+        ("cancel", _cancel, "cancel a run"),
+    ):
+        cmd = add_parser(actions, name, help=helptext)
+        cmd.add_argument("run_id")
+        cmd.set_defaults(handler=handler)
+    listing = add_parser(actions, "list", help="list runs")
+    listing.add_argument("--limit", type=int, help="only the N most recent runs")
+    listing.set_defaults(handler=_list)
+    result = add_parser(actions, "result", help="print one problem's attempts as JSON")
+    result.add_argument("run_id")
+    result.add_argument("problem_id", help="e.g. minif2f_solving/12")
+    result.set_defaults(handler=_result)
+    _register_report(actions)
+    export = add_parser(actions, "export", help="write a run's results as JSONL (reads the store)")
+    export.add_argument("run_id")
+    export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
+    export.add_argument("--out", type=Path, required=True, help="the JSONL file to write")
+    export.set_defaults(handler=_export)
+    for name, cmd in actions.choices.items():
+        if name in ("start", "list", "result", "watch", "get", "cancel"):
+            cmd.add_argument(
+                "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
+            )
+        if name not in ("result", "report"):  # those print JSON / have their own --json
+            add_json_flag(cmd)
+        add_config_flag(cmd)
+
+
+def _register_start(actions: Any) -> None:
+    start = add_parser(actions, "start", help="start a run (prints its id)")
+    add_spec_arguments(start, required=False)
     start.add_argument(
         "--solver", default="", help="a model the orchestrator configures (default: its default)"
     )
@@ -158,34 +231,11 @@ def register(subparsers: Any) -> None:
     start.add_argument("--prover-endpoint-model", default="", help="model name at the endpoint")
     start.add_argument("--watch", action="store_true", help="follow progress until it ends")
     start.set_defaults(handler=_start)
-    for name, handler, helptext in (
-        ("watch", _watch, "follow a run's progress"),
-        ("get", _get, "print a run as JSON"),
-        ("cancel", _cancel, "cancel a run"),
-    ):
-        cmd = actions.add_parser(name, help=helptext)
-        cmd.add_argument("run_id")
-        cmd.set_defaults(handler=handler)
-    listing = actions.add_parser("list", help="list runs")
-    listing.set_defaults(handler=_list)
-    result = actions.add_parser("result", help="print one problem's attempts as JSON")
-    result.add_argument("run_id")
-    result.add_argument("problem_id", help="e.g. minif2f_solving/12")
-    result.set_defaults(handler=_result)
-    _register_report(actions)
-    export = actions.add_parser("export", help="write a run's results as JSONL (reads the store)")
-    export.add_argument("run_id")
-    export.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
-    export.add_argument("--out", type=Path, required=True)
-    export.set_defaults(handler=_export)
-    for cmd in (start, listing, result, *[actions.choices[n] for n in ("watch", "get", "cancel")]):
-        cmd.add_argument(
-            "--orchestrator", default=DEFAULT_TARGET, help="OrchestratorService target"
-        )
 
 
 def _register_report(actions: Any) -> None:
-    report = actions.add_parser(
+    report = add_parser(
+        actions,
         "report",
         help="the paper's table for runs (reads the store)",
         description="The paper's table per benchmark and pipeline. Several runs are reported"
@@ -195,14 +245,8 @@ def _register_report(actions: Any) -> None:
     report.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     report.add_argument("--store", type=Path, default=Path("runs/harcopa.sqlite"))
     report.add_argument("--no-exclusions", action="store_true", help="score every problem")
-    report.add_argument(
-        "--benchmark-root",
-        type=Path,
-        default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
-        help="benchmark folder, to find the excluded problems by identity"
-        " (default: $HARCOPA_BENCHMARK_ROOT)",
-    )
-    report.add_argument("--json", action="store_true", help="a JSON list, one object per table")
+    add_root_argument(report)
+    add_json_flag(report, "a JSON object (the run's figures and one object per table)")
     report.set_defaults(handler=_report)
 
 
@@ -222,14 +266,23 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def require_spec_arguments(args: argparse.Namespace) -> None:
+    """``--pipeline`` and ``--benchmark`` after the preset: bad input when still missing."""
+    apply_preset(args)
+    missing = [f"--{n}" for n in ("pipeline", "benchmark") if getattr(args, n) is None]
+    if missing:
+        raise InvalidRequest(f"{' and '.join(missing)} required (or a --preset that sets them)")
+
+
 def _start(args: argparse.Namespace) -> int:
+    require_spec_arguments(args)
     solver = d.ModelRef(args.solver, args.solver_endpoint, args.solver_endpoint_model)
     prover = solver
     if args.prover or args.prover_endpoint:
         prover = d.ModelRef(args.prover, args.prover_endpoint, args.prover_endpoint_model)
     spec = spec_from_args(args, solver, prover)
     check_run_spec(spec)
-    return asyncio.run(_start_async(args.orchestrator, spec, args.watch))
+    return asyncio.run(_start_async(args, spec))
 
 
 def _client(target: str) -> Any:
@@ -241,38 +294,27 @@ def _client(target: str) -> Any:
     return OrchestratorClient(target, token=token, credentials=credentials)
 
 
-async def _start_async(target: str, spec: d.RunSpec, watch: bool) -> int:
-    async with _client(target) as client:
+async def _start_async(args: argparse.Namespace, spec: d.RunSpec) -> int:
+    async with _client(args.orchestrator) as client:
         run_id = await client.start_run(spec)
-        print(run_id)
-        if watch:
-            return await follow(client, run_id)
-    return 0
+        if not args.json:
+            print(run_id, flush=True)
+        code = await follow(client, run_id) if args.watch else 0
+        if args.json:
+            print_json(_run_json(await client.get_run(run_id)))
+    return code
 
 
-async def follow(client: Any, run_id: str, stream: Any = sys.stderr) -> int:
-    """Print a progress line per event; exit code 0 when the run succeeded."""
-    final: d.RunEvent | None = None
-    async for event in client.watch(run_id):
-        final = event
-        p = event.progress
-        width = 30
-        filled = int(width * p.problems_done / p.problems_total) if p.problems_total else 0
-        bar = "#" * filled + "." * (width - filled)
-        stream.write(
-            f"\r[{bar}] {p.problems_done}/{p.problems_total} done, {p.problems_solved} solved,"
-            f" {p.problems_errored} errors  {event.status.value:<10}"
-        )
-        stream.flush()
-    stream.write("\n")
-    return 0 if final is not None and final.status is d.RunStatus.SUCCEEDED else 1
+async def follow(client: Any, run_id: str, stream: Any = None) -> int:
+    """Show a run's progress on stderr until it ends; 0 when the run succeeded."""
+    from harcopa_cli.progress import follow as show
+
+    return await show(client, run_id, stream or sys.stderr)
 
 
 def _client_call(args: argparse.Namespace, method: str, *call_args: Any) -> Any:
     async def call() -> Any:
         async with _client(args.orchestrator) as client:
-            if method == "watch":
-                return await follow(client, *call_args)
             return await getattr(client, method)(*call_args)
 
     return asyncio.run(call())
@@ -292,34 +334,91 @@ def _run_json(run: d.Run) -> dict[str, Any]:
             "solved": p.problems_solved,
             "errored": p.problems_errored,
         },
+        "errored_problems": list(run.errored_problems),
         "model_calls": p.model_calls,
         "tactic_calls": p.tactic_calls,
         "sessions_lost": p.sessions_lost,
+        "elapsed_seconds": p.elapsed_seconds,
+        "problems_per_hour": p.problems_per_hour,
+        "eta_seconds": p.eta_seconds,
+        "created_unix": run.created_unix,
+        "updated_unix": run.updated_unix,
         "error": run.error,
     }
 
 
+def _print_run(args: argparse.Namespace, run: d.Run) -> None:
+    if args.json:
+        print_json(_run_json(run))
+        return
+    from harcopa_cli.progress import summary
+
+    name = f" ({run.spec.name})" if run.spec.name else ""
+    print(
+        f"run {run.run_id}{name}: {run.spec.pipeline.value} on {run.spec.benchmark},"
+        f" {run.spec.mode.value} mode"
+    )
+    print(summary(run.status, run.progress))
+    if run.errored_problems:
+        print("errored (not results; resumable): " + ", ".join(run.errored_problems))
+    if run.error:
+        print(f"error: {run.error}")
+
+
 def _watch(args: argparse.Namespace) -> int:
-    return int(_client_call(args, "watch", args.run_id))
+    async def watch() -> int:
+        async with _client(args.orchestrator) as client:
+            if not args.json:
+                return await follow(client, args.run_id)
+            final = None
+            async for event in client.watch(args.run_id):  # one JSON object per event
+                final = event
+                print(
+                    json.dumps(
+                        {
+                            "status": event.status.value,
+                            "problem_id": event.problem_id,
+                            **_progress_json(event.progress),
+                        }
+                    ),
+                    flush=True,
+                )
+            return 0 if final is not None and final.status is d.RunStatus.SUCCEEDED else 1
+
+    return asyncio.run(watch())
+
+
+def _progress_json(p: d.RunProgress) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(p)
 
 
 def _get(args: argparse.Namespace) -> int:
-    print(json.dumps(_run_json(_client_call(args, "get_run", args.run_id)), indent=2))
+    _print_run(args, _client_call(args, "get_run", args.run_id))
     return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    print(json.dumps(_run_json(_client_call(args, "cancel_run", args.run_id)), indent=2))
+    _print_run(args, _client_call(args, "cancel_run", args.run_id))
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    for run in _client_call(args, "list_runs"):
+    runs = sorted(_client_call(args, "list_runs"), key=lambda r: r.created_unix, reverse=True)
+    if args.limit is not None:
+        if args.limit < 0:
+            raise InvalidRequest("--limit must be 0 or more")
+        runs = runs[: args.limit]
+    if args.json:
+        print_json([_run_json(run) for run in runs])
+        return 0
+    for run in runs:
         p = run.progress
         print(
-            f"{run.run_id}  {run.status.value:<9}  {run.spec.pipeline.value:<5}  "
+            f"{run.run_id}  {run.status.value:<11}  {run.spec.pipeline.value:<5}  "
             f"{run.spec.benchmark}  {p.problems_done}/{p.problems_total} done  "
-            f"{p.problems_solved} solved"
+            f"{p.problems_solved} solved  {p.problems_errored} errored"
         )
     return 0
 
@@ -344,7 +443,8 @@ def _report(args: argparse.Namespace) -> int:
     from harcopa_orchestrator.report import aggregate, render_many
 
     store = _open_store(args.store)
-    root = None if args.no_exclusions else args.benchmark_root
+    # Without the files, a benchmark with an exclusion list fails naming --no-exclusions.
+    root = None if args.no_exclusions else resolve_root(args.benchmark_root) or Path(".")
 
     async def load() -> list[Any]:
         return [await run_report(store, run_id, root) for run_id in args.run_ids]
@@ -383,6 +483,21 @@ async def run_report(store: Any, run_id: str, benchmark_root: Path | None) -> An
 
 def _export(args: argparse.Namespace) -> int:
     store = _open_store(args.store)
-    count = asyncio.run(store.export_jsonl(args.run_id, args.out))
-    print(f"wrote {count} problems to {args.out}")
+
+    async def export() -> int:
+        if await store.get_run(args.run_id) is None:
+            raise InvalidRequest(f"no run {args.run_id!r} in {args.store}")
+        count: int = await store.export_jsonl(args.run_id, args.out)
+        return count
+
+    try:
+        count = asyncio.run(export())
+    except OSError as error:
+        raise InvalidRequest(f"cannot write {args.out}: {error.strerror}") from error
+    finally:
+        store.close()
+    if args.json:
+        print_json({"run_id": args.run_id, "path": str(args.out), "problems": count})
+    else:
+        print(f"wrote {count} problems to {args.out}")
     return 0

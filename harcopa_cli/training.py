@@ -20,6 +20,7 @@ DEFAULT_STORE = Path("runs/harcopa.sqlite")
 
 def register_export(subparsers: Any) -> None:
     from harcopa.prompts import TASKS
+    from harcopa_cli.benchmarks import add_root_argument
 
     parser = subparsers.add_parser(
         "export-sft",
@@ -37,12 +38,7 @@ def register_export(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="orchestrator store")
-    parser.add_argument(
-        "--benchmark-root",
-        type=Path,
-        default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
-        help="folder with the benchmark JSON files (default: $HARCOPA_BENCHMARK_ROOT)",
-    )
+    add_root_argument(parser)
     parser.add_argument(
         "--templates", type=Path, help="prompt templates the runs used (default: packaged)"
     )
@@ -62,6 +58,7 @@ def register_export(subparsers: Any) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from harcopa.errors import InvalidRequest
+    from harcopa_cli.benchmarks import resolve_root
     from harcopa_trainer.export import ExportRequest, export, resolve_tasks
 
     tasks = resolve_tasks(args.task, args.recipe)
@@ -71,7 +68,7 @@ def _export(args: argparse.Namespace) -> int:
         run_ids=tuple(args.run_ids),
         tasks=tasks,
         store=args.store,
-        benchmark_root=args.benchmark_root,
+        benchmark_root=resolve_root(args.benchmark_root) or Path("."),
         out=args.out,
         form=args.form,
         templates=args.templates,

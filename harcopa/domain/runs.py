@@ -83,6 +83,7 @@ class RunSpec:
     mode: Mode = Mode.STRICT
     max_concurrent_problems: int = 16
     seed: int | None = None
+    limit: int = 0  # the first ``limit`` selected problems only; 0: all
 
 
 class RunStatus(enum.Enum):

@@ -111,7 +111,7 @@ class SearchParams(_message.Message):
     def __init__(self, ks: _Optional[int] = ..., solver_samples: _Optional[int] = ..., prover_expansions: _Optional[int] = ..., prover_samples: _Optional[int] = ..., kw: _Optional[int] = ..., temperature: _Optional[float] = ..., solver_max_tokens: _Optional[int] = ..., prover_max_tokens: _Optional[int] = ...) -> None: ...
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "pipeline", "benchmark", "problem_indices", "solver", "prover", "params", "mode", "max_concurrent_problems", "seed")
+    __slots__ = ("name", "pipeline", "benchmark", "problem_indices", "solver", "prover", "params", "mode", "max_concurrent_problems", "seed", "limit")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     BENCHMARK_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,7 @@ class RunSpec(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
     name: str
     pipeline: Pipeline
     benchmark: str
@@ -132,7 +133,8 @@ class RunSpec(_message.Message):
     mode: _common_pb2.Mode
     max_concurrent_problems: int
     seed: int
-    def __init__(self, name: _Optional[str] = ..., pipeline: _Optional[_Union[Pipeline, str]] = ..., benchmark: _Optional[str] = ..., problem_indices: _Optional[_Iterable[int]] = ..., solver: _Optional[_Union[ModelRef, _Mapping]] = ..., prover: _Optional[_Union[ModelRef, _Mapping]] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., max_concurrent_problems: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., pipeline: _Optional[_Union[Pipeline, str]] = ..., benchmark: _Optional[str] = ..., problem_indices: _Optional[_Iterable[int]] = ..., solver: _Optional[_Union[ModelRef, _Mapping]] = ..., prover: _Optional[_Union[ModelRef, _Mapping]] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., mode: _Optional[_Union[_common_pb2.Mode, str]] = ..., max_concurrent_problems: _Optional[int] = ..., seed: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class RunProgress(_message.Message):
     __slots__ = ("problems_total", "problems_done", "problems_solved", "problems_errored", "model_calls", "tactic_calls", "generator_seconds", "verifier_seconds", "sessions_lost", "problems_retried", "problems_in_flight", "elapsed_seconds", "problems_per_hour", "eta_seconds", "lean_seconds")

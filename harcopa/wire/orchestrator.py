@@ -216,6 +216,7 @@ def to_run_spec(spec: d.RunSpec) -> o.RunSpec:
         params=to_search_params(spec.params),
         mode=to_mode(spec.mode),
         max_concurrent_problems=spec.max_concurrent_problems,
+        limit=spec.limit,
     )
     if spec.prover is not None:
         msg.prover.CopyFrom(to_model_ref(spec.prover))
@@ -238,6 +239,7 @@ def from_run_spec(msg: o.RunSpec) -> d.RunSpec:
         mode=from_mode(msg.mode),
         max_concurrent_problems=msg.max_concurrent_problems or _DEFAULT_CONCURRENCY,
         seed=msg.seed if msg.HasField("seed") else None,
+        limit=msg.limit,
     )
 
 

@@ -37,15 +37,21 @@ def problem_loader(benchmark_root: Path) -> Callable[[d.RunSpec], Sequence[d.For
                 f" {', '.join(BENCHMARKS)}, or give a path to a problems JSON file"
             )
         loaded = _load(spec.benchmark, str(benchmark_root), path.stat().st_mtime)
-        if not spec.problem_indices:
-            return loaded.problems
-        by_index = {p.index: p for p in loaded.problems}
-        missing = [i for i in spec.problem_indices if i not in by_index]
-        if missing:
-            raise InvalidRequest(
-                f"{spec.benchmark} has no problems with indices {missing[:10]}"
-                f" (it has {loaded.records} records)"
-            )
-        return [by_index[i] for i in dict.fromkeys(spec.problem_indices)]
+        selected = _select(spec, loaded)
+        return selected[: spec.limit] if spec.limit else selected
 
     return load
+
+
+def _select(spec: d.RunSpec, loaded: BenchmarkLoad) -> Sequence[d.FormalProblem]:
+    """The problems ``spec.problem_indices`` name (all when empty), in the order given."""
+    if not spec.problem_indices:
+        return loaded.problems
+    by_index = {p.index: p for p in loaded.problems}
+    missing = [i for i in spec.problem_indices if i not in by_index]
+    if missing:
+        raise InvalidRequest(
+            f"{spec.benchmark} has no problems with indices {missing[:10]}"
+            f" (it has {loaded.records} records)"
+        )
+    return [by_index[i] for i in dict.fromkeys(spec.problem_indices)]

@@ -54,6 +54,8 @@ class ProblemSolver(Protocol):
 ProblemLoader = Callable[[d.RunSpec], Sequence[d.FormalProblem]]
 
 WATCH_QUEUE_SIZE = 1024
+#: Seconds between the snapshots a watcher gets while no problem finishes.
+WATCH_HEARTBEAT_SECONDS = 10.0
 
 
 class RunManager:
@@ -83,6 +85,7 @@ class RunManager:
         self.resume_on_start = resume_on_start
         self.interrupt_on_close = interrupt_on_close
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, int] = {}  # problems being solved, per run
         self._watchers: dict[str, set[asyncio.Queue[d.RunEvent]]] = {}
         self._cancelled: set[str] = set()
 
@@ -154,6 +157,10 @@ class RunManager:
         run = await self.store.get_run(run_id)
         if run is None:
             raise errors.StateNotFound(f"no run {run_id!r}")
+        in_flight = self._in_flight.get(run_id, 0)
+        if in_flight:
+            progress = dataclasses.replace(run.progress, problems_in_flight=in_flight)
+            run = dataclasses.replace(run, progress=progress)
         return run
 
     async def list_runs(
@@ -203,7 +210,9 @@ class RunManager:
         )
 
     async def watch(self, run_id: str) -> AsyncIterator[d.RunEvent]:
-        """A snapshot event, then one event per finished problem, until the run ends."""
+        """A snapshot event, then one event per finished problem and a fresh snapshot every
+        :data:`WATCH_HEARTBEAT_SECONDS` without one (elapsed time, rate, ETA), until the run
+        ends."""
         queue: asyncio.Queue[d.RunEvent] = asyncio.Queue(WATCH_QUEUE_SIZE)
         self._watchers.setdefault(run_id, set()).add(queue)  # before the snapshot: miss nothing
         try:
@@ -212,7 +221,11 @@ class RunManager:
             if run.status.finished:
                 return
             while True:
-                event = await queue.get()
+                try:
+                    event = await asyncio.wait_for(queue.get(), WATCH_HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    run = await self.get_run(run_id)
+                    event = d.RunEvent(run_id, run.status, run.progress, unix_time=time.time())
                 yield event
                 if event.status.finished:
                     return
@@ -237,7 +250,11 @@ class RunManager:
 
             async def one(problem: d.FormalProblem) -> None:
                 async with limit:
-                    await self._solve_one(run_id, spec, problem)
+                    self._in_flight[run_id] = self._in_flight.get(run_id, 0) + 1
+                    try:
+                        await self._solve_one(run_id, spec, problem)
+                    finally:
+                        self._in_flight[run_id] -= 1
 
             async with asyncio.TaskGroup() as group:
                 for problem in todo:
