@@ -20,52 +20,79 @@ GAPS_PER_DRAFT = 4
 #: Completion tokens of the speed probe, per sample.
 PROBE_TOKENS = 24
 PROBE_PROMPT = "Count from 1 to 200, separated by spaces."
+#: Words of the probe's long prompt, about a solver prompt's length.
+PROBE_PROMPT_WORDS = 600
 #: From this estimate on, ``eval`` warns before starting.
 WARN_SECONDS = 3600.0
 
 
-def completion_tokens_bound(spec: d.RunSpec) -> int:
-    """The most completion tokens one problem of ``spec`` can ask the models for."""
+@dataclass(frozen=True)
+class Bound:
+    """The most model work one problem can take."""
+
+    requests: int
+    completion_tokens: int
+
+
+def problem_bound(spec: d.RunSpec) -> Bound:
+    """The most model requests and completion tokens one problem of ``spec`` can take."""
     p = spec.params
-    proof_search = p.prover_expansions * p.prover_samples * p.prover_max_tokens
-    prover = proof_search if spec.pipeline.hierarchical else 0
-    step = p.solver_samples * p.solver_max_tokens
+    searches = (p.prover_expansions, p.prover_expansions * p.prover_samples * p.prover_max_tokens)
+    prover = searches if spec.pipeline.hierarchical else (0, 0)
     tries = p.tries_for(spec.pipeline)
     match spec.pipeline:
         case d.Pipeline.AR | d.Pipeline.HAR:
-            # A trial samples until one completion is usable; a drafted step or a submission
-            # then runs one proof search.
-            return p.ks * (step + prover)
+            # A trial samples (one completion per request at worst) until one is usable; a
+            # drafted step or a submission then runs one proof search.
+            per_trial = (p.solver_samples + prover[0], p.solver_samples * p.solver_max_tokens)
+            return Bound(p.ks * per_trial[0], p.ks * (per_trial[1] + prover[1]))
         case d.Pipeline.BFS | d.Pipeline.H_BFS:
             requests = math.ceil(p.ks / max(p.solver_samples, 1))
-            return requests * step + p.ks * prover
+            tokens = requests * p.solver_samples * p.solver_max_tokens
+            return Bound(requests + p.ks * prover[0], tokens + p.ks * prover[1])
         case d.Pipeline.WG | d.Pipeline.H_WG:
-            return tries * (p.solver_max_tokens + GAPS_PER_DRAFT * prover)
+            drafts = tries
         case _:  # H-SA and CoPA: up to K_W drafting tries per outer attempt
-            return tries * (tries * p.solver_max_tokens + GAPS_PER_DRAFT * prover)
+            drafts = tries * tries
+    return Bound(
+        drafts + tries * GAPS_PER_DRAFT * prover[0],
+        drafts * p.solver_max_tokens + tries * GAPS_PER_DRAFT * prover[1],
+    )
 
 
 @dataclass(frozen=True)
 class Speed:
+    """What the model server showed: seconds to read a prompt of :data:`PROBE_PROMPT_WORDS`
+    words, and completion tokens per second with ``samples`` completions at once."""
+
+    prompt_seconds: float
     tokens_per_second: float
     samples: int
-    seconds: float
 
 
 async def measure_speed(target: str, samples: int) -> Speed:
-    """Time one request of ``samples`` completions on the model server at ``target``."""
+    """Time a long prompt and a batch of ``samples`` completions on the server at ``target``."""
     from harcopa.model_client import ModelClient
 
-    prompt = d.Prompt(messages=(d.ChatMessage("user", PROBE_PROMPT),))
-    params = d.SamplingParams(n=samples, temperature=0.7, max_tokens=PROBE_TOKENS)
-    async with ModelClient(target, timeout_seconds=600) as client:
+    def prompt(text: str) -> d.Prompt:
+        return d.Prompt(messages=(d.ChatMessage("user", text),))
+
+    salt = f"{time.time_ns()}"  # a prompt no cache holds
+    long_prompt = prompt(
+        " ".join(f"h{salt}_{i} : x{i} = {i}" for i in range(PROBE_PROMPT_WORDS // 8))
+    )
+    async with ModelClient(target, timeout_seconds=900) as client:
         # The first request of a fresh server pays one-time set-up: not part of the speed.
-        await client.generate(prompt, d.SamplingParams(n=1, max_tokens=2))
+        await client.generate(prompt("Hello."), d.SamplingParams(n=1, max_tokens=2))
         started = time.perf_counter()
-        generation = await client.generate(prompt, params)
+        await client.generate(long_prompt, d.SamplingParams(n=1, max_tokens=1))
+        prompt_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        params = d.SamplingParams(n=samples, temperature=0.7, max_tokens=PROBE_TOKENS)
+        generation = await client.generate(prompt(PROBE_PROMPT), params)
         seconds = time.perf_counter() - started
     tokens = max(generation.usage.completion_tokens, 1)
-    return Speed(tokens / max(seconds, 1e-6), samples, seconds)
+    return Speed(prompt_seconds, tokens / max(seconds, 1e-6), samples)
 
 
 def probe_samples(spec: d.RunSpec) -> int:
@@ -77,17 +104,20 @@ def describe(spec: d.RunSpec, problems: int, speed: Speed) -> tuple[str, bool]:
     """The line ``eval`` prints, and whether it is a warning (hours or more)."""
     from harcopa_cli.progress import duration
 
-    tokens = completion_tokens_bound(spec) * problems
-    seconds = tokens / speed.tokens_per_second
+    bound = problem_bound(spec)
+    requests, tokens = bound.requests * problems, bound.completion_tokens * problems
+    seconds = requests * speed.prompt_seconds + tokens / speed.tokens_per_second
     line = (
         f"estimate: at most {duration(seconds)} of model time for {problems} problems"
-        f" ({tokens:,} completion tokens if every completion ran to its limit, at the measured"
-        f" {speed.tokens_per_second:.1f} tokens/s with {speed.samples} samples at once);"
-        " most problems end sooner"
+        f" ({requests:,} requests, {tokens:,} completion tokens if every budget were spent and"
+        f" every completion ran to its limit; measured here: {speed.prompt_seconds:.1f} s per"
+        f" prompt, {speed.tokens_per_second:.1f} tokens/s with {speed.samples} samples at once);"
+        " most problems end much sooner"
     )
-    if seconds >= WARN_SECONDS:
+    warn = seconds >= WARN_SECONDS
+    if warn:
         line += (
             "\nwarning: this run may take hours or more on this backend; `--preset smoke` runs"
             " a few problems at tiny budgets, a GPU (vLLM) is much faster"
         )
-    return line, seconds >= WARN_SECONDS
+    return line, warn

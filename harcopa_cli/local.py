@@ -46,8 +46,11 @@ class ServiceProcess:
         *,
         port: int,
         log_path: Path | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
+        """``credentials``: how to reach a TLS server for the readiness check (None: plaintext)."""
         self.module = module
+        self.credentials = credentials
         self.service_name = service_name
         self.env = dict(env)
         self.port = port
@@ -80,7 +83,12 @@ class ServiceProcess:
     async def _wait_ready(self, timeout_seconds: float) -> None:
         assert self.proc is not None
         deadline = asyncio.get_running_loop().time() + timeout_seconds
-        async with grpc.aio.insecure_channel(self.target) as channel:
+        channel = (
+            grpc.aio.secure_channel(self.target, self.credentials)
+            if self.credentials is not None
+            else grpc.aio.insecure_channel(self.target)
+        )
+        async with channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 if self.proc.returncode is not None:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job in one command: set up the environment, start the verifier, model server and
 # orchestrator locally on the best backends this machine has, evaluate, report.
-# Usage: scripts/evaluate.sh --pipeline har --benchmark minif2f_solving \
-#            --benchmark-root ../shared/benchmark [harcopa eval options]
+# Usage: scripts/evaluate.sh --preset smoke [--benchmark-root DIR] [harcopa eval options]
+#        (`harcopa eval --help` lists them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${HARCOPA_VENV:-.venv}"

@@ -145,9 +145,9 @@ def test_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
 
     for name in BENCHMARKS:
         (tmp_path / f"{name}.json").write_text(json.dumps([RECORD] * 50), encoding="utf-8")
+    command = ["benchmarks", "list", "--json", "--root", str(tmp_path)]
     child = subprocess.Popen(
-        [sys.executable, "-m", "harcopa_cli", "benchmarks", "list", "--json", "--root",
-         str(tmp_path)],  # fmt: skip
+        [sys.executable, "-m", "harcopa_cli", *command],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

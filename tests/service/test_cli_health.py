@@ -4,18 +4,16 @@ plaintext through the common server skeleton, and mutual TLS with certificates m
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import grpc
-import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from harcopa.serving import Service, ServiceRunner
 from harcopa.settings import ServiceSettings
 from harcopa.v1 import verifier_pb2_grpc
+from tests.certs import make_certificates, needs_openssl
 from tests.fakes import ReadyBackend
 
 VERIFIER = "harcopa.v1.VerifierService"
@@ -55,29 +53,7 @@ async def test_health_reports_serving_unknown_services_and_bad_arguments() -> No
         await runner.stop()
 
 
-def make_certificates(folder: Path) -> None:
-    """A CA, a server certificate for `harcopa-verifier` and a client certificate, via openssl."""
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
-        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    for name, extension in (
-        ("server", "subjectAltName=DNS:harcopa-verifier"),
-        ("client", "extendedKeyUsage=clientAuth"),
-    ):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr")  # fmt: skip
-        (folder / f"{name}.ext").write_text(extension + "\n")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "1", "-extfile", f"{name}.ext",
-            "-out", f"{name}.crt")  # fmt: skip
-
-
-@pytest.mark.skipif(
-    shutil.which("openssl") is None, reason="openssl is needed to make certificates"
-)
+@needs_openssl
 async def test_health_over_mutual_tls(tmp_path: Path) -> None:
     make_certificates(tmp_path)
     credentials = grpc.ssl_server_credentials(
