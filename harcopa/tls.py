@@ -60,7 +60,10 @@ class TlsClientConfig(BaseModel):
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         if (self.cert_file is None) != (self.key_file is None):
-            raise InvalidRequest("a TLS client needs both cert_file and key_file, or neither")
+            raise InvalidRequest(
+                "a client certificate needs its key, and a key its certificate (cert_file and"
+                " key_file)"
+            )
         return grpc.ssl_channel_credentials(
             root_certificates=_read(self.ca_file, "CA bundle"),
             private_key=_read(self.key_file, "client key"),

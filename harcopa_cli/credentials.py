@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harcopa.errors import InvalidRequest
+from harcopa.settings import read_secret
+from harcopa.tls import TlsClientConfig
 
 TOKEN_FILE = "HARCOPA_CLIENT_TOKEN_FILE"
 CA_FILE = "HARCOPA_CLIENT_TLS__CA_FILE"
@@ -20,32 +21,23 @@ CERT_FILE = "HARCOPA_CLIENT_TLS__CERT_FILE"
 KEY_FILE = "HARCOPA_CLIENT_TLS__KEY_FILE"
 
 
-def _read(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise InvalidRequest(f"cannot read {what} {path}: {error.strerror}") from error
-
-
 def channel_credentials(ca: str | None, cert: str | None, key: str | None) -> Any:
-    """``grpc.ChannelCredentials`` for TLS (mutual when cert and key are given), or None."""
+    """``grpc.ChannelCredentials`` for TLS (mutual when cert and key are given), or None
+    (plaintext) without a CA bundle."""
     if not ca:
         return None
-    if bool(cert) != bool(key):
-        raise InvalidRequest("a client certificate needs its key, and a key its certificate")
-    import grpc
-
-    return grpc.ssl_channel_credentials(
-        root_certificates=_read(ca, "CA bundle"),
-        private_key=_read(key, "client key") if key else None,
-        certificate_chain=_read(cert, "client certificate") if cert else None,
+    config = TlsClientConfig(
+        ca_file=Path(ca),
+        cert_file=Path(cert) if cert else None,
+        key_file=Path(key) if key else None,
     )
+    return config.channel_credentials()
 
 
 def from_env() -> tuple[str | None, Any]:
     """(bearer token or None, channel credentials or None) from ``HARCOPA_CLIENT_*``."""
     token_file = os.environ.get(TOKEN_FILE)
-    token = _read(token_file, "token file").decode().strip() if token_file else None
+    token = read_secret(Path(token_file)) if token_file else None
     credentials = channel_credentials(
         os.environ.get(CA_FILE), os.environ.get(CERT_FILE), os.environ.get(KEY_FILE)
     )
