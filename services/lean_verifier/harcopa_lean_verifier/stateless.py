@@ -47,7 +47,7 @@ CHECK_ATTEMPTS = 2
 async def check_file(
     pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
-    """``_check_file_once``, retried on a fresh process when the process crashed or hung.
+    """``compile_and_audit``, retried on a fresh process when the process crashed or hung.
 
     Two timeouts in a row are Lean's verdict (the file is too slow to check): a failed check.
     Two crashes in a row are an infrastructure failure: BackendCrashed (UNAVAILABLE). A file
@@ -59,7 +59,7 @@ async def check_file(
         return FileCheck(False, (Message(Severity.ERROR, reason),), 0, ())
     for attempt in range(1, CHECK_ATTEMPTS + 1):
         try:
-            return await _check_file_once(pool, key, text, imports, timeout_seconds)
+            return await compile_and_audit(pool, key, text, imports, timeout_seconds)
         except BackendCrashed as exc:
             if attempt == CHECK_ATTEMPTS:
                 raise
@@ -72,11 +72,11 @@ async def check_file(
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-async def _check_file_once(
+async def compile_and_audit(
     pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
-    """Compile a whole file (no sorrys as goals); ok iff no error, no sorry, every declaration
-    audited and no axiom outside the allowlist."""
+    """Compile a whole file (no sorrys as goals) once, without the text filter; ok iff no error,
+    no sorry, every declaration audited and no axiom outside the allowlist."""
     audit = audit_text(text, imports)
     started = time.perf_counter()
     async with pool.lease(key) as repl:
