@@ -171,10 +171,11 @@ def _check(tokens: list[Token], index: int, *, allow_sorry: bool) -> Violation |
 
 
 def _is_config_key(tokens: list[Token], index: int) -> bool:
-    """``+kernel`` / ``kernel := ...`` (a tactic configuration item), not a plain name."""
+    """``+kernel``, or ``kernel := ...`` as a structure field or named argument (after ``{``,
+    ``,``, ``(`` or ``with``): a tactic configuration item, not a name of the proof."""
     before = tokens[index - 1].text if index > 0 else ""
     after = tokens[index + 1].text if index + 1 < len(tokens) else ""
-    return before == "+" or after == ":="
+    return before == "+" or (after == ":=" and before in ("{", ",", "(", "with"))
 
 
 def _option(tokens: list[Token], index: int) -> Violation | None:

@@ -2,17 +2,19 @@
 
 ``IDENTIFIER`` is Lean's identifier grammar (``harcopa.fps.lexing`` builds its lenient helpers
 on it). ``tokenize`` reads text the way Lean's own token function does where soundness depends
-on it (``harcopa.fps.soundness``): ``--`` line
-comments, nested ``/- /- -/ -/`` block and doc comments, ordinary strings with Lean's escapes
-(``\\n``, ``\\x41``, ``\\u03B1``, string gaps), raw strings ``r"..."`` / ``r#"..."#`` (any number
-of ``#``; no escapes, so ``r"\\" sorry ""`` is the raw string ``\\``, then ``sorry``), char
-literals, ``«...»`` escaped identifier parts, dotted identifiers (``_root_.x``, ``@x`` is ``@``
-then ``x``), ``#command`` words, ``@[`` and ``:=``. Strings after ``s!``/``m!``/``f!``/
-``dbg_trace``/``throwError`` are interpolated, and the code in their ``{...}`` is tokenized
-too; any other string holding ``{`` must also read as an interpolated string ending at the
-same quote (its ``{...}`` code is then tokenized as well), since a context we do not know may
-read it so. Text Lean would not lex (an unterminated string or comment, a bad escape) raises
-LexError: a filter must not guess where Lean's reading resumes.
+on it (``harcopa.fps.soundness``): ``--`` line comments, nested ``/- /- -/ -/`` block and doc
+comments, ordinary strings with Lean's escapes (``\\n``, ``\\x41``, ``\\u03B1``, string
+gaps), raw strings ``r"..."`` / ``r#"..."#`` (any number of ``#``; no escapes, so
+``r"\\" sorry ""`` is the raw string ``\\``, then ``sorry``), char literals, ``«...»``
+escaped identifier parts, dotted identifiers (``_root_.x``; ``@x`` is ``@`` then ``x``),
+``#command`` words, ``@[`` and ``:=``.
+
+Strings after ``s!``/``m!``/``f!``/``throwError`` are interpolated, and the code in their
+``{...}`` is tokenized too. Any other string holding ``{`` (``dbg_trace``'s included: a term
+reads it interpolated, a tactic not) must read alike both ways, ending at the same quote, and
+its ``{...}`` code is tokenized as well: a context we do not know may read it either way.
+Text Lean would not lex (an unterminated string or comment, a bad escape) raises LexError: a
+filter must not guess where Lean's reading resumes.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ _ATOM = f"{ATOM_START}{_ATOM_REST}*"
 #: A (possibly dotted) Lean identifier, e.g. ``h₀``, ``Real.sqrt``, ``inst✝¹``, ``«my name»``.
 IDENTIFIER = re.compile(f"{_ATOM}(?:\\.{_ATOM})*")
 
-#: Identifiers after which a string literal is interpolated (Lean core's ``interpolatedStr`` users).
-INTERPOLATORS = frozenset({"s!", "m!", "f!", "dbg_trace", "throwError", "throwErrorAt"})
+#: Identifiers after which a string literal is always interpolated (``interpolatedStr`` users).
+INTERPOLATORS = frozenset({"s!", "m!", "f!", "throwError", "throwErrorAt"})
+#: After these it is interpolated in a term and ordinary in a tactic: both readings must agree.
+MAYBE_INTERPOLATORS = frozenset({"dbg_trace"})
 
 _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?"
@@ -148,9 +152,13 @@ def _token(text: str, index: int, out: list[Token]) -> int:
         out.append(Token(Kind.STRING, text[index:raw_end], index))
         return raw_end
     if char == '"':
-        previous = out[-1] if out else None
-        interpolated = previous is not None and previous.text in INTERPOLATORS
-        return _string(text, index, out, interpolated=interpolated)
+        previous = out[-1].text if out else ""
+        if previous in INTERPOLATORS:
+            end, code = _string_body(text, index, interpolated=True)
+            out.append(Token(Kind.STRING, text[index:end], index))
+            out.extend(code)
+            return end
+        return _string(text, index, out, interpolated=previous in MAYBE_INTERPOLATORS)
     if char == "'" and (char_end := char_literal_end(text, index)) is not None:
         out.append(Token(Kind.CHAR, text[index:char_end], index))
         return char_end
