@@ -15,18 +15,11 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from harcopa.settings import ServiceSettings
-from harcopa_lean_verifier.backends.launcher import NetworkIsolation
+from harcopa_lean_verifier.backends.launcher import DEFAULT_OPTIONS, NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
 
 #: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
-CORE_OPTIONS: tuple[str, ...] = (
-    "maxHeartbeats=0",
-    "maxRecDepth=100000",
-    "tactic.hygienic=false",
-    "pp.fullNames=true",
-    "pp.funBinderTypes=true",
-    "pp.piBinderTypes=true",
-)
+CORE_OPTIONS: tuple[str, ...] = DEFAULT_OPTIONS
 
 
 class PantographConfig(BaseModel):

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 NetworkIsolation = Literal["auto", "require", "off"]
 DEFAULT_IMPORTS: tuple[str, ...] = ("Mathlib", "Aesop")
+#: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
 DEFAULT_OPTIONS: tuple[str, ...] = (
     "maxHeartbeats=0",
     "maxRecDepth=100000",
