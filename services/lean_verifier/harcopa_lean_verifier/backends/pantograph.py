@@ -7,7 +7,8 @@ child's C runtime line-buffers a tty); stdin stays a pipe (a tty caps input line
 bytes); stderr is a pipe drained in the background. Pantograph has no timeouts of its own: a
 call past its wall-clock limit kills the whole process group. How a process is launched and
 sandboxed (network namespace, limits, private TMPDIR) is launcher.py. The same client drives
-lean-sim, the wire-protocol simulator, in tests.
+lean-sim, the wire-protocol simulator, in tests. Longer than our usual module: the process's
+lifecycle, its framing and its typed requests are one state machine and stay together.
 """
 
 from __future__ import annotations
