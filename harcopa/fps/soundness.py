@@ -6,7 +6,9 @@ the SFT export, and as ``strict_audit`` on every paper-mode acceptance. It reads
 Lean's lexical rules (``harcopa.fps.tokens``), so strings and comments hide nothing and a
 look-alike (``h_sorry``, ``"sorry"``, ``-- sorry``, ``native`` in a name) passes.
 
-What it refuses outside strings and comments: ``sorry`` (unless a draft may use it), ``sorryAx``
+What it refuses outside strings and comments: ``sorry`` (unless a draft may use it; so does any
+name whose last component is ``sorry``, such as ``h.sorry`` or ``«sorry»``, while
+``sorry_lemma`` and ``h_sorry`` are other names), ``sorryAx``
 and the other escape axioms under any spelling (``@sorryAx``, ``_root_.sorryAx``, ``open Lean``
 then ``ofReduceBool``); ``native_decide``, ``decide!`` and ``decide`` told ``+kernel``/
 ``+native`` or ``kernel := true``/``native := true``; ``#eval``, ``#exit``, ``#print``,
