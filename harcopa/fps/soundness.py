@@ -17,8 +17,9 @@ meta code (``run_tac``, ``run_cmd``, ``run_elab``, ``run_meta``, ``by_elab``, sy
 elaborator definitions, ``initialize``, simprocs); the reference's list (official-impl §4.1);
 and ``set_option`` of any option but ``maxHeartbeats``, ``maxRecDepth``,
 ``synthInstance.maxHeartbeats``, ``synthInstance.maxSize``, ``pp.*`` and ``linter.*``, with or
-without ``in`` (``debug.skipKernelTC`` would turn the kernel check off). Text Lean would not
-lex (unterminated strings or comments, bad escapes) is refused too.
+without ``in`` (``debug.skipKernelTC`` would turn the kernel check off). The ``{...}`` of a
+string counts as code (it may be interpolated), and text Lean would not lex (unterminated
+strings or comments, bad escapes, a string Lean may read two ways) is refused too.
 """
 
 from __future__ import annotations
