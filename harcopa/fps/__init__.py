@@ -1,4 +1,4 @@
-"""The FPS text layer: statements, binder recovery, problem parsing, frameworks and steps.
+"""The FPS text layer: statements, binder recovery, problem parsing, frameworks, steps, soundness.
 
 Pure functions over text, used by the verifier, the orchestrator, the simulator and the CLI.
 """
@@ -16,7 +16,7 @@ from harcopa.fps.frameworks import (
     solution_state_text,
     solving_statement,
 )
-from harcopa.fps.lexing import IDENTIFIER, identifiers, normalize, remove_comments
+from harcopa.fps.lexing import identifiers, normalize, remove_comments
 from harcopa.fps.parse import (
     ANSWER_NAME,
     BANNED_TOKENS_IN_ANSWER_TYPE,
@@ -25,6 +25,7 @@ from harcopa.fps.parse import (
     parse_fps,
     parse_fps_from_source,
 )
+from harcopa.fps.soundness import ALLOWED_AXIOMS, Violation, strict_audit, strict_violation
 from harcopa.fps.statement import (
     Binder,
     RecoveredStatement,
@@ -43,8 +44,10 @@ from harcopa.fps.steps import (
     split_solution_steps,
     submission_line,
 )
+from harcopa.fps.tokens import IDENTIFIER
 
 __all__ = [
+    "ALLOWED_AXIOMS",
     "ANSWER_NAME",
     "BANNED_TOKENS",
     "BANNED_TOKENS_IN_ANSWER_TYPE",
@@ -54,6 +57,7 @@ __all__ = [
     "BannedPolicy",
     "Binder",
     "RecoveredStatement",
+    "Violation",
     "backward_statement",
     "benchmark_statement",
     "binder_sequence",
@@ -79,5 +83,7 @@ __all__ = [
     "solution_state_text",
     "solving_statement",
     "split_solution_steps",
+    "strict_audit",
+    "strict_violation",
     "submission_line",
 ]

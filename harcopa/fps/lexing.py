@@ -10,29 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-# Lean 4's identifier grammar (``isLetterLike``, ``isSubScriptAlnum``, ``isIdRest``): Greek
-# without λ, Π, Σ; Coptic; polytonic Greek; the letterlike-symbols block; math script letters.
-_LETTERLIKE = (
-    "A-Za-z"
-    "\u03b1-\u03ba\u03bc-\u03c9"  # α..ω without λ
-    "\u0391-\u039f\u03a1\u03a2\u03a4-\u03a9"  # Α..Ω without Π, Σ
-    "\u03ca-\u03fb"  # Coptic
-    "\u1f00-\u1ffe"  # polytonic Greek
-    "\u2100-\u214f"  # letterlike symbols (ℕ, ℝ, ...)
-    "\U0001d49c-\U0001d59f"  # mathematical script / fraktur / double-struck letters
-)
-_SUBSCRIPT = "\u2080-\u2089\u2090-\u209c\u1d62-\u1d6a"
-_SUPERSCRIPT_DIGITS = "\u2070\u00b9\u00b2\u00b3\u2074-\u2079"
-_ESCAPED = "\u00ab[^\u00bb]*\u00bb"  # «any text»
-_ATOM_START = f"(?:[{_LETTERLIKE}_]|{_ESCAPED})"
-# ``✝`` plus superscript digits is how Lean prints inaccessible names (``inst✝¹``).
-_ATOM_REST = f"(?:[{_LETTERLIKE}_0-9'!?{_SUBSCRIPT}]|{_ESCAPED}|\u271d[{_SUPERSCRIPT_DIGITS}]*)"
-_ATOM = f"{_ATOM_START}{_ATOM_REST}*"
+from harcopa.fps.tokens import ATOM_START, IDENTIFIER, LexError, skip_block_comment
 
-#: A (possibly dotted) Lean identifier, e.g. ``h₀``, ``Real.sqrt``, ``inst✝¹``, ``«my name»``.
-IDENTIFIER = re.compile(f"{_ATOM}(?:\\.{_ATOM})*")
-
-_IDENT_START = re.compile(_ATOM_START)
+_IDENT_START = re.compile(ATOM_START)
 
 
 def identifiers(text: str) -> list[str]:
@@ -92,20 +72,11 @@ def _skip_char_literal(text: str, start: int) -> int:
 
 
 def _skip_block_comment(text: str, start: int) -> int:
-    """Index just past the (possibly nested) block comment opening at ``start``."""
-    depth, index = 0, start
-    while index < len(text):
-        if text.startswith("/-", index):
-            depth += 1
-            index += 2
-        elif text.startswith("-/", index):
-            depth -= 1
-            index += 2
-            if depth == 0:
-                return index
-        else:
-            index += 1
-    return len(text)
+    """Index just past the (possibly nested) block comment at ``start`` (the end if open)."""
+    try:
+        return skip_block_comment(text, start)
+    except LexError:
+        return len(text)
 
 
 def remove_comments(text: str, *, line: bool = True, block: bool = True) -> str:

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from harcopa.errors import InvalidRequest
-from harcopa.fps.lexing import IDENTIFIER, remove_comments
+from harcopa.fps.lexing import remove_comments
+from harcopa.fps.tokens import IDENTIFIER
 
 _OPENERS = {"(": ")", "[": "]", "{": "}", "⦃": "⦄"}
 _HEAD = re.compile(r"\s*(?:example\b|(?:theorem|lemma)\s+\S+)")

@@ -11,11 +11,11 @@ from typing import Literal
 
 from harcopa.errors import InvalidRequest
 from harcopa.fps.lexing import (
-    identifiers,
     remove_block_comments,
     remove_comments,
     remove_line_comments,
 )
+from harcopa.fps.soundness import strict_violation
 
 #: Tokens a generated step must not contain, in the reference's order (``sorry`` first).
 BANNED_TOKENS: tuple[str, ...] = (
@@ -77,25 +77,22 @@ def _found_paper(text: str, tokens: tuple[str, ...]) -> str | None:
     return next((token for token in tokens if token in text), None)
 
 
-def _found_strict(text: str, tokens: tuple[str, ...]) -> str | None:
-    present = set(identifiers(text))
-    present |= {name.removeprefix("_root_.") for name in present}
-    return next((token for token in tokens if token in present), None)
-
-
 def find_banned(text: str, *, allow_sorry: bool, policy: BannedPolicy = "strict") -> str | None:
-    """The first banned token in ``text`` (comments ignored), or None.
+    """The first banned token or construct in ``text`` (comments ignored), or None.
 
-    ``paper``: plain substring test as in the reference, so ``stopping`` or ``hint_x`` match.
-    ``strict``: a token counts only as a whole identifier (``apply?`` is one Lean identifier),
-    so ``hint`` matches ``hint`` but not ``hint_x``; string literals are ignored.
+    ``paper``: the reference's rule, a plain substring test of BANNED_TOKENS on the text with
+    comments removed and whitespace collapsed, so ``stopping`` or ``hint_x`` match.
+    ``strict``: ``harcopa.fps.soundness.strict_violation``: Lean's tokens, so ``hint`` matches
+    ``hint`` but not ``hint_x`` and strings hide nothing, plus every construct strict mode
+    refuses (``sorryAx``, ``native_decide``, ``#eval``, ``set_option debug.*``, ...); the
+    construct's name is returned (its reason: ``strict_violation``).
     """
-    tokens = BANNED_TOKENS[1:] if allow_sorry else BANNED_TOKENS
-    code = remove_comments(text)
     if policy == "paper":
-        return _found_paper(" ".join(code.split()), tokens)
+        tokens = BANNED_TOKENS[1:] if allow_sorry else BANNED_TOKENS
+        return _found_paper(" ".join(remove_comments(text).split()), tokens)
     if policy == "strict":
-        return _found_strict(code, tokens)
+        found = strict_violation(text, allow_sorry=allow_sorry)
+        return None if found is None else found.construct
     raise ValueError(f"unknown banned-token policy {policy!r}")
 
 

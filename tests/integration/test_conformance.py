@@ -7,6 +7,10 @@ target checks is our service's handling of it. ``pantograph`` (marked ``lean``) 
 vectors on real Pantograph v0.2.25 + Mathlib when ``HARCOPA_PANTOGRAPH_BIN`` and
 ``HARCOPA_MATHLIB_PROJECT`` are set. Raw protocol facts invisible through the service (state
 ids, ``expr.echo``, version) are covered by the Pantograph client's own tests.
+
+The soundness cases compare lean-sim's model of ``#print axioms`` (and ``#exit``) with Lean's,
+below the text filter, and show a write past the sandbox's file-size limit failing as an IO
+error in real Lean.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from harcopa.domain import Framework, Mode, ProofComplete, ProofState, TacticError
 from harcopa.verifier_client import VerifierClient
+from harcopa_lean_verifier import stateless
+from harcopa_lean_verifier.server import build_verifier
 from harcopa_lean_verifier.settings import PantographConfig
 from tests.service.verifier_harness import problem, serving, sim_settings
 
@@ -160,3 +167,82 @@ async def test_automatic_mode_ordering_builds_the_solving_framework(
 async def test_sorry_file_fails_the_check(client: VerifierClient) -> None:
     check = await client.check_file("theorem u (p : Prop) : p → p := by\n  sorry")
     assert not check.ok and check.sorries == 1 and "sorryAx" in check.axioms
+    assert check.forbidden_axioms == ("sorryAx",)
+
+
+# ---------------------------------------------------------------- soundness (strict mode)
+
+
+async def test_strict_filter_refuses_before_lean(client: VerifierClient) -> None:
+    text = "example (answer : ℕ) (h_answer : answer = 2 + 2) : answer = 4 := sorry"
+    session = await client.open_session(problem(text), [Framework.SOLVING], Mode.STRICT)
+    refused = (
+        await client.validate_submission(
+            session.session_id, [], "exact (sorryAx _ false) -- submit"
+        )
+    ).result
+    assert isinstance(refused, TacticError) and "`sorryAx`" in refused.messages[0]
+    await client.close_session(session.session_id)
+    check = await client.check_file("theorem t : 2 + 2 = 4 := by native_decide")
+    assert not check.ok and "native_decide" in check.messages[0].text
+
+
+@pytest_asyncio.fixture(
+    loop_scope="module",
+    scope="module",
+    params=["lean-sim", pytest.param("pantograph", marks=pytest.mark.lean)],
+)
+async def pool_verifier(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Any]]:
+    """The verifier in process (its real pool), to compile files below the text filter."""
+    settings = _pantograph_settings() if request.param == "pantograph" else sim_settings()
+    built = build_verifier(settings)  # type: ignore[arg-type]
+    await built.start()
+    yield request.param, built
+    await built.close()
+
+
+async def _audit(pool_verifier: tuple[str, Any], text: str) -> Any:
+    _, verifier = pool_verifier
+    return await stateless.compile_and_audit(
+        verifier.pool, verifier.default_key, text, verifier.imports, 600.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "forbidden"),
+    [
+        ("theorem n : 2 + 2 = 4 := by native_decide", "Lean.ofReduceBool"),
+        ("axiom cheat : False\ntheorem t : 1 = 2 := cheat.elim\ntheorem u : 1 = 2 := t", "cheat"),
+        ("theorem s (p : Prop) : p := sorry", "sorryAx"),
+        ("theorem ok : 2 + 2 = 4 := by decide", None),
+    ],
+)
+async def test_axiom_audit_matches_lean(
+    pool_verifier: tuple[str, Any], text: str, forbidden: str | None
+) -> None:
+    """lean-sim's ``#print axioms`` model against Lean's: what each proof depends on."""
+    check = await _audit(pool_verifier, text)
+    if forbidden is None:
+        assert check.ok and check.forbidden_axioms == (), check
+    else:
+        assert not check.ok and forbidden in check.forbidden_axioms, check
+
+
+async def test_exit_cuts_the_audit_off(pool_verifier: tuple[str, Any]) -> None:
+    check = await _audit(pool_verifier, "theorem n : 2 + 2 = 4 := by\n  decide\n#exit")
+    assert not check.ok
+    assert any("axiom audit did not answer" in m.text for m in check.messages), check
+
+
+async def test_a_write_past_the_file_size_limit_is_an_io_error(
+    pool_verifier: tuple[str, Any],
+) -> None:
+    """Real Lean in the sandbox: ``#eval`` writing past RLIMIT_FSIZE fails, the REPL lives on."""
+    if pool_verifier[0] == "lean-sim":
+        pytest.skip("lean-sim does not evaluate #eval (its sim.io command is tested instead)")
+    size = 2 * (64 << 20)
+    text = f"#eval IO.FS.writeFile \"big.bin\" (String.mk (List.replicate {size} 'a'))"
+    check = await _audit(pool_verifier, text)
+    assert any(m.severity.value == "error" for m in check.messages), check
+    again = await _audit(pool_verifier, "theorem n : 2 + 2 = 4 := by decide")
+    assert again.ok, again

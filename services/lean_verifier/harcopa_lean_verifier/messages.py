@@ -14,6 +14,7 @@ from typing import Any
 
 from harcopa.domain import Message, Severity
 from harcopa.errors import InvalidRequest
+from harcopa.fps import ALLOWED_AXIOMS
 
 _POSITION = re.compile(r"^(?:[^\n]*?):(\d+):(\d+):\s*", re.DOTALL)
 _SEVERITY = re.compile(r"^(error|warning|info|information):\s*", re.IGNORECASE)
@@ -24,9 +25,12 @@ _SEVERITIES = {
     "information": Severity.INFO,
 }
 SORRY_WARNING = "declaration uses 'sorry'"
-_AXIOMS = re.compile(r"'([^']+)' depends on axioms: \[([^\]]*)\]")
+#: ``#print axioms`` answers (the list may wrap; a name may contain a prime).
+_AXIOMS = re.compile(r"^'(.+)' depends on axioms: \[([^\]]*)\]\s*$", re.DOTALL)
+_NO_AXIOMS = re.compile(r"^'(.+)' does not depend on any axioms\s*$", re.DOTALL)
 _DECLARATION = re.compile(
-    r"^(?P<prefix>(?:@\[[^\]\n]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*)"
+    r"^(?P<prefix>(?:@\[[^\]\n]*\]\s*|set_option\s+\S+\s+\S+\s+in\s+|open\s[^\n]*?\sin\s+"
+    r"|(?:private|protected|noncomputable|nonrec)\s+)*)"
     r"(?P<kind>theorem|lemma|example)\b(?P<rest>[^\n]*)$",
     re.MULTILINE,
 )
@@ -34,8 +38,6 @@ _NAME = re.compile(r"\s+([^\s(\[{⦃:]+)")
 _NAMESPACE = re.compile(r"^\s*(namespace|section|end)\b\s*([^\s]*)", re.MULTILINE)
 _IMPORT = re.compile(r"^\s*import\s+(.+?)\s*$")
 
-#: Axioms that make a check fail; the others are only reported.
-FORBIDDEN_AXIOMS = frozenset({"sorryAx"})
 AUDIT_PREFIX = "harcopa_audit_"
 
 
@@ -167,11 +169,21 @@ def axioms_in(messages: Iterable[Message]) -> tuple[str, ...]:
     """The union of axioms named by ``#print axioms`` messages, in first-seen order."""
     seen: dict[str, None] = {}
     for message in messages:
-        for match in _AXIOMS.finditer(message.text):
-            for axiom in match.group(2).split(","):
-                if axiom.strip():
-                    seen.setdefault(axiom.strip(), None)
+        match = _AXIOMS.match(message.text)
+        for axiom in match.group(2).split(",") if match else ():
+            if axiom.strip():
+                seen.setdefault(axiom.strip(), None)
     return tuple(seen)
+
+
+def axiom_reports(messages: Iterable[Message]) -> int:
+    """How many messages are ``#print axioms`` answers (one per audited declaration)."""
+    return sum(1 for m in messages if _AXIOMS.match(m.text) or _NO_AXIOMS.match(m.text))
+
+
+def forbidden_axioms(axioms: Iterable[str]) -> tuple[str, ...]:
+    """The axioms outside the allowlist (``propext``, ``Classical.choice``, ``Quot.sound``)."""
+    return tuple(a for a in axioms if a not in ALLOWED_AXIOMS)
 
 
 def count_sorries(messages: Iterable[Message]) -> int:

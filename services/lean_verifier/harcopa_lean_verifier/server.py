@@ -53,6 +53,11 @@ def repl_config(settings: VerifierSettings) -> ReplConfig:
         options=tuple(settings.lean_options),
         ready_timeout_seconds=settings.ready_timeout_seconds,
         max_memory_bytes=settings.max_memory_bytes,
+        max_cpu_seconds=settings.max_cpu_seconds,
+        max_file_bytes=settings.max_file_bytes,
+        max_open_files=settings.max_open_files,
+        network_isolation=settings.network_isolation,
+        temp_root=settings.temp_root,
         cpu_affinity=settings.cpu_affinity,
         hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )

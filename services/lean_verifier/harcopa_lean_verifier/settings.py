@@ -15,17 +15,11 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from harcopa.settings import ServiceSettings
+from harcopa_lean_verifier.backends.launcher import DEFAULT_OPTIONS, NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
 
 #: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
-CORE_OPTIONS: tuple[str, ...] = (
-    "maxHeartbeats=0",
-    "maxRecDepth=100000",
-    "tactic.hygienic=false",
-    "pp.fullNames=true",
-    "pp.funBinderTypes=true",
-    "pp.piBinderTypes=true",
-)
+CORE_OPTIONS: tuple[str, ...] = DEFAULT_OPTIONS
 
 
 class PantographConfig(BaseModel):
@@ -91,6 +85,34 @@ class VerifierSettings(ServiceSettings):
     )
     max_memory_bytes: int | None = Field(
         None, ge=1, description="RLIMIT_AS per REPL process in bytes (None: no limit)."
+    )
+    max_cpu_seconds: int | None = Field(
+        7200,
+        ge=1,
+        description="RLIMIT_CPU per REPL process: CPU seconds over its whole life (SIGXCPU then "
+        "kills it; the pool replaces it and its session is recovered). None: no limit.",
+    )
+    max_file_bytes: int | None = Field(
+        64 << 20,
+        ge=1,
+        description="RLIMIT_FSIZE per REPL process in bytes: a longer write fails (Lean needs to "
+        "write nothing). None: no limit.",
+    )
+    max_open_files: int | None = Field(
+        65536,
+        ge=16,
+        description="RLIMIT_NOFILE per REPL process (capped at the verifier's own hard limit). "
+        "None: inherit.",
+    )
+    network_isolation: NetworkIsolation = Field(
+        "auto",
+        description="Give each REPL its own empty network namespace: `auto` where the OS allows "
+        "it (else logged once at start), `require` (REPLs do not start without it), `off`.",
+    )
+    temp_root: Path | None = Field(
+        None,
+        description="Directory for each REPL's private TMPDIR (None: the system temporary "
+        "directory); it must be writable (an emptyDir under a read-only root file system).",
     )
     acquire_timeout_seconds: float = Field(
         30.0, gt=0, description="Longest wait for a free REPL before RESOURCE_EXHAUSTED."

@@ -1,9 +1,10 @@
 """Checks that run on a leased pool process, never on a session's: CheckFile and RPE.
 
 Called by the pool verifier (verifier.py). A timeout or crash inside a lease destroys that
-process (the pool replaces it); sessions are never touched. CheckFile audits axioms with
-appended ``#print axioms`` commands; RPE (official-impl §2.6) tries rfl, norm_num, ring_nf,
-rw_search and aesop in order.
+process (the pool replaces it); sessions are never touched. CheckFile runs the strict filter,
+then compiles the file and audits its declarations' axioms (appended ``#print axioms``) against
+the allowlist; RPE (official-impl §2.6) tries rfl, norm_num, ring_nf, rw_search and aesop in
+order.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from typing import Any
 
 from harcopa.domain import Equivalence, FileCheck, Message, Mode, ParsedProblem, Severity
 from harcopa.errors import BackendCrashed, DeadlineExceeded
-from harcopa.fps import find_banned, rpe_statement
+from harcopa.fps import rpe_statement, strict_violation
 from harcopa_lean_verifier.backends.pantograph import PantographError
 from harcopa_lean_verifier.calls import TacticReply, tactic_call
 from harcopa_lean_verifier.messages import (
-    FORBIDDEN_AXIOMS,
+    AuditText,
     audit_text,
+    axiom_reports,
     axioms_in,
     count_sorries,
     describe,
     errors_of,
+    forbidden_axioms,
     unit_messages,
 )
 from harcopa_lean_verifier.opening import Timeouts
@@ -44,14 +47,19 @@ CHECK_ATTEMPTS = 2
 async def check_file(
     pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
-    """``_check_file_once``, retried on a fresh process when the process crashed or hung.
+    """``compile_and_audit``, retried on a fresh process when the process crashed or hung.
 
     Two timeouts in a row are Lean's verdict (the file is too slow to check): a failed check.
-    Two crashes in a row are an infrastructure failure: BackendCrashed (UNAVAILABLE).
+    Two crashes in a row are an infrastructure failure: BackendCrashed (UNAVAILABLE). A file
+    the strict filter refuses (``sorry`` aside, which Lean counts) never reaches Lean.
     """
+    refused = strict_violation(text, allow_sorry=True)
+    if refused is not None:
+        reason = f"refused by the strict filter: {refused.describe()}"
+        return FileCheck(False, (Message(Severity.ERROR, reason),), 0, ())
     for attempt in range(1, CHECK_ATTEMPTS + 1):
         try:
-            return await _check_file_once(pool, key, text, imports, timeout_seconds)
+            return await compile_and_audit(pool, key, text, imports, timeout_seconds)
         except BackendCrashed as exc:
             if attempt == CHECK_ATTEMPTS:
                 raise
@@ -64,10 +72,11 @@ async def check_file(
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-async def _check_file_once(
+async def compile_and_audit(
     pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
-    """Compile a whole file (no sorrys as goals); ok iff no error, no sorry, no ``sorryAx``."""
+    """Compile a whole file (no sorrys as goals) once, without the text filter; ok iff no error,
+    no sorry, every declaration audited and no axiom outside the allowlist."""
     audit = audit_text(text, imports)
     started = time.perf_counter()
     async with pool.lease(key) as repl:
@@ -78,12 +87,27 @@ async def _check_file_once(
         except PantographError as exc:
             failure = Message(Severity.ERROR, f"{getattr(exc, 'kind', '')}: {exc}")
             return FileCheck(False, (failure,), 0, (), time.perf_counter() - started)
+    return _verdict(audit, units, time.perf_counter() - started)
+
+
+def _verdict(audit: AuditText, units: Sequence[Any], seconds: float) -> FileCheck:
+    """The FileCheck of compiled ``units``: the caller's messages, sorries and the axiom audit.
+
+    A declaration whose ``#print axioms`` never answered (Lean stopped reading the file) fails
+    the check: an audit that did not run is not an audit that passed.
+    """
     own_units, audit_units = audit.split(units)
     own = unit_messages(own_units, line_offset=audit.line_offset)
-    axioms = axioms_in(unit_messages(audit_units))
+    reports = unit_messages(audit_units)
+    axioms = axioms_in(reports)
+    forbidden = forbidden_axioms(axioms)
+    missing = len(audit.declarations) - axiom_reports(reports)
+    if missing > 0:
+        text = f"the axiom audit did not answer for {missing} of {len(audit.declarations)} "
+        own.append(Message(Severity.ERROR, text + "declarations"))
     sorries = count_sorries(own)
-    ok = not errors_of(own) and sorries == 0 and not FORBIDDEN_AXIOMS.intersection(axioms)
-    return FileCheck(ok, tuple(own), sorries, axioms, time.perf_counter() - started)
+    ok = not errors_of(own) and sorries == 0 and not forbidden
+    return FileCheck(ok, tuple(own), sorries, axioms, seconds, forbidden)
 
 
 @dataclass
@@ -108,9 +132,9 @@ async def check_equivalence(
     if parsed.formal_answer is None:
         return Equivalence(None, False, ("unsupervised problem: no ground truth to compare",))
     if mode is Mode.STRICT:
-        banned = find_banned(submission, allow_sorry=False, policy="strict")
-        if banned is not None:
-            return Equivalence(None, True, (f"the submission contains `{banned}`",))
+        refused = strict_violation(submission, allow_sorry=False)
+        if refused is not None:
+            return Equivalence(None, True, (f"the submission is refused: {refused.describe()}",))
     text = header + "\n" + rpe_statement(parsed, submission)
     progress, notes, crashes = _Progress(), list[str](), 0
     while progress.index < len(RPE_TACTICS):

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from harcopa.domain import Goal, Mode, TacticError, TacticTimeout
 from harcopa.errors import InvalidRequest
-from harcopa.fps import BannedPolicy, find_banned, submission_line
+from harcopa.fps import find_banned, strict_violation, submission_line
 from harcopa_lean_verifier.calls import TacticReply, rejection
 
 #: Runs ``tactic`` or ``draft`` on (state, goal); the session layer supplies it.
@@ -22,21 +22,36 @@ Call = Callable[..., Awaitable[TacticReply | TacticError | TacticTimeout]]
 Outcome = TacticReply | TacticError | TacticTimeout
 
 
+def refuse_text(mode: Mode, text: str, *, allow_sorry: bool, what: str) -> TacticError | None:
+    """The rejection of ``text`` by ``mode``'s filter, or None; ``what`` names the text.
+
+    Paper mode: the reference's banned tokens (plain substrings). Strict mode: every construct
+    ``harcopa.fps.strict_violation`` refuses, with its reason.
+    """
+    if mode is Mode.PAPER:
+        banned = find_banned(text, allow_sorry=allow_sorry, policy="paper")
+        return None if banned is None else rejection(f"{what} contains the banned token `{banned}`")
+    found = strict_violation(text, allow_sorry=allow_sorry)
+    if found is None:
+        return None
+    return rejection(f"{what} is refused by the strict filter: {found.describe()}")
+
+
 def check_submission_text(mode: Mode, path: Sequence[str], submission: str) -> TacticError | None:
-    """Text checks before Lean: one-line submission, banned tokens per mode."""
+    """Text checks before Lean: one-line submission, the mode's filter on path and submission
+    (strict: the submission's own line may not use ``sorry``)."""
     try:
         line = submission_line(submission)
     except InvalidRequest as exc:
         return rejection(str(exc))
-    policy: BannedPolicy = "paper" if mode is Mode.PAPER else "strict"
     for step in path:
-        banned = find_banned(step, allow_sorry=True, policy=policy)
-        if banned is not None:
-            return rejection(f"a path step contains the banned token `{banned}`")
-    banned = find_banned(line, allow_sorry=mode is Mode.PAPER, policy=policy)
-    if banned is not None:
-        return rejection(f"the submission contains the banned token `{banned}`")
-    return None
+        refused = refuse_text(mode, step, allow_sorry=True, what="a path step")
+        if refused is not None:
+            return refused
+    paper = mode is Mode.PAPER  # the reference tests the comment-free line; we test it all
+    return refuse_text(
+        mode, line if paper else submission, allow_sorry=paper, what="the submission"
+    )
 
 
 def _only_mpr(goals: Sequence[Goal]) -> TacticError | None:

@@ -41,7 +41,7 @@ from harcopa.errors import (
     HarcopaError,
     InvalidRequest,
 )
-from harcopa.fps import BannedPolicy, find_banned, is_submission
+from harcopa.fps import is_submission
 from harcopa_lean_verifier import stateless, submission
 from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
 from harcopa_lean_verifier.opening import (
@@ -58,10 +58,6 @@ logger = logging.getLogger(__name__)
 PARSE_CACHE_SIZE = 4096
 #: Opening a session (parse pass + frameworks) is tried this often when its process dies.
 OPEN_ATTEMPTS = 2
-
-
-def _policy(mode: Mode) -> BannedPolicy:
-    return "paper" if mode is Mode.PAPER else "strict"
 
 
 class PantographVerifier:
@@ -282,9 +278,11 @@ class PantographVerifier:
             _check_ignored(ref.goals, goal_index, ignored_goals)
             if not tactic.strip():
                 raise InvalidRequest("empty tactic")
-            banned = find_banned(tactic, allow_sorry=False, policy=_policy(record.mode))
-            if banned is not None:
-                return counted(rejection(f"the tactic contains the banned token `{banned}`"))
+            refused = submission.refuse_text(
+                record.mode, tactic, allow_sorry=False, what="the tactic"
+            )
+            if refused is not None:
+                return counted(refused)
             outcome = await self._call(record, ref.pantograph_id, goal_index, tactic=tactic)
             if not isinstance(outcome, TacticReply):
                 return counted(outcome)
@@ -390,15 +388,14 @@ def _check_goal_index(goals: Sequence[Goal], goal_index: int) -> None:
 def _step_text_error(mode: Mode, step: str, whole: bool) -> TacticError | None:
     if not step.strip():
         return rejection("empty step")
-    banned = find_banned(step, allow_sorry=True, policy=_policy(mode))
-    if banned is not None:
-        return rejection(f"the step contains the banned token `{banned}`")
+    refused = submission.refuse_text(mode, step, allow_sorry=True, what="the step")
+    if refused is not None:
+        return refused
     if not whole and is_submission(step):
         return rejection("submission steps go through ValidateSubmission")
     if whole and is_submission(step) and mode is Mode.STRICT:
         line = [text for text in step.splitlines() if text.strip()][-1]
-        if find_banned(line, allow_sorry=False, policy="strict") is not None:
-            return rejection("the submission line must not contain `sorry`")
+        return submission.refuse_text(mode, line, allow_sorry=False, what="the submission line")
     return None
 
 

@@ -5,8 +5,10 @@ options; ``ready.`` handshake; one ``command {json}`` line in, one JSON line out
 empty line. v0.2.25 never flushes stdout, so stdout is a pseudo-terminal in raw mode (the
 child's C runtime line-buffers a tty); stdin stays a pipe (a tty caps input lines at 4095
 bytes); stderr is a pipe drained in the background. Pantograph has no timeouts of its own: a
-call past its wall-clock limit kills the whole process group. The same client drives lean-sim,
-the wire-protocol simulator, in tests.
+call past its wall-clock limit kills the whole process group. How a process is launched and
+sandboxed (network namespace, limits, private TMPDIR) is launcher.py. The same client drives
+lean-sim, the wire-protocol simulator, in tests. Longer than our usual module: the process's
+lifecycle, its framing and its typed requests are one state machine and stay together.
 """
 
 from __future__ import annotations
@@ -17,19 +19,13 @@ import json
 import logging
 import os
 import pty
-import resource
-import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
 import tty
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +38,20 @@ from harcopa.errors import (
     InvalidRequest,
 )
 from harcopa_lean_verifier import metrics
+from harcopa_lean_verifier.backends.launcher import ReplConfig as ReplConfig
+from harcopa_lean_verifier.backends.launcher import (
+    check_network_isolation,
+    discover_lean_path,
+    launch_argv,
+    private_directory,
+    remove_directory,
+    resolve_executable,
+    temp_environment,
+    working_directory,
+)
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_IMPORTS: tuple[str, ...] = ("Mathlib", "Aesop")
-DEFAULT_OPTIONS: tuple[str, ...] = (
-    "maxHeartbeats=0",
-    "maxRecDepth=100000",
-    "tactic.hygienic=false",
-    "pp.fullNames=true",
-    "pp.funBinderTypes=true",
-    "pp.piBinderTypes=true",
-)
 STDERR_TAIL_BYTES = 64 * 1024
 #: A reply line longer than this is treated as a broken process (drafts can be long; 1 GiB is not).
 MAX_LINE_BYTES = 1 << 30
@@ -70,57 +68,6 @@ class PantographError(HarcopaError):
         self.desc = desc
 
 
-@dataclass(frozen=True)
-class ReplConfig:
-    """How to launch one REPL process; durations in seconds, sizes in bytes."""
-
-    executable: Path
-    imports: tuple[str, ...] = DEFAULT_IMPORTS
-    options: tuple[str, ...] = DEFAULT_OPTIONS
-    project_root: Path | None = None
-    lean_path: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    ready_timeout_seconds: float = 600.0
-    max_memory_bytes: int | None = None
-    stack_unlimited: bool = True
-    cpu_affinity: tuple[int, ...] | None = None
-    #: No request may run longer than this, whatever timeout the caller asks for (None: no cap).
-    hard_ceiling_seconds: float | None = None
-
-
-_LEAN_PATHS: dict[Path, str] = {}
-_LEAN_PATH_LOCK = threading.Lock()
-
-
-def discover_lean_path(project_root: Path) -> str:
-    """``lake env printenv LEAN_PATH`` in ``project_root``, once per project (blocking).
-
-    The trailing newline is stripped (the reference kept it, official-impl §8 item 23).
-    """
-    root = project_root.resolve()
-    with _LEAN_PATH_LOCK:
-        cached = _LEAN_PATHS.get(root)
-        if cached is not None:
-            return cached
-        try:
-            done = subprocess.run(
-                ["lake", "env", "printenv", "LEAN_PATH"],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BackendUnavailable(f"cannot run `lake env` in {root}: {exc}") from exc
-        if done.returncode != 0:
-            raise BackendUnavailable(
-                f"`lake env printenv LEAN_PATH` failed in {root}: {done.stderr.strip()[-2000:]}"
-            )
-        _LEAN_PATHS[root] = done.stdout.rstrip("\r\n")
-        return _LEAN_PATHS[root]
-
-
 def encode_request(command: str, payload: dict[str, Any]) -> bytes:
     """The request line ``command {compact json}\\n`` (raw UTF-8; never a blank line)."""
     if not command or any(c.isspace() for c in command):
@@ -132,63 +79,6 @@ def encode_request(command: str, payload: dict[str, Any]) -> bytes:
         return f"{command} {body}\n".encode()
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (lone surrogate) is a ValueError
         raise InvalidRequest(f"the payload of {command} cannot be sent: {exc}") from exc
-
-
-# Limits are applied by a tiny exec trampoline rather than a ``preexec_fn``: a ``preexec_fn``
-# forces fork() instead of vfork(), which runs gRPC's fork handlers in a threaded server and
-# can crash the child before exec. The trampoline also asks Linux to SIGKILL the REPL when the
-# verifier dies (PR_SET_PDEATHSIG survives exec), so a killed verifier leaves no orphan; where
-# that is not available, the REPL still exits at the EOF of its stdin pipe.
-_LIMITS_TRAMPOLINE = """\
-import os, resource, signal, sys
-stack, memory, cpus, parent = sys.argv[1:5]
-try:
-    import ctypes
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-except (OSError, AttributeError):
-    pass
-if parent and os.getppid() != int(parent):  # the verifier died before the request took hold
-    sys.exit(1)
-if stack:
-    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
-    resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
-if memory:
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-    limit = int(memory) if hard == resource.RLIM_INFINITY else min(int(memory), hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-if cpus:
-    os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
-os.execv(sys.argv[5], sys.argv[5:])
-"""
-
-
-def resolve_executable(config: ReplConfig, env: Mapping[str, str]) -> str:
-    """Absolute path of the executable (a bare name is looked up on PATH, a relative path
-    under ``project_root`` as subprocess does); BackendUnavailable if it cannot be run."""
-    name = str(config.executable)
-    if os.sep not in name:
-        found = shutil.which(name, path=env.get("PATH"))
-    else:
-        path = Path(name) if Path(name).is_absolute() else (config.project_root or Path()) / name
-        found = str(path) if path.is_file() and os.access(path, os.X_OK) else None
-    if found is None:
-        raise BackendUnavailable(f"cannot start {name}: no such executable file")
-    return os.path.abspath(found)
-
-
-def launch_argv(config: ReplConfig, program: str) -> list[str]:
-    """The argv to spawn: the REPL's own argv behind the limits trampoline (which also ties the
-    REPL's life to this process)."""
-    argv = [program, *config.imports, *(f"--{o}" for o in config.options)]
-    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    stack = config.stack_unlimited and soft != hard
-    limits = [
-        "1" if stack else "",
-        str(config.max_memory_bytes or ""),
-        ",".join(str(c) for c in config.cpu_affinity or ()),
-        str(os.getpid()),
-    ]
-    return [sys.executable, "-I", "-S", "-c", _LIMITS_TRAMPOLINE, *limits, *argv]
 
 
 class _LineReader(asyncio.Protocol):
@@ -261,6 +151,8 @@ class Repl:
         #: Seconds this process spent answering requests (its busy time, ``ready.`` excluded).
         self.busy_seconds = 0.0
         self.last_failure: str | None = None
+        #: This process's private TMPDIR (and cwd without a project); removed when it exits.
+        self.private_dir: Path | None = None
         #: True once the process wrote to stderr after ``ready.`` (its answers are suspect).
         self.stderr_noise = False
         self._proc: asyncio.subprocess.Process | None = None
@@ -289,8 +181,12 @@ class Repl:
         if self._proc is not None:
             raise RuntimeError("a Repl is started once; make a new one")
         started = time.monotonic()
+        await asyncio.to_thread(check_network_isolation, self.config.network_isolation)
         env = await self._environment()
-        await self._spawn(launch_argv(self.config, resolve_executable(self.config, env)), env)
+        program = resolve_executable(self.config, env)
+        self.private_dir = private_directory(self.config)
+        env.update(temp_environment(self.private_dir))
+        await self._spawn(launch_argv(self.config, program), env)
         try:
             async with asyncio.timeout(self.config.ready_timeout_seconds):
                 await self._await_ready()
@@ -332,16 +228,21 @@ class Repl:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=slave,
                 stderr=asyncio.subprocess.PIPE,
-                cwd=self.config.project_root,
+                cwd=working_directory(self.config, self.private_dir or Path()),
                 env=env,
                 start_new_session=True,  # its own process group: one killpg takes every child
             )
         except OSError as exc:
             os.close(master)
+            remove_directory(self.private_dir)
             raise BackendUnavailable(f"cannot start {self.config.executable}: {exc}") from exc
         finally:
             os.close(slave)
         self.pid = self._proc.pid
+        exited = asyncio.create_task(self._proc.wait(), name=f"repl-{self.pid}-exit")
+        directory = self.private_dir
+        exited.add_done_callback(lambda _: remove_directory(directory))
+        self._tasks.append(exited)
         if self._dead:  # killed (pool closing) while the environment was being prepared
             os.close(master)
             self.kill()
@@ -356,7 +257,6 @@ class Repl:
             pipe.close()
             self.kill()
             raise
-        self._tasks.append(asyncio.create_task(self._proc.wait(), name=f"repl-{self.pid}-exit"))
         self._tasks.append(asyncio.create_task(self._drain_stderr(), name=f"repl-{self.pid}-err"))
 
     async def _await_ready(self) -> None:
@@ -506,7 +406,8 @@ class Repl:
         await self._reap()
         tail = self.stderr_tail()
         oom = code == -signal.SIGKILL or any(m in tail for m in _OOM_MARKERS)
-        self.last_failure = self.last_failure or ("oom" if oom else "crash")
+        cause = "cpu_limit" if code == -signal.SIGXCPU else "oom" if oom else "crash"
+        self.last_failure = self.last_failure or cause
         logger.warning("REPL %s %s during %s (exit code %s)", self, what, command, code)
         return BackendCrashed(
             f"Lean process {self.pid} {what} during {command} (exit code {code}); "

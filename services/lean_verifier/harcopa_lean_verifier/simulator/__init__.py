@@ -41,6 +41,11 @@ Rules are consulted, first match wins, before the built-in rules, for every tact
 (also inside ``have ... := by ...`` blocks and for term proofs). Result goals replace the goal;
 their ``hyps`` are added to its context.
 
+``sim.io`` (lean-sim only, not a Pantograph command) performs for real the OS actions a hostile
+``#eval`` would try (``connect`` to ``host:port``, ``write`` N ``bytes`` to a path, ``spin`` N
+CPU seconds) and reports
+the outcome with the process's cwd and TMPDIR: tests use it to show what the sandbox allows.
+
 Faults (scenario ``faults`` or ``--sim.<key>=VALUE``, VALUE parsed as JSON when possible):
 ``latency`` (seconds; or ``{"dist": "uniform", "low", "high"}`` / ``{"dist": "lognormal",
 "mu", "sigma"}``; or a mapping command -> either, ``"*"`` = default), ``seed``,

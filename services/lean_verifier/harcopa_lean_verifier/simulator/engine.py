@@ -7,7 +7,9 @@ a tactic error. Not a prover: outcomes are table-driven and documented in the pa
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from harcopa_lean_verifier.simulator.blocks import split_tactics
@@ -25,6 +27,10 @@ from harcopa_lean_verifier.simulator.terms import (
     same,
     strip_parens,
 )
+
+#: ``native_decide`` and ``decide`` told to evaluate natively: the proof uses Lean.ofReduceBool.
+_NATIVE = re.compile(r"native_decide|\+native\b|\bnative\s*:=\s*true")
+_FALSE_ELIM = re.compile(r"^(?:\(?(?P<a>[^\s()]+)\)?\.elim|False\.elim\s+(?P<b>[^\s()]+))$")
 
 
 class TacticFailure(Exception):
@@ -52,6 +58,8 @@ class Run:
     gaps: list[tuple[Goal, int | None]] = field(default_factory=list)
     used_sorry: bool = False
     used_native: bool = False
+    #: The file's axioms and binder-free theorems so far (name -> statement), for ``exact``.
+    constants: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def over(cls, state: GoalState, ids: Ids, scenario: Scenario, draft: bool = False) -> Run:
@@ -149,7 +157,7 @@ def apply_tactic(run: Run, goal: Goal, text: str, offset: int = 0) -> list[Goal]
     by_rule = consult(run, goal, text)
     if by_rule is not None:
         return by_rule
-    if "native_decide" in text:
+    if _NATIVE.search(text):
         run.used_native = True
     return tactics.dispatch(run, goal, text.strip(), offset)
 
@@ -194,10 +202,22 @@ def exact_term(run: Run, goal: Goal, term: str, offset: int | None = None) -> li
 
     if t in ("rfl", "trivial", "True.intro") and closes(run, goal):
         return []
+    if _constant_proves(run, t, target):
+        return []
     raise TacticFailure(
         f"type mismatch\n  {t}\nhas a type the simulator cannot infer (no built-in or "
         f"scenario rule)\nbut is expected to have type\n  {target}"
     )
+
+
+def _constant_proves(run: Run, term: str, target: str) -> bool:
+    """``NAME`` of the target's type, or ``NAME.elim`` / ``False.elim NAME`` of type False."""
+    stated = run.constants.get(term)
+    if stated is not None:
+        return same(stated, target)
+    elim = _FALSE_ELIM.match(term)
+    name = (elim.group("a") or elim.group("b")) if elim else None
+    return name is not None and same(run.constants.get(name, ""), "False")
 
 
 def _mismatch(term: str, actual: str, expected: str) -> str:

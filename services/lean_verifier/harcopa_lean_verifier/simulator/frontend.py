@@ -3,6 +3,14 @@
 Called by the simulator's protocol. Each ``theorem``/``lemma``/``example`` proof runs through
 the tactic engine; messages use Lean's wording (``declaration uses 'sorry'``, ``unsolved
 goals``, ``'NAME' depends on axioms: [...]``); positions are UTF-8 byte offsets as in §7.17.
+
+``#print axioms`` follows what a proof uses, as Lean's does: the standard axioms, ``sorryAx``
+for a ``sorry``, ``Lean.ofReduceBool`` for ``native_decide`` (or ``decide +native``), every
+escape axiom the proof names (``sorryAx``, ``Lean.ofReduceBool``, ``Lean.ofReduceNat``,
+``Lean.trustCompiler``, under any prefix), the file's own axioms it names, and everything an
+earlier theorem of the file it names depends on. ``exact NAME`` proves a goal of ``NAME``'s
+type (``NAME.elim`` any goal when it is ``False``). ``#exit`` ends the file there, with
+Lean's warning.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from harcopa.fps import identifiers
 from harcopa_lean_verifier.simulator.declarations import (
     DECLARATION_KEYWORDS,
     PROOF_KEYWORDS,
@@ -28,6 +37,15 @@ FILE_NAME = "<anonymous>"
 STANDARD_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
 #: Lean's order in ``#print axioms`` output for the axioms the simulator reports.
 _AXIOM_ORDER = ("propext", "sorryAx", "Classical.choice", "Lean.ofReduceBool", "Quot.sound")
+#: Axioms outside the standard three a proof can name, by their last name component.
+ESCAPE_AXIOMS = {
+    "sorryAx": "sorryAx",
+    "ofReduceBool": "Lean.ofReduceBool",
+    "ofReduceNat": "Lean.ofReduceNat",
+    "trustCompiler": "Lean.trustCompiler",
+}
+EXIT_WARNING = "using 'exit' to interrupt Lean"
+_TYPED = re.compile(r"\s*\S+\s*:(?P<type>.*)$", re.DOTALL)
 _COMMAND = re.compile(
     r"(?:@\[|/--|private\b|protected\b|noncomputable\b|open\b|set_option\b|namespace\b|"
     r"section\b|end\b|universe\b|variable\b|import\b|attribute\b|macro\b|syntax\b|notation\b|"
@@ -65,6 +83,8 @@ class FileChecker:
         self.sorrys = sorrys
         self.proved: dict[str, _Proved] = {}
         self.custom_axioms: set[str] = set()
+        #: Axioms and binder-free theorems declared so far, with their statements.
+        self.constants: dict[str, str] = {}
         self._line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
 
     def position(self, offset: int) -> str:
@@ -91,7 +111,15 @@ class FileChecker:
         return [(bounds[i], bounds[i + 1]) for i in range(len(starts)) if bounds[i] < bounds[i + 1]]
 
     def run(self) -> list[ProcessedUnit]:
-        return [self.unit(start, end) for start, end in self.spans()]
+        units: list[ProcessedUnit] = []
+        for start, end in self.spans():
+            keyword, at = split_keyword(self.masked[start:end])
+            if keyword == "#exit":  # Lean stops reading the file here
+                unit = ProcessedUnit(start, end)
+                unit.messages.append(self.message("warning", start + at, EXIT_WARNING))
+                return [*units, unit]
+            units.append(self.unit(start, end))
+        return units
 
     def unit(self, start: int, end: int) -> ProcessedUnit:
         unit = ProcessedUnit(start, end)
@@ -114,6 +142,9 @@ class FileChecker:
             if name:
                 self.custom_axioms.add(name)
                 unit.new_constants.append(name)
+                typed = _TYPED.match(body[at + len(keyword) :])
+                if typed is not None and "(" not in typed.group("type")[:1]:
+                    self.constants[name] = typed.group("type")
         elif keyword in DECLARATION_KEYWORDS:
             name = declared_name(body)
             unit.new_constants.extend([name] if name else [])
@@ -140,7 +171,7 @@ class FileChecker:
             unit.messages.append(self.message("error", unit.start + exc.offset, str(exc)))
             return
         goal = self._goal(decl)
-        run = Run(self.ids, self.scenario, {}, {}, draft=self.sorrys)
+        run = Run(self.ids, self.scenario, {}, {}, draft=self.sorrys, constants=self.constants)
         proof_at = unit.start + decl.proof_offset
         try:
             remaining = prove(run, goal, decl.proof, 0)
@@ -152,19 +183,30 @@ class FileChecker:
         if run.used_sorry:
             where = unit.start + (decl.name_offset if decl.name else decl.keyword_offset)
             unit.messages.append(self.message("warning", where, "declaration uses 'sorry'"))
-        mentioned = tuple(
-            a
-            for a in sorted(self.custom_axioms)
-            if re.search(rf"(?<![\w.']){re.escape(a)}(?![\w'])", decl.proof)
-        )
         if decl.name:
-            self.proved[decl.name] = _Proved(run.used_sorry, run.used_native, mentioned)
+            uses = self.dependencies(decl.proof)
+            self.proved[decl.name] = _Proved(run.used_sorry, run.used_native, uses)
             unit.new_constants.append(decl.name)
+            if not decl.binders:
+                self.constants[decl.name] = decl.statement
         if self.sorrys and run.gaps:
             unit.state = GoalState(
                 tuple(g for g, _ in run.gaps), goal.uid, run.assignments, run.mvar_names, True
             )
             unit.sorry_spans = [(proof_at + (o or 0), proof_at + (o or 0) + 5) for _, o in run.gaps]
+
+    def dependencies(self, proof: str) -> tuple[str, ...]:
+        """The non-standard axioms a proof reaches through the names it mentions."""
+        found: set[str] = set()
+        for ident in identifiers(proof):
+            parts = ident.removeprefix("_root_.").split(".")
+            found |= {ESCAPE_AXIOMS[part] for part in parts if part in ESCAPE_AXIOMS}
+            for name in (".".join(parts[:n]) for n in range(1, len(parts) + 1)):  # h.elim: h
+                if name in self.custom_axioms:
+                    found.add(name)
+                if name in self.proved:
+                    found |= set(self.axioms_of(name)) - set(STANDARD_AXIOMS)
+        return tuple(sorted(found))
 
     def print_axioms(self, unit: ProcessedUnit, name: list[str]) -> None:
         if not name:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from harcopa_lean_verifier.simulator import commands
+from harcopa_lean_verifier.simulator import commands, os_probe
 from harcopa_lean_verifier.simulator.state import Repl
 
 Reply = dict[str, Any]
@@ -73,6 +73,15 @@ FIELDS: dict[str, tuple[str, dict[str, tuple[str, bool]]]] = {
             "sorrys": ("bool", True),
             "typeErrorsAsGoals": ("bool", True),
             "newConstants": ("bool", True),
+        },
+    ),
+    "sim.io": (
+        "SimIo",
+        {
+            "connect": ("str", False),
+            "write": ("str", False),
+            "bytes": ("nat", False),
+            "spin": ("nat", False),
         },
     ),
 }
@@ -159,6 +168,7 @@ HANDLERS: dict[str, Handler] = {
     "goal.delete": commands.goal_delete,
     "goal.print": commands.goal_print,
     "frontend.process": commands.frontend_process,
+    "sim.io": lambda repl, args: os_probe.sim_io(args),  # lean-sim only (os_probe.py)
 }
 
 

@@ -29,7 +29,13 @@ from harcopa.domain import (
     state_of,
 )
 from harcopa.errors import InvalidRequest
-from harcopa.fps import collapse_by_sorry, extract_single_block, find_banned, is_submission
+from harcopa.fps import (
+    collapse_by_sorry,
+    extract_single_block,
+    find_banned,
+    is_submission,
+    strict_audit,
+)
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
 from harcopa_orchestrator.search.candidates import sample
@@ -129,12 +135,20 @@ async def prove_draft(
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
     final_ok, detail = None, ""
+    forbidden: tuple[str, ...] = ()
+    inlined = inline_gap_proofs(draft, gaps.scripts)
     if ctx.strict:
-        inlined = inline_gap_proofs(draft, gaps.scripts)
         final_ok, detail = False, "cannot inline gap proofs"
         if inlined is not None:
-            final_ok, detail = await check_text(ctx, statement_file(problem, inlined))
+            final_ok, detail, forbidden = await check_text(ctx, statement_file(problem, inlined))
     outcome = AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED
     return attempt.done(
-        ctx, outcome, samples, final_check_ok=final_ok, detail=detail, gap_proof=gaps.proof
+        ctx,
+        outcome,
+        samples,
+        final_check_ok=final_ok,
+        detail=detail,
+        gap_proof=gaps.proof,
+        forbidden_axioms=forbidden,
+        strict_audit_passed=None if ctx.strict else strict_audit(inlined or draft)[0],
     )

@@ -27,7 +27,7 @@ from harcopa.domain import (
     SolutionStep,
 )
 from harcopa.errors import HarcopaError, InvalidRequest
-from harcopa.fps import submission_line
+from harcopa.fps import strict_audit, submission_line
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.concurrent import in_order
@@ -70,6 +70,8 @@ class Conclusion:
     final_check_ok: bool | None
     solved: bool
     detail: str = ""
+    strict_audit_passed: bool | None = None
+    forbidden_axioms: tuple[str, ...] = ()
 
 
 def malformed_submission(step: str) -> str | None:
@@ -116,11 +118,16 @@ async def conclude(
         else:
             rpe = result.tactic
     final_ok: bool | None = None
+    audited: bool | None = None
+    forbidden: tuple[str, ...] = ()
     detail = "" if rpe else "RPE found no equivalence proof"
     if session.parsed.formal_answer is None:
         detail = "unsupervised problem: no ground truth to compare with"
     if ctx.strict and rpe is not None:
-        final_ok, detail = await final_check(ctx, problem, session, path, step)
+        final_ok, detail, forbidden = await final_check(ctx, problem, session, path, step)
+    elif rpe is not None:  # paper mode accepted it: would strict mode's filter have?
+        steps = [inline_gap_proofs(a.step.text, a.scripts) or a.step.text for a in path]
+        audited = strict_audit("\n".join([*steps, step]))[0]
     return Conclusion(
         submission=submission,
         rpe_tactic=rpe,
@@ -128,6 +135,8 @@ async def conclude(
         final_check_ok=final_ok,
         solved=rpe is not None and final_ok is not False,
         detail=detail,
+        strict_audit_passed=audited,
+        forbidden_axioms=forbidden,
     )
 
 
@@ -137,24 +146,28 @@ async def final_check(
     session: Session,
     path: Sequence[Accepted],
     step: str,
-) -> tuple[bool, str]:
+) -> tuple[bool, str, tuple[str, ...]]:
     """Assemble steps (gap proofs inlined) + submission and check the whole file."""
     parts: list[str] = []
     for accepted in path:
         inlined = inline_gap_proofs(accepted.step.text, accepted.scripts)
         if inlined is None:
-            return False, "cannot inline gap proofs: gaps and proofs do not match"
+            return False, "cannot inline gap proofs: gaps and proofs do not match", ()
         parts.append(inlined)
     return await check_text(ctx, solving_file(problem, session.parsed, "\n".join([*parts, step])))
 
 
-async def check_text(ctx: SearchContext, text: str) -> tuple[bool, str]:
-    """Check an assembled file; ``(ok, why not)``."""
+async def check_text(ctx: SearchContext, text: str) -> tuple[bool, str, tuple[str, ...]]:
+    """Check an assembled file; ``(ok, why not, axioms outside the allowlist)``."""
     check = await ctx.verifier.check_file(text)
     if check.ok:
-        return True, ""
+        return True, "", check.forbidden_axioms
     errors = "; ".join(m.text for m in check.messages)[:500]
-    return False, f"final check failed (sorries={check.sorries}): {errors}"
+    forbidden = (
+        f", forbidden axioms {list(check.forbidden_axioms)}" if check.forbidden_axioms else ""
+    )
+    detail = f"final check failed (sorries={check.sorries}{forbidden}): {errors}"
+    return False, detail, check.forbidden_axioms
 
 
 @dataclass(slots=True)
@@ -191,6 +204,8 @@ class AttemptDraft:
             stats=stats,
             detail=detail or (c.detail if c else ""),
             prompt_state=prompt_state,
+            strict_audit_passed=c.strict_audit_passed if c else None,
+            forbidden_axioms=c.forbidden_axioms if c else (),
         )
 
 

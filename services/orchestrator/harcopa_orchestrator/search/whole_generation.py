@@ -29,6 +29,7 @@ from harcopa.fps import (
     initial_solution_state_text,
     replace_block,
     split_solution_steps,
+    strict_audit,
 )
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
@@ -121,12 +122,13 @@ async def one_draft(
             ctx, AttemptOutcome.WRONG_ANSWER, submission=submission, gap_proof=gaps.proof
         )
     final_ok, detail = None, ""
+    forbidden: tuple[str, ...] = ()
+    inlined = inline_gap_proofs(draft, gaps.scripts)
     if ctx.strict:
-        inlined = inline_gap_proofs(draft, gaps.scripts)
         final_ok, detail = False, "cannot inline gap proofs"
         if inlined is not None:
             text = solving_file(problem, session.parsed, inlined)
-            final_ok, detail = await check_text(ctx, text)
+            final_ok, detail, forbidden = await check_text(ctx, text)
     return attempt.done(
         ctx,
         AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED,
@@ -135,4 +137,6 @@ async def one_draft(
         final_check_ok=final_ok,
         detail=detail,
         gap_proof=gaps.proof,
+        forbidden_axioms=forbidden,
+        strict_audit_passed=None if ctx.strict else strict_audit(inlined or draft)[0],
     )
