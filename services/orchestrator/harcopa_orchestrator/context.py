@@ -5,16 +5,24 @@ Built per problem by ``scheduler.Scheduler.context``; read by every algorithm in
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
 from harcopa.domain import Attempt, AttemptOutcome, Mode, SearchParams
+from harcopa.errors import HarcopaError
 from harcopa.fps import BannedPolicy
 from harcopa.prompts import PromptTemplates
 from harcopa.protocols import Generator, Verifier
 from harcopa_orchestrator.metering import Meter
 from harcopa_orchestrator.search.tree import SearchTree
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a cancelled search waits for its sessions to close before leaving them to leases.
+CLOSE_ON_CANCEL_SECONDS = 5.0
 
 
 @dataclass
@@ -50,8 +58,17 @@ class SearchContext:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.close_sessions is not None:
+        if self.close_sessions is None:
+            return
+        if kind is None or not issubclass(kind, asyncio.CancelledError):
             await self.close_sessions()
+            return
+        # Cancelled (a shutdown, CancelRun): close what answers soon; the verifier's leases
+        # end the rest, so a verifier that is down cannot hold the shutdown.
+        try:
+            await asyncio.wait_for(self.close_sessions(), CLOSE_ON_CANCEL_SECONDS)
+        except (TimeoutError, HarcopaError) as error:
+            logger.info("sessions left to their leases on cancellation (%s)", error or "timeout")
 
     def resumed_attempts(self) -> list[Attempt]:
         """The prior attempts a search continues from: those before the first ERROR attempt

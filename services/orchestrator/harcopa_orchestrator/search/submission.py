@@ -7,6 +7,7 @@ re-check the assembled solution as a whole file (official-impl §2.4–2.7, DESI
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -28,7 +29,7 @@ from harcopa.domain import (
 )
 from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa.fps import strict_audit, submission_line
-from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.context import CLOSE_ON_CANCEL_SECONDS, SearchContext
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.hierarchical import Hierarchy
@@ -43,13 +44,22 @@ async def opened(
 ) -> AsyncIterator[Session]:
     """A verifier session for ``problem`` that is closed on exit, whatever happens."""
     session = await ctx.verifier.open_session(problem, frameworks, ctx.mode)
+    cancelled = False
     try:
         yield session
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
+        closing = ctx.verifier.close_session(session.session_id)
         try:
-            await ctx.verifier.close_session(session.session_id)
-        except HarcopaError as error:
-            logger.warning("closing session %s failed: %s", session.session_id, error)
+            if cancelled:  # a shutdown: a verifier that is down must not hold it up (the
+                # session's lease ends it on the verifier)
+                await asyncio.wait_for(closing, CLOSE_ON_CANCEL_SECONDS)
+            else:
+                await closing
+        except (HarcopaError, TimeoutError) as error:
+            logger.warning("closing session %s failed: %s", session.session_id, error or "timeout")
 
 
 @dataclass(frozen=True, slots=True)
