@@ -32,6 +32,7 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
+from harcopa_cli.outputs.arguments import add_output_arguments
 from harcopa_cli.runs import add_spec_arguments, follow, spec_from_args
 
 PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
@@ -52,7 +53,10 @@ def register(subparsers: Any) -> None:
         default=Path(os.environ.get("HARCOPA_BENCHMARK_ROOT", "../shared/benchmark")),
         help="folder with the benchmark JSON files (default: $HARCOPA_BENCHMARK_ROOT)",
     )
-    parser.add_argument("--workdir", type=Path, default=Path("runs"), help="store, logs, exports")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("runs"), help="the run store's folder (default: runs/)"
+    )
+    add_output_arguments(parser, Path("runs"))
     parser.add_argument(
         "--resume",
         default="",
@@ -300,6 +304,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
         default = {"model": "smollm2", "model_backend": "auto"}.get(flag)
         if value and value != default:
             parts += ["--" + flag.replace("_", "-"), shlex.quote(str(value))]
+    if args.output_dir != Path("runs"):
+        parts += ["--output-dir", shlex.quote(str(args.output_dir))]
     for flag in ("verifier_backend", "lean_scenario", "pool_size", "reference"):
         value = getattr(args, flag, None)
         if value and value != "auto":
@@ -310,9 +316,11 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
 async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str]) -> int:
     from harcopa.orchestrator_client import OrchestratorClient
     from harcopa_cli.local import ServiceProcess, free_port
+    from harcopa_cli.outputs import logs as run_logs
+    from harcopa_cli.outputs.provenance import eval_provenance
 
     workdir: Path = args.workdir
-    logs = workdir / "logs"
+    logs = run_logs.staging_folder(args.output_dir)  # moved into the run folder once named
     started: list[ServiceProcess] = []
     try:
         verifier = ServiceProcess(
@@ -365,6 +373,8 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
         )
         started.append(orchestrator)
         await orchestrator.start()
+        backend = plan.model_env["HARCOPA_MODEL_BACKEND__KIND"] if plan.model_env else None
+        provenance = await eval_provenance(args, backend, verifier.target)
         async with OrchestratorClient(orchestrator.target) as client:
             if args.resume:
                 run_id = args.resume
@@ -374,9 +384,10 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
             else:
                 run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
                 run_id_out.append(run_id)
-            print(f"harcopa eval: run {run_id}", file=sys.stderr)
+            logs = run_logs.adopt(logs, args.output_dir, run_id)
+            print(f"harcopa eval: run {run_id} (logs in {logs})", file=sys.stderr)
             await follow(client, run_id)
-        return await _finish(args, run_id)
+        return await _finish(args, run_id, provenance)
     finally:
         for service in reversed(started):
             await service.stop()
@@ -392,8 +403,10 @@ def _ports(service: str, port: int) -> dict[str, str]:
     return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
 
 
-async def _finish(args: argparse.Namespace, run_id: str) -> int:
-    """Print the report and export the results; non-zero unless the run succeeded."""
+async def _finish(args: argparse.Namespace, run_id: str, provenance: dict[str, Any]) -> int:
+    """Print the report and write the run folder; non-zero unless the run succeeded."""
+    from harcopa_cli.outputs.cost import Prices
+    from harcopa_cli.outputs.folder import write_run_folder
     from harcopa_cli.runs import run_report
     from harcopa_orchestrator.store import RunStore
 
@@ -405,9 +418,16 @@ async def _finish(args: argparse.Namespace, run_id: str) -> int:
             print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
             return 1
         print((await run_report(store, run_id, args.benchmark_root)).render())
-        out = workdir / f"{run_id}.jsonl"
-        count = await store.export_jsonl(run_id, out)
-        print(f"results: {out} ({count} problems)")
+        folder = await write_run_folder(
+            store,
+            run_id,
+            args.output_dir,
+            benchmark_root=args.benchmark_root,
+            prices=Prices(args.gpu_hour_price, args.cpu_hour_price),
+            provenance=provenance,
+            resume_command=resume_command(args, run_id),
+        )
+        print(f"run folder: {folder}/ (report.html, report.md, results.json, samples.jsonl)")
         if run.status is d.RunStatus.SUCCEEDED:
             return 0
         unchecked = len(run.errored_problems) or run.progress.problems_unfinished

@@ -18,6 +18,7 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
+from harcopa_cli.outputs.arguments import add_output_arguments
 
 DEFAULT_TARGET = os.environ.get("HARCOPA_ORCHESTRATOR_TARGET", "127.0.0.1:50050")
 
@@ -203,6 +204,7 @@ def _register_report(actions: Any) -> None:
         " (default: $HARCOPA_BENCHMARK_ROOT)",
     )
     report.add_argument("--json", action="store_true", help="a JSON list, one object per table")
+    add_output_arguments(report, None)
     report.set_defaults(handler=_report)
 
 
@@ -347,7 +349,10 @@ def _report(args: argparse.Namespace) -> int:
     root = None if args.no_exclusions else args.benchmark_root
 
     async def load() -> list[Any]:
-        return [await run_report(store, run_id, root) for run_id in args.run_ids]
+        reports = [await run_report(store, run_id, root) for run_id in args.run_ids]
+        if args.output_dir is not None:
+            await write_folders(store, args, root)
+        return reports
 
     try:
         reports = asyncio.run(load())
@@ -363,6 +368,27 @@ def _report(args: argparse.Namespace) -> int:
     else:
         print(render_many(tables))
     return 0
+
+
+async def write_folders(store: Any, args: argparse.Namespace, root: Path | None) -> None:
+    """``--output-dir``: each run's folder, and with several runs their comparison plot."""
+    from harcopa_cli.outputs.cost import Prices
+    from harcopa_cli.outputs.folder import write_comparison, write_run_folder
+    from harcopa_cli.outputs.plots import PlottingUnavailable
+
+    prices = Prices(args.gpu_hour_price, args.cpu_hour_price)
+    for run_id in dict.fromkeys(args.run_ids):
+        folder = await write_run_folder(
+            store, run_id, args.output_dir, benchmark_root=root, prices=prices
+        )
+        print(f"run folder: {folder}/", file=sys.stderr)
+    if len(set(args.run_ids)) > 1:
+        try:
+            plot = await write_comparison(store, args.run_ids, args.output_dir, root)
+        except PlottingUnavailable as error:
+            print(f"harcopa run report: no comparison plot: {error}", file=sys.stderr)
+        else:
+            print(f"comparison plot: {plot}", file=sys.stderr)
 
 
 async def run_report(store: Any, run_id: str, benchmark_root: Path | None) -> Any:
