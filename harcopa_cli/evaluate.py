@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path("runs"), help="the run store's folder (default: runs/)"
     )
-    add_output_arguments(parser, Path("runs"))
+    add_output_arguments(parser, "the --workdir folder, runs/")
     parser.add_argument(
         "--resume",
         default="",
@@ -190,6 +190,7 @@ def session_capacity(pool: int) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    args.output_dir = args.output_dir or args.workdir
     if args.resume:
         _resume_spec(args)  # fills args from the store; refuses conflicting flags
     else:
@@ -304,7 +305,7 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
         default = {"model": "smollm2", "model_backend": "auto"}.get(flag)
         if value and value != default:
             parts += ["--" + flag.replace("_", "-"), shlex.quote(str(value))]
-    if args.output_dir != Path("runs"):
+    if getattr(args, "output_dir", None) not in (None, args.workdir):
         parts += ["--output-dir", shlex.quote(str(args.output_dir))]
     for flag in ("verifier_backend", "lean_scenario", "pool_size", "reference"):
         value = getattr(args, flag, None)

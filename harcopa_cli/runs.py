@@ -204,7 +204,7 @@ def _register_report(actions: Any) -> None:
         " (default: $HARCOPA_BENCHMARK_ROOT)",
     )
     report.add_argument("--json", action="store_true", help="a JSON list, one object per table")
-    add_output_arguments(report, None)
+    add_output_arguments(report, "none is written")
     report.set_defaults(handler=_report)
 
 

@@ -21,16 +21,15 @@ def price(text: str) -> float:
     return value
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, default: Path | None) -> None:
-    """``--output-dir`` (``default``: None means no folder unless asked) and the two prices."""
-    where = f"default: {default}/" if default is not None else "default: none is written"
+def add_output_arguments(parser: argparse.ArgumentParser, where: str) -> None:
+    """``--output-dir`` (no default value: ``where`` tells the user what happens without it)
+    and the two prices."""
     parser.add_argument(
         "--output-dir",
         type=Path,
-        default=default,
         metavar="DIR",
         help=f"write the run folder DIR/<run_id>/ (results.json, samples.jsonl, report.md,"
-        f" report.html, plots, logs; {where})",
+        f" report.html, plots, logs; default: {where})",
     )
     parser.add_argument(
         "--gpu-hour-price",

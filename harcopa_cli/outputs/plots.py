@@ -67,7 +67,7 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError as error:
         raise PlottingUnavailable(
-            "plots need matplotlib (pip install 'harcopa[orchestrator]')"
+            "plots need matplotlib (pip install 'harcopa[reports]')"
         ) from error
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
