@@ -351,7 +351,11 @@ def _report(args: argparse.Namespace) -> int:
     async def load() -> list[Any]:
         reports = [await run_report(store, run_id, root) for run_id in args.run_ids]
         if args.output_dir is not None:
-            await write_folders(store, args, root)
+            from harcopa_cli.outputs.cost import Prices
+            from harcopa_cli.outputs.folder import write_folders
+
+            prices = Prices(args.gpu_hour_price, args.cpu_hour_price)
+            await write_folders(store, args.run_ids, args.output_dir, root, prices)
         return reports
 
     try:
@@ -368,27 +372,6 @@ def _report(args: argparse.Namespace) -> int:
     else:
         print(render_many(tables))
     return 0
-
-
-async def write_folders(store: Any, args: argparse.Namespace, root: Path | None) -> None:
-    """``--output-dir``: each run's folder, and with several runs their comparison plot."""
-    from harcopa_cli.outputs.cost import Prices
-    from harcopa_cli.outputs.folder import write_comparison, write_run_folder
-    from harcopa_cli.outputs.plots import PlottingUnavailable
-
-    prices = Prices(args.gpu_hour_price, args.cpu_hour_price)
-    for run_id in dict.fromkeys(args.run_ids):
-        folder = await write_run_folder(
-            store, run_id, args.output_dir, benchmark_root=root, prices=prices
-        )
-        print(f"run folder: {folder}/", file=sys.stderr)
-    if len(set(args.run_ids)) > 1:
-        try:
-            plot = await write_comparison(store, args.run_ids, args.output_dir, root)
-        except PlottingUnavailable as error:
-            print(f"harcopa run report: no comparison plot: {error}", file=sys.stderr)
-        else:
-            print(f"comparison plot: {plot}", file=sys.stderr)
 
 
 async def run_report(store: Any, run_id: str, benchmark_root: Path | None) -> Any:

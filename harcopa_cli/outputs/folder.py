@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,22 @@ async def write_comparison(
         rates.append(loaded.report.solve_rate)
     await asyncio.to_thread(output_dir.mkdir, parents=True, exist_ok=True)
     return await asyncio.to_thread(plots.comparison, curves, rates, output_dir / plots.COMPARISON)
+
+
+async def write_folders(
+    store: Any, run_ids: Sequence[str], output_dir: Path, root: Path | None, prices: Prices
+) -> None:
+    """``harcopa run report --output-dir``: each run's folder, and with several runs their
+    comparison plot; says on stderr what it wrote."""
+    for run_id in dict.fromkeys(run_ids):
+        folder = await write_run_folder(
+            store, run_id, output_dir, benchmark_root=root, prices=prices
+        )
+        print(f"run folder: {folder}/", file=sys.stderr)
+    if len(set(run_ids)) > 1:
+        try:
+            plot = await write_comparison(store, list(dict.fromkeys(run_ids)), output_dir, root)
+        except plots.PlottingUnavailable as error:
+            print(f"harcopa run report: no comparison plot: {error}", file=sys.stderr)
+        else:
+            print(f"comparison plot: {plot}", file=sys.stderr)

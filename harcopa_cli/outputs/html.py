@@ -143,7 +143,7 @@ def _problem(sample: dict[str, Any]) -> str:
     outcomes = " ".join(dict.fromkeys(a["outcome"] for a in sample["attempts"]))
     budget = sample["paper_budget"]
     meta = [
-        f"{sample['attempt_count']} attempts",
+        f"{sample['attempt_count']} attempt{'' if sample['attempt_count'] == 1 else 's'}",
         f"budget {'—' if budget is None else budget}",
         f"charged {sample['charged']}",
         f"{sample['rejected_candidates']} rejected",

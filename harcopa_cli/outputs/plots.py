@@ -83,6 +83,7 @@ def _rate_axis(ax: Any, curve: Curve, budgets: list[int], solved: list[int]) -> 
     ax.set_ylabel("problems solved (%)")
     ax.set_ylim(0, 100)
     ax.axvline(curve.limit, color="grey", linestyle=":", linewidth=1)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # budgets are whole units
     ax.grid(True, alpha=0.3)
 
 
@@ -95,7 +96,7 @@ def solved_vs_budget(curve: Curve, title: str, path: Path) -> Path:
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -103,7 +104,7 @@ def solved_vs_budget(curve: Curve, title: str, path: Path) -> Path:
 def time_split(groups: Sequence[tuple[str, d.SearchStats]], title: str, path: Path) -> Path:
     """Stacked bars of where the seconds went, one bar per (label, stats) group."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 1.8 + 0.5 * len(groups)), dpi=110)
+    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.5 * len(groups)), dpi=110)
     labels = [label for label, _ in groups]
     parts = [time_parts(stats) for _, stats in groups]
     left = [0.0] * len(groups)
@@ -114,12 +115,10 @@ def time_split(groups: Sequence[tuple[str, d.SearchStats]], title: str, path: Pa
     ax.invert_yaxis()
     ax.set_xlabel("seconds (summed over concurrent calls)")
     ax.set_title(title, fontsize=10)
-    ax.legend(
-        loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.6 / len(groups)), fontsize=8, ncols=4
-    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5), fontsize=8, ncols=4)
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -144,6 +143,6 @@ def comparison(curves: Sequence[Curve], rates: Sequence[float], path: Path) -> P
     right.set_title("solve rate (the paper's Solved / All)", fontsize=10)
     right.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path

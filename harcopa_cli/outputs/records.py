@@ -115,8 +115,7 @@ def sample_record(
     budget: float | None = None
     steps: int | None = None
     if result is not None and result.status is not d.ProblemStatus.ERRORED:
-        budget, solved_steps = problem_budget(result, spec.pipeline.whole_draft, spec.params.ks)
-        steps = solved_steps
+        budget, steps = problem_budget(result, spec.pipeline.whole_draft, spec.params.ks)
     first = next((a for a in attempts if a.solved), None)
     return {
         "problem_id": problem_id,
