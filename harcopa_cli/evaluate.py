@@ -25,6 +25,7 @@ from harcopa.validation import check_run_spec
 from harcopa_cli import preflight
 from harcopa_cli.benchmarks import add_root_argument
 from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
+from harcopa_cli.outputs.arguments import add_output_arguments
 from harcopa_cli.runs import add_spec_arguments, follow, require_spec_arguments, spec_from_args
 
 DESCRIPTION = """\
@@ -64,11 +65,10 @@ def register(subparsers: Any) -> None:
     )
     add_spec_arguments(parser, required=False)
     add_root_argument(parser)
-    parser.add_argument(
-        "--workdir", type=Path, default=Path("runs"), help="the run store, logs and exports"
-    )
+    parser.add_argument("--workdir", type=Path, default=Path("runs"), help="the run store's folder")
     add_json_flag(parser, "the run's figures and tables (instead of the table)")
     add_config_flag(parser)
+    add_output_arguments(parser, "the --workdir folder, runs/")
     parser.add_argument(
         "--resume",
         default="",
@@ -203,6 +203,7 @@ def session_capacity(pool: int) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     """Check every input (in well under a second, before any service starts), then run."""
+    args.output_dir = args.output_dir or args.workdir
     if args.resume:
         if args.preset:
             raise InvalidRequest("--preset and --resume conflict: a resumed run keeps its budgets")
@@ -317,6 +318,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
         default = {"model": "smollm2", "model_backend": "auto"}.get(flag)
         if value and value != default:
             parts += ["--" + flag.replace("_", "-"), shlex.quote(str(value))]
+    if getattr(args, "output_dir", None) not in (None, args.workdir):
+        parts += ["--output-dir", shlex.quote(str(args.output_dir))]
     for flag in ("verifier_backend", "lean_scenario", "pool_size", "reference"):
         value = getattr(args, flag, None)
         if value and value != "auto":
@@ -327,9 +330,11 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
 async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str]) -> int:
     from harcopa.orchestrator_client import OrchestratorClient
     from harcopa_cli.local import ServiceProcess, free_port
+    from harcopa_cli.outputs import logs as run_logs
+    from harcopa_cli.outputs.provenance import eval_provenance
 
     workdir: Path = args.workdir
-    logs = workdir / "logs"
+    logs = run_logs.staging_folder(args.output_dir)  # moved into the run folder once named
     started: list[ServiceProcess] = []
     try:
         verifier = ServiceProcess(
@@ -382,6 +387,8 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
         )
         started.append(orchestrator)
         await orchestrator.start()
+        backend = plan.model_env["HARCOPA_MODEL_BACKEND__KIND"] if plan.model_env else None
+        provenance = await eval_provenance(args, backend, verifier.target)
         if plan.model_env is not None:
             await _print_estimate(args, model.target)
         async with OrchestratorClient(orchestrator.target) as client:
@@ -393,9 +400,10 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
             else:
                 run_id = await client.start_run(spec_from_args(args, solver_ref, solver_ref))
                 run_id_out.append(run_id)
-            print(f"harcopa eval: run {run_id}", file=sys.stderr)
+            logs = run_logs.adopt(logs, args.output_dir, run_id)
+            print(f"harcopa eval: run {run_id} (logs in {logs})", file=sys.stderr)
             await follow(client, run_id)
-        return await _finish(args, run_id)
+        return await _finish(args, run_id, provenance)
     finally:
         for service in reversed(started):
             await service.stop()
@@ -423,8 +431,10 @@ def _ports(service: str, port: int) -> dict[str, str]:
     return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
 
 
-async def _finish(args: argparse.Namespace, run_id: str) -> int:
-    """Print the report and export the results; non-zero unless the run succeeded."""
+async def _finish(args: argparse.Namespace, run_id: str, provenance: dict[str, Any]) -> int:
+    """Print the report and write the run folder; non-zero unless the run succeeded."""
+    from harcopa_cli.outputs.cost import Prices
+    from harcopa_cli.outputs.folder import write_run_folder
     from harcopa_cli.runs import run_report
     from harcopa_orchestrator.report import aggregate
     from harcopa_orchestrator.store import RunStore
@@ -437,23 +447,30 @@ async def _finish(args: argparse.Namespace, run_id: str) -> int:
             print(f"harcopa eval: run {run_id} not found", file=sys.stderr)
             return 1
         report = await run_report(store, run_id, args.benchmark_root)
-        out = workdir / f"{run_id}.jsonl"
-        count = await store.export_jsonl(run_id, out)
         unchecked = len(run.errored_problems) or run.progress.problems_unfinished
         resume = resume_command(args, run_id)
+        folder = await write_run_folder(
+            store,
+            run_id,
+            args.output_dir,
+            benchmark_root=args.benchmark_root,
+            prices=Prices(args.gpu_hour_price, args.cpu_hour_price),
+            provenance=provenance,
+            resume_command=resume,
+        )
         if args.json:
             print_json(
                 {
                     "run_id": run_id,
                     **report.figures(),
                     "tables": [table.json() for table in aggregate([report])],
-                    "results": str(out),
+                    "run_folder": str(folder),
                     **({"resume": resume} if run.status is not d.RunStatus.SUCCEEDED else {}),
                 }
             )
         else:
             print(report.render())
-            print(f"results: {out} ({count} problems)")
+            print(f"run folder: {folder}/ (report.html, report.md, results.json, samples.jsonl)")
         if args.preset == "smoke":
             print(f"harcopa eval: {SMOKE_NOTE}", file=sys.stderr)
         if run.status is d.RunStatus.SUCCEEDED:

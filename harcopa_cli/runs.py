@@ -20,6 +20,7 @@ from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
 from harcopa_cli.benchmarks import add_root_argument, resolve_root
 from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
+from harcopa_cli.outputs.arguments import add_output_arguments
 
 DEFAULT_TARGET = os.environ.get("HARCOPA_ORCHESTRATOR_TARGET", "127.0.0.1:50050")
 
@@ -247,6 +248,7 @@ def _register_report(actions: Any) -> None:
     report.add_argument("--no-exclusions", action="store_true", help="score every problem")
     add_root_argument(report)
     add_json_flag(report, "a JSON object (the run's figures and one object per table)")
+    add_output_arguments(report, "none is written")
     report.set_defaults(handler=_report)
 
 
@@ -447,7 +449,14 @@ def _report(args: argparse.Namespace) -> int:
     root = None if args.no_exclusions else resolve_root(args.benchmark_root) or Path(".")
 
     async def load() -> list[Any]:
-        return [await run_report(store, run_id, root) for run_id in args.run_ids]
+        reports = [await run_report(store, run_id, root) for run_id in args.run_ids]
+        if args.output_dir is not None:
+            from harcopa_cli.outputs.cost import Prices
+            from harcopa_cli.outputs.folder import write_folders
+
+            prices = Prices(args.gpu_hour_price, args.cpu_hour_price)
+            await write_folders(store, args.run_ids, args.output_dir, root, prices)
+        return reports
 
     try:
         reports = asyncio.run(load())

@@ -10,5 +10,5 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # torch is pinned to 2.13.0 (CPU build) through the extras; vLLM is never installed here.
-"$VENV/bin/python" -m pip install --quiet -e ".[dev,verifier,model-server,orchestrator,trainer]"
+"$VENV/bin/python" -m pip install --quiet -e ".[dev,verifier,model-server,orchestrator,trainer,reports]"
 echo "harcopa installed in $VENV"

@@ -54,6 +54,7 @@ from harcopa.domain.search import (
     ProblemResult,
     ProblemStatus,
     ProofSearchResult,
+    RejectedCandidate,
     SearchStats,
     SolutionStep,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "ProofComplete",
     "ProofSearchResult",
     "ProofState",
+    "RejectedCandidate",
     "Run",
     "RunEvent",
     "RunProgress",

@@ -100,6 +100,19 @@ class SolutionStep:
     prompt_state: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedCandidate:
+    """A step candidate the search sampled and did not accept, and why (in words).
+
+    ``text`` is the extracted step (the raw completion when none could be extracted);
+    ``prompt_state`` is the solution state the solver was prompted with.
+    """
+
+    text: str
+    reason: str
+    prompt_state: str = ""
+
+
 class AttemptOutcome(enum.Enum):
     SOLVED = "solved"  # submission validated (or draft closed) and RPE found
     WRONG_ANSWER = "wrong_answer"  # a submission was validated but RPE failed
@@ -118,6 +131,9 @@ class Attempt:
     (official-impl §5); ``charged`` counts the budget units consumed: step candidates (K_S) or
     drafts (K_W). ``prompt_state`` is the solution state a whole draft was prompted with;
     ``gap_proof`` holds the tactics that closed a whole draft's gaps, in order (SFT export).
+    ``rejected`` lists the step candidates the step pipelines sampled and did not accept, in the
+    order they were decided (bounded: see ``search/submission.py``); whole-draft pipelines
+    record a rejected draft as the attempt itself.
     """
 
     index: int
@@ -138,6 +154,7 @@ class Attempt:
     strict_audit_passed: bool | None = None
     forbidden_axioms: tuple[str, ...] = ()
     gap_proof: tuple[AppliedTactic, ...] = ()
+    rejected: tuple[RejectedCandidate, ...] = ()
 
     @property
     def solved(self) -> bool:

@@ -335,7 +335,7 @@ class BackwardProof(_message.Message):
     def __init__(self, tactics: _Optional[_Iterable[_Union[AppliedTactic, _Mapping]]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("index", "outcome", "steps", "submission_step", "submission", "rpe_tactic", "backward_proof", "draft", "final_check_ok", "charged", "paper_budget", "stats", "detail", "prompt_state", "strict_audit_passed", "forbidden_axioms", "gap_proof")
+    __slots__ = ("index", "outcome", "steps", "submission_step", "submission", "rpe_tactic", "backward_proof", "draft", "final_check_ok", "charged", "paper_budget", "stats", "detail", "prompt_state", "strict_audit_passed", "forbidden_axioms", "gap_proof", "rejected")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -353,6 +353,7 @@ class Attempt(_message.Message):
     STRICT_AUDIT_PASSED_FIELD_NUMBER: _ClassVar[int]
     FORBIDDEN_AXIOMS_FIELD_NUMBER: _ClassVar[int]
     GAP_PROOF_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
     index: int
     outcome: AttemptOutcome
     steps: _containers.RepeatedCompositeFieldContainer[SolutionStep]
@@ -370,7 +371,18 @@ class Attempt(_message.Message):
     strict_audit_passed: bool
     forbidden_axioms: _containers.RepeatedScalarFieldContainer[str]
     gap_proof: _containers.RepeatedCompositeFieldContainer[AppliedTactic]
-    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., steps: _Optional[_Iterable[_Union[SolutionStep, _Mapping]]] = ..., submission_step: _Optional[str] = ..., submission: _Optional[str] = ..., rpe_tactic: _Optional[str] = ..., backward_proof: _Optional[_Union[BackwardProof, _Mapping]] = ..., draft: _Optional[str] = ..., final_check_ok: _Optional[bool] = ..., charged: _Optional[int] = ..., paper_budget: _Optional[float] = ..., stats: _Optional[_Union[SearchStats, _Mapping]] = ..., detail: _Optional[str] = ..., prompt_state: _Optional[str] = ..., strict_audit_passed: _Optional[bool] = ..., forbidden_axioms: _Optional[_Iterable[str]] = ..., gap_proof: _Optional[_Iterable[_Union[AppliedTactic, _Mapping]]] = ...) -> None: ...
+    rejected: _containers.RepeatedCompositeFieldContainer[RejectedCandidate]
+    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., steps: _Optional[_Iterable[_Union[SolutionStep, _Mapping]]] = ..., submission_step: _Optional[str] = ..., submission: _Optional[str] = ..., rpe_tactic: _Optional[str] = ..., backward_proof: _Optional[_Union[BackwardProof, _Mapping]] = ..., draft: _Optional[str] = ..., final_check_ok: _Optional[bool] = ..., charged: _Optional[int] = ..., paper_budget: _Optional[float] = ..., stats: _Optional[_Union[SearchStats, _Mapping]] = ..., detail: _Optional[str] = ..., prompt_state: _Optional[str] = ..., strict_audit_passed: _Optional[bool] = ..., forbidden_axioms: _Optional[_Iterable[str]] = ..., gap_proof: _Optional[_Iterable[_Union[AppliedTactic, _Mapping]]] = ..., rejected: _Optional[_Iterable[_Union[RejectedCandidate, _Mapping]]] = ...) -> None: ...
+
+class RejectedCandidate(_message.Message):
+    __slots__ = ("text", "reason", "prompt_state")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_STATE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    reason: str
+    prompt_state: str
+    def __init__(self, text: _Optional[str] = ..., reason: _Optional[str] = ..., prompt_state: _Optional[str] = ...) -> None: ...
 
 class ProblemResult(_message.Message):
     __slots__ = ("problem_id", "pipeline", "mode", "attempts", "solved", "seconds", "status", "retries")

@@ -99,6 +99,10 @@ def to_attempt(attempt: d.Attempt) -> o.Attempt:
         prompt_state=attempt.prompt_state,
         forbidden_axioms=list(attempt.forbidden_axioms),
         gap_proof=to_tactics(attempt.gap_proof),
+        rejected=[
+            o.RejectedCandidate(text=r.text, reason=r.reason, prompt_state=r.prompt_state)
+            for r in attempt.rejected
+        ],
     )
     for name in _OPTIONAL_ATTEMPT_FIELDS:
         value = getattr(attempt, name)
@@ -130,6 +134,7 @@ def from_attempt(msg: o.Attempt) -> d.Attempt:
         prompt_state=msg.prompt_state,
         forbidden_axioms=tuple(msg.forbidden_axioms),
         gap_proof=from_tactics(msg.gap_proof),
+        rejected=tuple(d.RejectedCandidate(r.text, r.reason, r.prompt_state) for r in msg.rejected),
         **optional,
     )
 

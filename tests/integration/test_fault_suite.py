@@ -227,8 +227,8 @@ async def test_eval_defaults_on_this_machine_give_the_fault_free_results(
     assert done.returncode == 0, done.stderr[-3000:]
     stack = Stack(tmp_path / "read")
     stack.root = tmp_path / "runs"  # read the eval's store
-    (run_file,) = (tmp_path / "runs").glob("*.jsonl")
-    assert await stack.outcomes(run_file.stem) == {
+    (run_folder,) = (p.parent for p in (tmp_path / "runs").glob("*/results.json"))
+    assert await stack.outcomes(run_folder.name) == {
         pid.replace("problems/", f"{problems_file.stem}/"): v for pid, v in fault_free.items()
     }
 

@@ -1,6 +1,6 @@
 """The one-command local evaluation end to end: `harcopa eval` starts the verifier (lean-sim),
 the model server (the model simulator) and the orchestrator as real processes, runs HAR over a
-problems file, prints the paper's table, exports JSONL, and resumes an interrupted run id."""
+problems file, prints the paper's table, writes the run folder, and resumes a run id."""
 
 from __future__ import annotations
 
@@ -75,21 +75,39 @@ def test_eval_runs_har_end_to_end(tmp_path: Path) -> None:
     assert table[1].split()[:3] == ["All", "Solved", "Rate"]
     assert table[2].split()[:2] == ["2", "1"]
     assert table[2].split()[3] == "8.0"  # 2 steps for the solved problem + flat K_S=6
-    exports = list(workdir.glob("*.jsonl"))
-    assert len(exports) == 1
-    lines = [json.loads(x) for x in exports[0].read_text().splitlines()]
-    solved = {x["problem_id"]: x.get("solved", False) for x in lines}
+    (run_id,) = re.findall(r"^harcopa eval: run (\S+) ", done.stderr, re.MULTILINE)
+    folder = workdir / run_id  # the run folder (--output-dir defaults to runs/ like --workdir)
+    lines = [json.loads(x) for x in (folder / "samples.jsonl").read_text().splitlines()]
+    solved = {x["problem_id"]: x["solved"] for x in lines}
     assert solved == {"problems/0": True, "problems/1": False}
-    attempt = next(x for x in lines if x["problem_id"] == "problems/0")["attempts"][0]
+    attempt = lines[0]["attempts"][0]
     assert attempt["rpe_tactic"] and attempt["final_check_ok"] is True
     assert attempt["steps"][0]["gap_proof"][0]["tactic"] == "norm_num [h_answer]"
+    results = json.loads((folder / "results.json").read_text())
+    assert (results["status"], results["final"], results["table"]["solved"]) == (
+        "succeeded",
+        True,
+        1,
+    )
+    assert results["lean"]["backend"] == "lean-sim" and results["lean"]["simulator"] is True
+    assert results["models"]["solver"]["kind"].startswith("model simulator")
+    assert results["harcopa"]["git_revision"]  # this checkout's revision
+    assert results["cost"]["total"]["model_calls"] > 0 and results["cost"]["per_solved_problem"]
+    assert {"report.html", "report.md", "solved_vs_budget.png"} <= {
+        p.name for p in folder.iterdir()
+    }
+    services = ("verifier.log", "model_server.log", "orchestrator.log")
+    assert all((folder / "logs" / name).stat().st_size > 0 for name in services)
+    assert not list(workdir.glob(".logs-*"))  # the staging folder became the run's logs
 
-    # Re-attaching to the finished run re-prints its report without redoing any problem.
-    run_id = exports[0].stem
+    # Re-attaching to the finished run re-prints its report without redoing any problem; this
+    # execution's logs get their own folder.
     again = _harcopa(*common, "--resume", run_id)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.splitlines()[2].split()[:2] == ["2", "1"]
     assert "model calls" in again.stdout
+    assert (folder / "logs" / "resume-1" / "orchestrator.log").is_file()
+    assert json.loads((folder / "results.json").read_text())["status"] == "succeeded"
     # Every service process was stopped.
     leftover = {p.pid for p in psutil.Process().children(recursive=True)} - before
     assert not leftover

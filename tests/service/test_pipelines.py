@@ -120,6 +120,16 @@ async def test_ar_rejects_bad_candidates_without_aborting(harness: Harness) -> N
     assert result.solved and len(result.attempts) == 1
     assert result.attempts[0].charged == 4
     assert result.attempts[0].stats.model_calls == 6
+    assert [(r.text, r.reason) for r in result.attempts[0].rejected] == [
+        ("have h : answer = 7 := by admit", "banned token `admit`"),
+        ("have h : answer = 7 := by norm_num [h_answer]", "cut at the token limit"),
+        ("have h₉ : answer = 9 := by simp", "Lean rejected it: simp made no progress"),
+        (DRAFT, "the step left 1 gap (a flat pipeline accepts none)"),
+        (
+            "exact h_answer\nexact h_answer -- submit",
+            "malformed submission: a submission step must be a single line, got 2 lines",
+        ),
+    ]
 
 
 async def test_har_proves_the_gap_jointly_and_logs_the_backward_proof(harness: Harness) -> None:

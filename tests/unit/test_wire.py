@@ -146,10 +146,19 @@ def test_search_results_and_runs_round_trip() -> None:
         prompt_state="case h.mp\n⊢ ?w",
         strict_audit_passed=False,
         forbidden_axioms=("Lean.ofReduceBool",),
+        rejected=(
+            d.RejectedCandidate(
+                "have h : 1 = 2 := by simp", "Lean rejected it: unsolved goals", "⊢ ?w"
+            ),
+            d.RejectedCandidate("<script>alert(1)</script>", "banned token `sorry`"),
+            d.RejectedCandidate("", "3 more rejected candidates were not recorded"),
+        ),
     )
     bare = d.Attempt(0, d.AttemptOutcome.BUDGET_EXHAUSTED)
     for a in (attempt, bare, d.Attempt(2, d.AttemptOutcome.ERROR, backward_proof=())):
         assert wire.from_attempt(wire.to_attempt(a)) == a
+        assert wire.attempt_from_json(wire.attempt_to_json(a)) == a  # the store's format
+    assert wire.to_attempt(attempt).rejected[0].reason.startswith("Lean rejected")
     result = d.ProblemResult("minif2f_solving/3", "har", "paper", (bare, attempt), 12.5, 2)
     msg = wire.to_problem_result(result)
     assert isinstance(msg, orchestrator_pb2.ProblemResult) and msg.solved

@@ -71,9 +71,11 @@ class RunReport:
     def steps_mean(self) -> float:
         return self.steps_sum / self.solved if self.solved else 0.0
 
-    def render(self) -> str:
+    def render(self, *, banner: bool = True) -> str:
+        """The table as text; ``banner=False`` leaves out an unfinished run's warning lines
+        (for a caller that shows the warning itself)."""
         lines = [
-            *self.banner(),
+            *(self.banner() if banner else []),
             f"pipeline {self.pipeline}  benchmark {self.benchmark}"
             + (f"  ({self.excluded} excluded by the paper's lists)" if self.excluded else ""),
             _TABLE_HEAD,
@@ -134,7 +136,8 @@ def _cost(stats: d.SearchStats) -> str:
         f"cost: {stats.model_calls} model calls, {usage.prompt_tokens} prompt tokens"
         f" ({usage.cached_prompt_tokens} cached), {usage.completion_tokens} completion tokens,"
         f" {stats.generator_seconds:.1f} model s, {stats.tactic_calls} Lean calls,"
-        f" {stats.verifier_seconds:.1f} Lean s, {stats.sessions_lost} sessions lost"
+        f" {stats.verifier_seconds:.1f} verifier s ({stats.lean_seconds:.1f} s Lean busy),"
+        f" {stats.sessions_lost} sessions lost"
     )
 
 
@@ -149,7 +152,7 @@ def attempt_steps(attempt: d.Attempt) -> int:
     return len(attempt.steps) + (1 if attempt.submission_step is not None else 0)
 
 
-def _problem_budget(
+def problem_budget(
     result: d.ProblemResult, whole_draft: bool, k_s: int
 ) -> tuple[float, int | None]:
     """(budget, steps of the first success or None) for one problem."""
@@ -196,7 +199,7 @@ def build_report(
     budget_sum, steps_sum, solved = 0.0, 0, 0
     stats = d.SearchStats()
     for result in kept:
-        budget, steps = _problem_budget(result, spec.pipeline.whole_draft, spec.params.ks)
+        budget, steps = problem_budget(result, spec.pipeline.whole_draft, spec.params.ks)
         budget_sum += budget
         if steps is not None:
             solved += 1
@@ -313,7 +316,8 @@ class Aggregate:
                 "completion_tokens": usage.completion_tokens,
                 "model_seconds": stats.generator_seconds,
                 "tactic_calls": stats.tactic_calls,
-                "lean_seconds": stats.verifier_seconds,
+                "verifier_seconds": stats.verifier_seconds,
+                "lean_seconds": stats.lean_seconds,
                 "sessions_lost": stats.sessions_lost,
             },
         }

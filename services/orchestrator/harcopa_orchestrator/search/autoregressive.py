@@ -14,24 +14,26 @@ import logging
 from harcopa.domain import (
     Attempt,
     AttemptOutcome,
-    FinishReason,
     FormalProblem,
     Framework,
     Pipeline,
     ProblemResult,
     ProofState,
     SolutionStep,
+    state_of,
 )
 from harcopa.fps import is_submission, solution_state_text
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
-from harcopa_orchestrator.search.candidates import sample, usable_step
+from harcopa_orchestrator.search.candidates import sample, step_candidates
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import restarting
 from harcopa_orchestrator.search.submission import (
     Accepted,
     AttemptDraft,
     conclude,
+    gap_refusal,
+    lean_said,
     malformed_submission,
     opened,
     outcome_of,
@@ -52,10 +54,10 @@ async def autoregressive(
 
 
 async def next_step(
-    ctx: SearchContext, problem: FormalProblem, shown: str, drafting: bool
+    ctx: SearchContext, problem: FormalProblem, shown: str, drafting: bool, draft: AttemptDraft
 ) -> str | None:
     """Up to ``solver_samples`` sequential single samples for the solution state ``shown``;
-    the first usable step.
+    the first usable step (the unusable ones are recorded on ``draft``).
 
     Deviation: when all are unusable the trial is consumed and the rollout goes on, where the
     reference raised and ended the whole problem (official-impl §8 item 5).
@@ -65,12 +67,9 @@ async def next_step(
         generation = await sample(
             ctx, ctx.solver, prompt, n=1, max_tokens=ctx.params.solver_max_tokens, logprobs=False
         )
-        for completion in generation.completions:
-            if completion.finish_reason is not FinishReason.STOP:
-                continue
-            step = usable_step(ctx, completion.text)
-            if step is not None:
-                return step
+        steps = step_candidates(ctx, generation, dedup=False, on_reject=draft.rejecting(shown))
+        if steps:
+            return steps[0].text
     return None
 
 
@@ -89,21 +88,26 @@ async def rollout(
         while draft.charged < budget:
             draft.charged += 1
             shown = solution_state_text(state.goals[0])
-            step = await next_step(ctx, problem, shown, hierarchy.drafting)
+            step = await next_step(ctx, problem, shown, hierarchy.drafting, draft)
             if step is None:
                 continue
             if is_submission(step):
-                if malformed_submission(step) is not None:
-                    continue  # a rejected candidate; the reference aborted the run here
-                backward = await validate(ctx, session, draft.steps, step)
+                malformed = malformed_submission(step)
+                if malformed is not None:  # a rejected candidate; the reference aborted here
+                    draft.reject(step, f"malformed submission: {malformed}", shown)
+                    continue
+                validation = await validate(ctx, session, draft.steps, step)
+                backward = validation.state
                 if backward is None:
+                    said = lean_said(validation.result)
+                    draft.reject(step, f"invalid submission: {said}", shown)
                     return draft.finish(
                         AttemptOutcome.INVALID_SUBMISSION,
                         stats_since(ctx.meter, before),
                         paper_budget=len(draft.steps),
                         submission_step=step,
                         prompt_state=shown,
-                        detail="the submission did not validate",
+                        detail=f"the submission did not validate: {said}",
                     )
                 conclusion = await conclude(
                     ctx, problem, session, draft.steps, step, backward, hierarchy
@@ -116,7 +120,7 @@ async def rollout(
                     prompt_state=shown,
                     conclusion=conclusion,
                 )
-            accepted = await extend(ctx, state, step, hierarchy, shown)
+            accepted = await extend(ctx, state, step, hierarchy, shown, draft)
             if accepted is not None:
                 draft.steps.append(accepted[0])
                 state = accepted[1]
@@ -128,16 +132,24 @@ async def rollout(
 
 
 async def extend(
-    ctx: SearchContext, state: ProofState, step: str, hierarchy: Hierarchy, shown: str
+    ctx: SearchContext,
+    state: ProofState,
+    step: str,
+    hierarchy: Hierarchy,
+    shown: str,
+    draft: AttemptDraft,
 ) -> tuple[Accepted, ProofState] | None:
     """Draft ``step`` on the state (shown to the model as ``shown``) and close its gaps; the
-    accepted step and the continuation."""
-    drafted = (await ctx.verifier.apply_step(state.handle, 0, step)).state
+    accepted step and the continuation (None, the reason recorded on ``draft``, otherwise)."""
+    result = (await ctx.verifier.apply_step(state.handle, 0, step)).result
+    drafted = state_of(result)
     if drafted is None or not drafted.goals:
+        why = lean_said(result) if drafted is None else "the step left no goal to continue from"
+        draft.reject(step, why, shown)
         return None
     gaps = await hierarchy.gap_search(ctx, drafted, 1)
-    if not gaps.proved or len(gaps.state.goals) != 1:
+    refusal = gap_refusal(hierarchy, drafted, gaps)
+    if refusal is not None:  # e.g. the gap proof changed the continuation
+        draft.reject(step, refusal, shown)
         return None
-    if not gaps.state.goals[0].same_shape(drafted.goals[-1]):
-        return None  # the gap proof changed the continuation: reject the step
     return Accepted(SolutionStep(step, gaps.proof, shown), gaps.scripts), gaps.state

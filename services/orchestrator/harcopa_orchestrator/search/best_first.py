@@ -46,6 +46,8 @@ from harcopa_orchestrator.search.submission import (
     Accepted,
     AttemptDraft,
     conclude,
+    gap_refusal,
+    lean_said,
     malformed_submission,
     opened,
     outcome_of,
@@ -74,6 +76,7 @@ class Evaluated:
     submission: bool
     state: ProofState | None = None  # h.mpr for a submission, the drafted state otherwise
     gaps: GapOutcome | None = None
+    why: str = ""  # why Lean (or the submission check) refused it, when state is None
 
     @property
     def key(self) -> str | None:
@@ -130,8 +133,9 @@ async def rollout(
         )
 
 
-def charge(search: Search, candidates: list[Candidate], budget: int) -> list[Candidate]:
-    """Charge candidates to the budget in order; the ones that will be evaluated."""
+def charge(search: Search, candidates: list[Candidate], budget: int, shown: str) -> list[Candidate]:
+    """Charge candidates to the budget in order; the ones that will be evaluated (the others
+    are recorded as rejected)."""
     draft = search.draft
     charged: list[Candidate] = []
     for candidate in candidates:
@@ -144,6 +148,8 @@ def charge(search: Search, candidates: list[Candidate], budget: int) -> list[Can
             if draft.charged >= budget:
                 break
         charged.append(candidate)
+    for candidate in candidates[len(charged) :]:
+        draft.reject(candidate.text, "not evaluated: the K_S budget was spent", shown)
     return charged
 
 
@@ -163,14 +169,21 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
         logprobs=True,
     )
     charged_before = search.draft.charged
-    charged = charge(search, step_candidates(ctx, generation, dedup=True), budget)
+    reject = search.draft.rejecting(shown)
+    candidates = step_candidates(ctx, generation, dedup=True, on_reject=reject)
+    charged = charge(search, candidates, budget, shown)
     evaluated = await in_order([evaluate(search, node, c) for c in charged])
     await close_gaps(search, evaluated)
     for position, item in enumerate(evaluated):
         if item.submission:
             if item.state is None:
+                reject(item.candidate.text, item.why)
                 continue
             search.draft.charged = charged_before + position + 1  # early exit: stop charging
+            for later in evaluated[position + 1 :]:
+                reject(
+                    later.candidate.text, "not considered: an earlier submission ended the search"
+                )
             return await finish_submission(search, node, item, item.state, shown)
         accept(search, node, item, shown)
     search.tree.expanded(node)
@@ -181,12 +194,15 @@ async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluate
     """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet)."""
     step = candidate.text
     if is_submission(step):
-        if malformed_submission(step) is not None:
-            return Evaluated(candidate, True)
-        state = await validate(search.ctx, search.session, search.path(node), step)
-        return Evaluated(candidate, True, state)
+        malformed = malformed_submission(step)
+        if malformed is not None:
+            return Evaluated(candidate, True, why=f"malformed submission: {malformed}")
+        validation = await validate(search.ctx, search.session, search.path(node), step)
+        why = "" if validation.state else f"invalid submission: {lean_said(validation.result)}"
+        return Evaluated(candidate, True, validation.state, why=why)
     draft = await search.ctx.verifier.apply_step(node.state.handle, 0, step)
-    return Evaluated(candidate, False, draft.state)
+    why = "" if draft.state else lean_said(draft.result)
+    return Evaluated(candidate, False, draft.state, why=why)
 
 
 async def close_gaps(search: Search, evaluated: list[Evaluated]) -> None:
@@ -210,21 +226,33 @@ async def _close_first(search: Search, items: list[Evaluated]) -> None:
 
 
 def accept(search: Search, node: Node, item: Evaluated, shown: str) -> None:
-    """Add a drafted step whose gaps are closed, unless its state is already in the tree."""
-    key = item.key
-    if key is None or key in search.tree or item.gaps is None or not item.gaps.proved:
+    """Add a drafted step whose gaps are closed, unless its state is already in the tree;
+    a step not added is recorded as rejected, with the reason."""
+    refusal = _refusal(search, item)
+    if refusal is not None or item.state is None or item.gaps is None:
+        search.draft.reject(item.candidate.text, refusal or "not accepted", shown)
         return
-    gaps = item.gaps
-    if len(gaps.state.goals) != 1 or item.state is None:
-        return
-    if not gaps.state.goals[0].same_shape(item.state.goals[-1]):
-        return
+    gaps, key = item.gaps, item.state.goals[-1].render()
     accepted = Accepted(SolutionStep(item.candidate.text, gaps.proof, shown), gaps.scripts)
     child = search.tree.add_child(
         node, item.candidate.text, key, gaps.state, item.candidate.nll, accepted
     )
     if child is not None:
         heapq.heappush(search.queue, (child.cost, next(search.tie), child))
+
+
+def _refusal(search: Search, item: Evaluated) -> str | None:
+    """Why a drafted step is not added to the tree, or None."""
+    if item.state is None:
+        return item.why
+    key = item.key
+    if key is None:
+        return "the step left no goal to continue from"
+    if key in search.tree:
+        return "a state already explored: an earlier step reached the same goal"
+    if item.gaps is None:
+        return "its gaps were not searched"
+    return gap_refusal(search.hierarchy, item.state, item.gaps)
 
 
 async def finish_submission(

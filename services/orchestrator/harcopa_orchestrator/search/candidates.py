@@ -5,9 +5,18 @@ Called by the prover (P1 rule) and the step-level solution searches (P2 rule).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from harcopa.domain import FinishReason, Generation, LogprobsMode, Mode, Prompt, SamplingParams
+from harcopa.domain import (
+    Completion,
+    FinishReason,
+    Generation,
+    LogprobsMode,
+    Mode,
+    Prompt,
+    SamplingParams,
+)
 from harcopa.fps import extract_code, find_banned, is_submission, normalize
 from harcopa.protocols import Generator
 from harcopa_orchestrator.context import SearchContext
@@ -66,34 +75,50 @@ def tactic_candidates(ctx: SearchContext, generation: Generation) -> list[Candid
     return out
 
 
-def step_candidates(ctx: SearchContext, generation: Generation, *, dedup: bool) -> list[Candidate]:
+#: ``(candidate text, why it was not accepted)``: what a filter reports of a rejected sample.
+Rejection = Callable[[str, str], None]
+
+
+def step_candidates(
+    ctx: SearchContext,
+    generation: Generation,
+    *,
+    dedup: bool,
+    on_reject: Rejection | None = None,
+) -> list[Candidate]:
     """P2 rule: finished samples, code extracted, non-empty, no banned token but ``sorry``.
 
     A submission may not contain ``sorry`` in strict mode (DESIGN §2.4). BFS deduplicates
-    within one expansion by normalised text; AR does not.
+    within one expansion by normalised text; AR does not. ``on_reject`` hears every sample
+    left out, with the reason.
     """
     out: list[Candidate] = []
     seen: set[str] = set()
     for completion in generation.completions:
-        if completion.finish_reason is not FinishReason.STOP:
-            continue
-        step = usable_step(ctx, completion.text)
+        step, why = screen_step(ctx, completion)
+        if step is not None and dedup and normalize(step) in seen:
+            step, why = None, "duplicate of an earlier candidate"
         if step is None:
+            if on_reject is not None:
+                on_reject(extract_code(completion.text) or completion.text, why)
             continue
-        key = normalize(step)
-        if dedup and key in seen:
-            continue
-        seen.add(key)
+        seen.add(normalize(step))
         out.append(Candidate(step, completion.mean_nll))
     return out
 
 
-def usable_step(ctx: SearchContext, text: str) -> str | None:
-    """The step in one completion, or None when it is empty or holds a banned token."""
-    step = extract_code(text)
+def screen_step(ctx: SearchContext, completion: Completion) -> tuple[str | None, str]:
+    """``(step, "")`` for a usable completion; ``(None, why not)`` when it was cut at the token
+    limit, holds no code, or holds a banned token."""
+    if completion.finish_reason is FinishReason.LENGTH:
+        return None, "cut at the token limit"
+    if completion.finish_reason is not FinishReason.STOP:
+        return None, f"unfinished ({completion.finish_reason.value})"
+    step = extract_code(completion.text)
     if not step:
-        return None
+        return None, "empty: the completion holds no code"
     allow_sorry = not (ctx.strict and is_submission(step))
-    if find_banned(step, allow_sorry=allow_sorry, policy=ctx.banned_policy) is not None:
-        return None
-    return step
+    banned = find_banned(step, allow_sorry=allow_sorry, policy=ctx.banned_policy)
+    if banned is not None:
+        return None, f"banned token `{banned}`"
+    return step, ""

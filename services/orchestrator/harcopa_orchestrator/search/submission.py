@@ -23,16 +23,22 @@ from harcopa.domain import (
     Framework,
     ProofSearchResult,
     ProofState,
+    RejectedCandidate,
     SearchStats,
     Session,
     SolutionStep,
+    TacticError,
+    TacticResult,
+    TacticTimeout,
+    Validation,
 )
 from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa.fps import strict_audit, submission_line
 from harcopa_orchestrator.context import CLOSE_ON_CANCEL_SECONDS, SearchContext
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
+from harcopa_orchestrator.search.candidates import Rejection
 from harcopa_orchestrator.search.concurrent import in_order
-from harcopa_orchestrator.search.hierarchical import Hierarchy
+from harcopa_orchestrator.search.hierarchical import GapOutcome, Hierarchy
 from harcopa_orchestrator.search.prover import prove
 
 logger = logging.getLogger(__name__)
@@ -95,12 +101,33 @@ def malformed_submission(step: str) -> str | None:
 
 async def validate(
     ctx: SearchContext, session: Session, path: Sequence[Accepted], step: str
-) -> ProofState | None:
-    """The ``h.mpr`` state when path + ``step`` validates on ``h.mp``; None otherwise."""
-    validation = await ctx.verifier.validate_submission(
+) -> Validation:
+    """Validate path + ``step`` on ``h.mp``; its ``state`` is ``h.mpr`` when it validated."""
+    return await ctx.verifier.validate_submission(
         session.session_id, [a.step.text for a in path], step
     )
-    return validation.state
+
+
+def lean_said(result: TacticResult) -> str:
+    """Why Lean refused a step or submission, in words: its first message (trimmed) or the
+    timeout."""
+    if isinstance(result, TacticTimeout):
+        return f"Lean timed out after {result.seconds:.0f} s"
+    if isinstance(result, TacticError) and result.messages:
+        return "Lean rejected it: " + " ".join(result.messages[0].split())
+    return "Lean rejected it"
+
+
+def gap_refusal(hierarchy: Hierarchy, drafted: ProofState, gaps: GapOutcome) -> str | None:
+    """Why a drafted step whose gap search ended as ``gaps`` is not accepted, or None."""
+    if not gaps.proved:
+        if hierarchy.drafting:
+            return "a gap could not be proven"
+        left = len(drafted.goals) - 1
+        return f"the step left {left} gap{'s' if left != 1 else ''} (a flat pipeline accepts none)"
+    if len(gaps.state.goals) != 1 or not gaps.state.goals[0].same_shape(drafted.goals[-1]):
+        return "the continuation changed: the gap proof altered the goal after the step"
+    return None
 
 
 async def conclude(
@@ -180,13 +207,55 @@ async def check_text(ctx: SearchContext, text: str) -> tuple[bool, str, tuple[st
     return False, detail, check.forbidden_axioms
 
 
+#: At most this many rejected candidates are recorded per attempt; the rest are only counted.
+MAX_REJECTED = 512
+#: At most this many characters of a rejected candidate's text (and of its prompt state).
+MAX_REJECTED_CHARS = 2000
+#: At most this many characters of a rejection's reason.
+MAX_REASON_CHARS = 300
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(slots=True)
 class AttemptDraft:
-    """Mutable builder of an :class:`Attempt` while a rollout runs."""
+    """Mutable builder of an :class:`Attempt` while a rollout runs; ``reject`` collects the
+    candidates that were sampled and not accepted (bounded by MAX_REJECTED)."""
 
     index: int
     steps: list[Accepted] = field(default_factory=list)
     charged: int = 0
+    rejected: list[RejectedCandidate] = field(default_factory=list)
+    dropped: int = 0
+
+    def reject(self, text: str, reason: str, prompt_state: str) -> None:
+        """Record one candidate that was not accepted and why."""
+        if len(self.rejected) >= MAX_REJECTED:
+            self.dropped += 1
+            return
+        self.rejected.append(
+            RejectedCandidate(
+                clip(text, MAX_REJECTED_CHARS),
+                clip(reason, MAX_REASON_CHARS),
+                clip(prompt_state, MAX_REJECTED_CHARS),
+            )
+        )
+
+    def rejecting(self, prompt_state: str) -> Rejection:
+        """A filter's ``on_reject`` that records here, at the solution state ``prompt_state``."""
+        return lambda text, reason: self.reject(text, reason, prompt_state)
+
+    def rejections(self) -> tuple[RejectedCandidate, ...]:
+        """The recorded rejections, with a last entry counting those left out."""
+        if not self.dropped:
+            return tuple(self.rejected)
+        more = RejectedCandidate(
+            "", f"{self.dropped} more rejected candidates not recorded (at most {MAX_REJECTED})"
+        )
+        return (*self.rejected, more)
 
     def finish(
         self,
@@ -216,6 +285,7 @@ class AttemptDraft:
             prompt_state=prompt_state,
             strict_audit_passed=c.strict_audit_passed if c else None,
             forbidden_axioms=c.forbidden_axioms if c else (),
+            rejected=self.rejections(),
         )
 
 
