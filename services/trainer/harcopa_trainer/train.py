@@ -5,7 +5,8 @@ world size and rendezvous come from its environment). The recipe (``harcopa_trai
 defaults to the paper's: AdamW at 2e-5, 3 epochs, global batch 512 through gradient
 accumulation, 8192-token best-fit packing (each record keeps its own positions and attention,
 official-impl §6.1's varlen attention), 3% linear warm-up then cosine to 0, bf16 where supported,
-loss on outputs only. The optimizer is a torch one handed to DeepSpeed (no JIT-compiled ops).
+loss on outputs only. The optimizer is a torch one handed to DeepSpeed, and on CPU DeepSpeed's
+shared-memory all-reduce is left out (``without_jit_ops``): no op is JIT-compiled.
 
 Checkpoints are Hugging Face folders (``save_pretrained`` model + tokenizer with the training
 layout as chat template) plus the DeepSpeed, scheduler and RNG states and the trainer state
@@ -74,6 +75,22 @@ def load_model(recipe: RecipeArguments, args: Any) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def without_jit_ops() -> None:
+    """Keep DeepSpeed on CPU from JIT-compiling its shared-memory all-reduce.
+
+    At its first ``initialize`` on CPU, DeepSpeed builds that op with a C++ compiler (a minute
+    or more on two cores, on every fresh machine) behind a lock file; a job killed during the
+    build leaves the lock behind and every later start waits on it forever. Marked not
+    compatible, the op is skipped and collectives go through torch.distributed (gloo), which is
+    all CPU training needs. Accelerators other than the CPU are left as they are.
+    """
+    import deepspeed.ops
+    from deepspeed.accelerator import get_accelerator
+
+    if get_accelerator().device_name() == "cpu":
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
 def build_trainer(recipe: RecipeArguments, args: Any) -> tuple[Any, Throughput]:
     """An SFTTrainer over the tokenized records, with our callbacks in place of tqdm's."""
     from transformers.trainer_callback import PrinterCallback
@@ -101,6 +118,7 @@ def run(recipe: RecipeArguments, args: Any) -> dict[str, Any]:
     started = time.perf_counter()
     output_dir = Path(args.output_dir)
     checkpoint = resume_point(recipe, output_dir)
+    without_jit_ops()
     trainer, _ = build_trainer(recipe, args)
     if checkpoint is not None and trainer.is_world_process_zero():
         print(f"train: resuming from {checkpoint}", flush=True)
