@@ -46,6 +46,7 @@ from harcopa_lean_verifier import stateless, submission
 from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
 from harcopa_lean_verifier.opening import (
     PARSING_EXTRA_OPTIONS,
+    UNPARSED,
     Timeouts,
     build_framework,
     parse_problem,
@@ -116,7 +117,8 @@ class PantographVerifier:
         if not destroy and record.alive and record.states:
             ids = [ref.pantograph_id for ref in record.states.values()]
             try:
-                await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+                timeout = self.timeouts.for_mode(record.mode).tactic
+                await record.repl.goal_delete(ids, timeout_seconds=timeout)
             except HarcopaError:  # a process that cannot free its states is not reused
                 destroy = True
         record.states.clear()
@@ -152,7 +154,10 @@ class PantographVerifier:
     async def _open(
         self, problem: FormalProblem, kinds: tuple[Framework, ...], mode: Mode, client_id: str
     ) -> Session:
-        parsed, parse_seconds = await self._parse(problem)
+        if mode is Mode.PAPER and kinds == (Framework.STATEMENT,):
+            parsed, parse_seconds = UNPARSED, 0.0  # the reference's H-SA: no parse
+        else:
+            parsed, parse_seconds = await self._parse(problem, mode)
         repl = await self.pool.acquire(self.default_key, pin=True)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
@@ -175,7 +180,7 @@ class PantographVerifier:
         states_by_kind = tuple(zip(kinds, states, strict=True))
         return Session(record.session_id, parsed, states_by_kind, self.replica_id)
 
-    async def _parse(self, problem: FormalProblem) -> tuple[ParsedProblem, float]:
+    async def _parse(self, problem: FormalProblem, mode: Mode) -> tuple[ParsedProblem, float]:
         """Parse on a process with explicit printing, and the Lean seconds it took; results
         are cached (parsing is pure)."""
         key = (problem.effective_header, problem.formal_statement)
@@ -185,7 +190,7 @@ class PantographVerifier:
             return cached, 0.0
         async with self.pool.lease(self.parsing_key) as parser:
             busy = parser.busy_seconds
-            parsed = await parse_problem(parser, problem, self.timeouts)
+            parsed = await parse_problem(parser, problem, self.timeouts.for_mode(mode))
             seconds = parser.busy_seconds - busy
         self._parsed[key] = parsed
         if len(self._parsed) > PARSE_CACHE_SIZE:
@@ -195,7 +200,8 @@ class PantographVerifier:
     async def _build(
         self, record: SessionRecord, problem: FormalProblem, kind: Framework
     ) -> ProofState:
-        built = await build_framework(record.repl, kind, problem, record.parsed, self.timeouts)
+        timeouts = self.timeouts.for_mode(record.mode)
+        built = await build_framework(record.repl, kind, problem, record.parsed, timeouts)
         state = record.add_state(built.pantograph_id, built.goals, kind)
         record.frameworks[kind] = state.handle.state_id
         if built.answer_mvar is not None:
@@ -223,15 +229,18 @@ class PantographVerifier:
                         del record.frameworks[kind]
                 if refs:
                     ids = [ref.pantograph_id for ref in refs]
-                    await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+                    timeout = self.timeouts.for_mode(record.mode).tactic
+                    await record.repl.goal_delete(ids, timeout_seconds=timeout)
 
     # ------------------------------------------------------------------ tactic-level calls
 
     async def _call(
         self, record: SessionRecord, state_id: int, goal_id: int, **action: str
     ) -> TacticReply | TacticError | TacticTimeout:
-        """One tactic or draft on the session's REPL; a timeout loses the session."""
-        seconds = self.timeouts.draft if "draft" in action else self.timeouts.tactic
+        """One tactic or draft on the session's REPL; a timeout loses the session. A paper-mode
+        session waits as long as the reference (``Timeouts.paper``)."""
+        timeouts = self.timeouts.for_mode(record.mode)
+        seconds = timeouts.draft if "draft" in action else timeouts.tactic
         try:
             return await tactic_call(
                 record.repl, state_id, goal_id, timeout_seconds=seconds, **action
@@ -257,8 +266,14 @@ class PantographVerifier:
                 return Draft(counted(outcome))
             others = {g.mvar_id for i, g in enumerate(ref.goals) if i != goal_index}
             produced = [g for g in outcome.goals if g.mvar_id not in others]
+            # Paper mode returns any continuation: the caller ends its rollout on a wrong one,
+            # as the reference's search did (harcopa_orchestrator.search.paper).
             if not whole and (
-                not produced or not _is_continuation(produced[-1], ref.goals[goal_index])
+                not produced
+                or (
+                    record.mode is not Mode.PAPER
+                    and not _is_continuation(produced[-1], ref.goals[goal_index])
+                )
             ):
                 return Draft(
                     counted(
@@ -318,7 +333,8 @@ class PantographVerifier:
             if record.closed:  # a timeout lost the session
                 return Validation(counted(outcome))  # type: ignore[arg-type]
             if intermediate:
-                await record.repl.goal_delete(intermediate, timeout_seconds=self.timeouts.tactic)
+                timeout = self.timeouts.for_mode(record.mode).tactic
+                await record.repl.goal_delete(intermediate, timeout_seconds=timeout)
             if not isinstance(outcome, TacticReply):
                 return Validation(counted(outcome))
             state = record.add_state(outcome.state_id, outcome.goals, Framework.SOLVING)
@@ -334,7 +350,9 @@ class PantographVerifier:
         if mvar is None:
             raise FailedPrecondition(f"a {ref.origin.value} state has no submission variable")
         printed = await record.repl.goal_print(
-            ref.pantograph_id, extra_mvars=[mvar], timeout_seconds=self.timeouts.tactic
+            ref.pantograph_id,
+            extra_mvars=[mvar],
+            timeout_seconds=self.timeouts.for_mode(record.mode).tactic,
         )
         extra = printed.get("extraMVars") or [{}]
         pp = extra[0].get("pp") if isinstance(extra[0], dict) else None
@@ -351,7 +369,7 @@ class PantographVerifier:
             record.parsed,
             submission_text,
             record.mode,
-            self.timeouts,
+            self.timeouts.for_mode(record.mode),
         )
 
     async def check_file(
@@ -390,7 +408,9 @@ def _check_goal_index(goals: Sequence[Goal], goal_index: int) -> None:
 def _step_text_error(mode: Mode, step: str, whole: bool) -> TacticError | None:
     if not step.strip():
         return rejection("empty step")
-    banned = find_banned(step, allow_sorry=True, policy=_policy(mode))
+    # Paper mode: no banned-token filter here; the reference filters steps where it samples
+    # them (the orchestrator does too) and never filters whole drafts.
+    banned = None if mode is Mode.PAPER else find_banned(step, allow_sorry=True, policy="strict")
     if banned is not None:
         return rejection(f"the step contains the banned token `{banned}`")
     if not whole and is_submission(step):

@@ -7,7 +7,10 @@ forward-only check (its body, without the final ``exact``, elaborates on ``False
 ``exfalso``). Success = an accepted draft whose gaps are all proven (no RPE).
 
 Budget: paper mode runs all K_W outer tries of up to K_W inner samples each (up to 64
-samples, as the reference); strict mode stops at the first success. The header bug of the
+samples, as the reference); strict mode stops at the first success. Paper mode also applies no
+banned-token filter to drafts, its session skips the FPS parse of the problem (the verifier
+compiles the statement as it is), and its system prompt follows the reference's rule on the
+solver's model name (``paper.drafting_system_prompt``). The header bug of the
 reference (official-impl §8 item 7) does not exist here: the verifier always compiles
 header + statement.
 """
@@ -31,6 +34,7 @@ from harcopa.domain import (
 from harcopa.errors import InvalidRequest
 from harcopa.fps import collapse_by_sorry, extract_single_block, find_banned, is_submission
 from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
@@ -71,7 +75,7 @@ async def accept_draft(
     draft = collapse_by_sorry(block)
     if not is_submission(draft):
         return None
-    if find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
+    if ctx.strict and find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
         return None
     gaps = (await ctx.verifier.apply_step(statement.handle, 0, draft, whole=True)).state
     if gaps is None:
@@ -103,6 +107,8 @@ async def outer_try(
         problem.informal_solution,
         problem.formal_statement.rstrip(),
     )
+    if not ctx.strict:
+        prompt = paper.with_system(prompt, paper.drafting_system_prompt(ctx.solver_name))
     inner = ctx.params.tries_for(Pipeline.H_SA)
     for sample_index in range(1, inner + 1):
         generation = await sample(
@@ -125,7 +131,10 @@ async def prove_draft(
     gap_state: ProofState,
 ) -> Attempt:
     attempt = DraftTry(attempt.index, attempt.before, draft)
-    gaps = await hierarchy.gap_search(ctx, gap_state, 0)
+    try:
+        gaps = await hierarchy.gap_search(ctx, gap_state, 0)
+    except paper.RolloutEnded as ended:  # paper mode: the reference caught its prover here
+        return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail=str(ended))
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
     final_ok, detail = None, ""

@@ -5,6 +5,11 @@ Each draft is applied on goal ``h`` of the forward-solving framework; WG needs n
 H-WG proves the gaps one at a time. Every try is recorded, including a completion without a
 parsable draft (the reference dropped those, official-impl §8 item 10), whose budget is
 ``inf`` as in the reference's notebook.
+
+Paper mode applies no banned-token filter to the draft (the reference has none here) and, for
+a draft that never assigns ``?w``, still searches the gaps before rejecting it (the reference
+proved them, then its RPE raised on the missing submission); strict mode filters banned tokens
+and rejects such a draft before any gap search.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from harcopa.fps import (
 )
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
@@ -98,18 +104,26 @@ async def one_draft(
     if not draft:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="no single code block")
     attempt = DraftTry(index, attempt.before, draft, shown)
-    banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
+    banned = None
+    if ctx.strict:
+        banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
     if banned is not None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail=f"banned token {banned!r}")
     state = (await ctx.verifier.apply_step(root.handle, 0, draft, whole=True)).state
     if state is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft does not compile")
-    # Deviation: a draft that never assigns ``?w`` is rejected here; the reference handed the
-    # ``w : Prop`` goal to the prover and then crashed in RPE (official-impl §4.7).
+    # A draft that never assigns ``?w`` cannot be solved; the reference handed the ``w : Prop``
+    # goal to the prover with the gaps and then crashed in RPE (official-impl §4.7).
     submission = await ctx.verifier.read_submission(state.handle)
+    if submission is None and ctx.strict:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
+    try:
+        gaps = await hierarchy.gap_search(ctx, state, 0)
+    except paper.RolloutEnded as ended:  # paper mode: the reference's H-WG caught its prover
+        outcome = AttemptOutcome.GAP_UNPROVEN
+        return attempt.done(ctx, outcome, submission=submission, detail=str(ended))
     if submission is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
-    gaps = await hierarchy.gap_search(ctx, state, 0)
     if not gaps.proved:
         outcome = AttemptOutcome.GAP_UNPROVEN if hierarchy.drafting else AttemptOutcome.REJECTED
         return attempt.done(ctx, outcome, submission=submission, detail="goals left unproven")
