@@ -88,7 +88,9 @@ async def test_item1_an_unusable_trial_ends_the_rollout_in_paper_mode() -> None:
         (d.Mode.STRICT, [(Outcome.SOLVED, 3)]),
     ):
         solver = ScriptedGenerator([(AFTER_STEP, [SUBMIT]), (ROOT, ["admit", "admit", STEP])])
-        result, _ = await _run(d.Pipeline.AR, _verifier(), solver, mode=mode, ks=6, solver_samples=2)
+        result, _ = await _run(
+            d.Pipeline.AR, _verifier(), solver, mode=mode, ks=6, solver_samples=2
+        )
         assert _shape(result) == expected, mode
         assert len(solver.prompts) == 4  # admit, admit, the step, the submission
         if mode is d.Mode.PAPER:
@@ -160,11 +162,14 @@ async def test_item6_h_sa_drafting_system_prompt_follows_the_reference_rule() ->
     ``hf_ckpts``; strict mode: the templates' system prompt of the task."""
     draft = f"{DRAFT}\n{SUBMIT}"
     verifier = _verifier(
-        steps=[(r"^have h₁ : answer = 7 := sorry\n", StepRule(("answer = 7",))), *_verifier().steps],
+        steps=[
+            (r"^have h₁ : answer = 7 := sorry\n", StepRule(("answer = 7",))),
+            *_verifier().steps,
+        ],
         tactics=[
             (r".", r"^exfalso$", TacticRule(("False",))),
             (r"^answer = 7$", r"^norm_num \[h_answer\]$", TacticRule()),
-        ]
+        ],
     )
     templates = PromptTemplates.load()
     own = templates.tasks["solution_drafting"].system or templates.system
