@@ -23,6 +23,7 @@ SCENARIO = {
     ]
 }
 WHOLE_BANNED = "have h₁ : answer = 7 := by rw_search\nexact h₁ -- submit"
+SLOW = "have h : True := by slow_tactic"
 NO_OUTRO = "example (answer : ℕ) : answer = 7\n:= sorry"  # our FPS parse needs an outro
 FRAMEWORKS = [d.Framework.FORWARD_REASONING, d.Framework.FORWARD_SOLVING]
 
@@ -47,12 +48,14 @@ async def test_paper_sessions_follow_the_reference(settings: object) -> None:
             session = await verifier.open_session(problem(SIMPLE), FRAMEWORKS, mode)
             forward = session.state(d.Framework.FORWARD_REASONING).handle
             solving = session.state(d.Framework.FORWARD_SOLVING).handle
+            banned = await verifier.apply_step(solving, 0, WHOLE_BANNED, whole=True)
+            retarget = await verifier.apply_step(forward, 0, "retarget")
+            slow = await verifier.apply_step(forward, 0, SLOW)  # last: a timeout loses the session
             outcomes[mode] = {
-                "banned": (await verifier.apply_step(solving, 0, WHOLE_BANNED, whole=True)).result,
-                "retarget": (await verifier.apply_step(forward, 0, "retarget")).result,
-                # Last: a timeout loses the session.
-                "slow": (await verifier.apply_step(forward, 0, "have h : True := by slow_tactic")).result,
-            }  # fmt: skip
+                "banned": banned.result,
+                "retarget": retarget.result,
+                "slow": slow.result,
+            }
         strict, paper = outcomes[d.Mode.STRICT], outcomes[d.Mode.PAPER]
         # Item 3: 300 s (here 60 s) per call in paper mode; the strict limit fires.
         assert isinstance(strict["slow"], d.TacticTimeout)
