@@ -2,7 +2,8 @@
 
 ``ScriptedVerifier`` is an in-process Verifier (no subprocess, no gRPC) whose verdicts a test
 scripts, so the search algorithms get fast unit tests: a step, tactic or submission does what
-its rule says and nothing else. ``ScriptedGenerator`` answers prompts by pattern, in order.
+its rule says and nothing else. ``ScriptedGenerator`` answers prompts by pattern, in order;
+``run_scripted`` runs one pipeline on one problem with them.
 The service tests keep driving the real VerifierService over lean-sim.
 """
 
@@ -17,6 +18,10 @@ from typing import TypeVar
 from harcopa import domain as d
 from harcopa.errors import StateNotFound
 from harcopa.fps import parse_fps_from_source
+from harcopa.prompts import PromptTemplates
+from harcopa_orchestrator.pipelines import solve
+from harcopa_orchestrator.scheduler import Limits, Scheduler
+from harcopa_orchestrator.search.tree import SearchTree
 
 
 class ReadyBackend:
@@ -251,3 +256,32 @@ class ScriptedGenerator:
             logprob = -self.nll.get(text, 0.5)
             completions.append(d.Completion(text, d.FinishReason.STOP, (logprob,) * 4, 4))
         return d.Generation(tuple(completions), d.TokenUsage(len(user) // 4, 4 * params.n))
+
+
+async def run_scripted(
+    problem: d.FormalProblem,
+    pipeline: d.Pipeline,
+    verifier: ScriptedVerifier,
+    solver: ScriptedGenerator,
+    prover: ScriptedGenerator | None = None,
+    *,
+    mode: d.Mode = d.Mode.STRICT,
+    solver_name: str = "",
+    **params: int,
+) -> tuple[d.ProblemResult, list[SearchTree]]:
+    """Solve ``problem`` with the scheduler over the fakes; the result and every search tree
+    built (their invariants checked; every session the search opened must be closed)."""
+    scheduler = Scheduler(verifier, solver, prover, Limits(), solve)
+    ctx = scheduler.context(
+        params=d.SearchParams().merged(**params),
+        mode=mode,
+        templates=PromptTemplates.load(),
+        solver_name=solver_name,
+    )
+    trees: list[SearchTree] = []
+    ctx.on_tree = trees.append
+    result = await scheduler.run_problem(pipeline, problem, ctx)
+    for tree in trees:
+        tree.check_invariants()
+    assert verifier.open == 0
+    return result, trees

@@ -15,7 +15,7 @@ from harcopa.prompts import PromptTemplates
 from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.search.tree import SearchTree
-from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule
+from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule, run_scripted
 
 PROBLEM = d.FormalProblem(
     "unit",
@@ -56,24 +56,9 @@ async def _run(
     verifier: ScriptedVerifier,
     solver: ScriptedGenerator,
     prover: ScriptedGenerator | None = None,
-    mode: d.Mode = d.Mode.STRICT,
-    solver_name: str = "",
-    **params: int,
+    **options: object,
 ) -> tuple[d.ProblemResult, list[SearchTree]]:
-    scheduler = Scheduler(verifier, solver, prover, Limits(), solve)
-    ctx = scheduler.context(
-        params=d.SearchParams().merged(**params),
-        mode=mode,
-        templates=PromptTemplates.load(),
-        solver_name=solver_name,
-    )
-    trees: list[SearchTree] = []
-    ctx.on_tree = trees.append
-    result = await scheduler.run_problem(pipeline, PROBLEM, ctx)
-    for tree in trees:
-        tree.check_invariants()
-    assert verifier.open == 0
-    return result, trees
+    return await run_scripted(PROBLEM, pipeline, verifier, solver, prover, **options)  # type: ignore[arg-type]
 
 
 def _shape(result: d.ProblemResult) -> list[tuple[Outcome, int]]:
