@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from harcopa import domain as d
 from harcopa.errors import BackendUnavailable, FailedPrecondition
+from harcopa.fps import is_submission
 from harcopa.prompts import PromptTemplates
 from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.scheduler import Limits, Scheduler
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.tree import SearchTree
 from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule, run_scripted
 
@@ -193,8 +195,8 @@ async def test_item7_odd_candidates_end_the_rollout_in_paper_mode() -> None:
         (d.Pipeline.BFS, [STEP, MULTI_LINE, "nope", STEP, "nope", "nope"], None, 3,
          [(2, "single line"), (3, "")], [(4, "")]),
     ]  # fmt: skip
-    for pipeline, root, tactics, samples, paper, strict in cases:
-        for mode, expected in ((d.Mode.PAPER, paper), (d.Mode.STRICT, strict)):
+    for pipeline, root, tactics, samples, in_paper, in_strict in cases:
+        for mode, expected in ((d.Mode.PAPER, in_paper), (d.Mode.STRICT, in_strict)):
             solver = ScriptedGenerator([(AFTER_STEP, [SUBMIT]), (ROOT, root)])
             prover = ScriptedGenerator([(GAP, tactics)]) if tactics else None
             result, _ = await _run(
@@ -221,7 +223,7 @@ async def test_item8_a_try_that_raises_moves_on_in_paper_mode_unless_infrastruct
     next try follows in paper mode (strict: an errored attempt ends the problem); an
     infrastructure failure is an errored attempt in both modes, never an outcome."""
     good = f"have h₁ : answer = 7 := by norm_num\n{SUBMIT}"
-    for error, paper in (
+    for error, in_paper in (
         (FailedPrecondition("no submission variable"), [Outcome.REJECTED, Outcome.SOLVED]),
         (BackendUnavailable("the verifier went away"), [Outcome.ERROR]),
     ):
@@ -231,7 +233,7 @@ async def test_item8_a_try_that_raises_moves_on_in_paper_mode_unless_infrastruct
                 (r"^have h₁", StepRule((), submits="answer = 7")),
             ]
         )
-        for mode, expected in ((d.Mode.PAPER, paper), (d.Mode.STRICT, [Outcome.ERROR])):
+        for mode, expected in ((d.Mode.PAPER, in_paper), (d.Mode.STRICT, [Outcome.ERROR])):
             outputs = [f"```lean4\nbroken\n{SUBMIT}\n```", f"```lean4\n{good}\n```"]
             solver = ScriptedGenerator([(r"Initial Solution State", outputs)])
             result, _ = await _run(d.Pipeline.WG, verifier, solver, mode=mode, kw=3)
@@ -252,3 +254,14 @@ async def test_item9_temperature_zero_reaches_the_model() -> None:
     )
     assert (await scheduler.run_problem(d.Pipeline.AR, PROBLEM, ctx)).solved
     assert [p.temperature for _, p in solver.requests] == [0.0, 0.0]
+
+
+def test_paper_submission_test_reads_the_last_line_as_it_is() -> None:
+    """The reference tests the raw last line: an indented ``exact ... -- submit`` closes a
+    ``have`` proof and is no submission (our strict test strips it); H-SA needs ``exact ``."""
+    nested = "have h₂ : answer = 7 := by\n  exact h₁ -- submit"
+    assert is_submission(nested) and not paper.is_submission(nested)
+    assert paper.is_submission(SUBMIT) and paper.is_submission(MULTI_LINE)
+    assert paper.is_submission("exact(h₁) -- submit")
+    assert not paper.is_submission("exact(h₁) -- submit", draft=True)
+    assert paper.is_submission(f"{DRAFT}\n{SUBMIT}\n\n", draft=True)

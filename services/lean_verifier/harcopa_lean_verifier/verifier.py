@@ -413,7 +413,7 @@ def _step_text_error(mode: Mode, step: str, whole: bool) -> TacticError | None:
     banned = None if mode is Mode.PAPER else find_banned(step, allow_sorry=True, policy="strict")
     if banned is not None:
         return rejection(f"the step contains the banned token `{banned}`")
-    if not whole and is_submission(step):
+    if not whole and is_submission(step) and mode is not Mode.PAPER:  # paper: caller's test
         return rejection("submission steps go through ValidateSubmission")
     if whole and is_submission(step) and mode is Mode.STRICT:
         line = [text for text in step.splitlines() if text.strip()][-1]

@@ -125,7 +125,7 @@ async def _trials(
             if not ctx.strict:
                 raise paper.RolloutEnded("no sample of the trial was usable")
             continue
-        if is_submission(step):
+        if is_submission(step) if ctx.strict else paper.is_submission(step):
             why = malformed_submission(step)
             if why is None:
                 return await _submit(ctx, problem, session, draft, step, shown, hierarchy, before)

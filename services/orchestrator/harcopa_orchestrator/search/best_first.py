@@ -202,7 +202,7 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
 async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
     """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet)."""
     step = candidate.text
-    if is_submission(step):
+    if is_submission(step) if search.ctx.strict else paper.is_submission(step):
         why = malformed_submission(step)
         if why is not None:
             return Evaluated(candidate, True, ended="" if search.ctx.strict else why)

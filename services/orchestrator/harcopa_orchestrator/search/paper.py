@@ -46,6 +46,15 @@ def infrastructure(error: BaseException) -> bool:
     )
 
 
+def is_submission(step: str, *, draft: bool = False) -> bool:
+    """The reference's submission test on the text as it is: the last line (of a step; of an
+    H-SA ``draft``, right-stripped) starts with ``exact`` (``exact `` for a draft) and ends
+    with ``-- submit``. Unlike ``harcopa.fps.is_submission`` an indented line is no submission.
+    """
+    last = step.rstrip().split("\n")[-1] if draft else (step.splitlines() or [""])[-1]
+    return last.startswith("exact " if draft else "exact") and last.endswith("-- submit")
+
+
 def odd_continuation(state: ProofState) -> bool:
     """The reference's check after drafting a step: the last goal must be anonymous ``False``."""
     last = state.goals[-1] if state.goals else None

@@ -33,6 +33,7 @@ from harcopa.domain import (
 )
 from harcopa.errors import InvalidRequest
 from harcopa.fps import collapse_by_sorry, extract_single_block, find_banned, is_submission
+from harcopa.fps.steps import FENCE
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
@@ -70,10 +71,10 @@ async def accept_draft(
 ) -> tuple[str, ProofState] | None:
     """The draft and its gap state when it passes the reference's checks, else None."""
     block = extract_single_block(text)
-    if not block:
-        return None
+    if not block or (not ctx.strict and text.count(FENCE) == 1):
+        return None  # paper mode: H-SA takes a complete block only (not text before a fence)
     draft = collapse_by_sorry(block)
-    if not is_submission(draft):
+    if not (is_submission(draft) if ctx.strict else paper.is_submission(draft, draft=True)):
         return None
     if ctx.strict and find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
         return None
