@@ -247,6 +247,18 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+async def _control(
+    pipeline: str, run: dict[str, Any], reference: Path, work: Path
+) -> list[list[Decision]] | None:
+    """harcopa's strict mode on the workload; None when it does not finish in time."""
+    try:
+        results = await run_harcopa(pipeline, run, reference, work)
+    except (TimeoutError, RuntimeError) as error:
+        print(f"strict control of {pipeline} did not finish: {error!r}", file=sys.stderr)
+        return None
+    return harcopa_decisions(pipeline, results, run["problems"])
+
+
 def save_requests(path: Path, requests: list[Request]) -> None:
     lines = [json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in requests]
     path.write_text("".join(lines), encoding="utf-8")
@@ -281,7 +293,7 @@ async def compare(args: argparse.Namespace, work: Path, workload: Workload) -> C
     run = workload_files(work, workload, args.slow_seconds) | {"timeout": args.timeout}
     seconds: list[float] = []
     logs: list[list[Request]] = []
-    decisions: dict[str, list[list[Decision]]] = {}
+    decisions: dict[str, list[list[Decision]] | None] = {}
     sides = ("reference", "paper", "strict") if args.strict_control else ("reference", "paper")
     for side in sides:
         async with endpoint(workload.scenario()) as (url, model):
@@ -290,18 +302,22 @@ async def compare(args: argparse.Namespace, work: Path, workload: Workload) -> C
             if side == "reference":
                 results = await run_reference(args.python, args.copy, work, pipeline, run)
                 decisions[side] = reference_decisions(pipeline, results)
-            else:
+            elif side == "paper":
                 results = await run_harcopa(pipeline, run, args.reference, root / side)
                 decisions[side] = harcopa_decisions(pipeline, results, run["problems"])
+            else:
+                decisions[side] = await _control(pipeline, run, args.reference, root / side)
             seconds.append(time.monotonic() - started)
             logs.append(model.requests)
             save_requests(root / f"requests-{side}.jsonl", model.requests)
+    paper, reference = decisions["paper"], decisions["reference"]
+    assert paper is not None and reference is not None
     return Comparison(
         workload,
         logs[1],
         logs[0],
-        decisions["paper"],
-        decisions["reference"],
+        paper,
+        reference,
         (seconds[0], seconds[1]),
         decisions.get("strict"),
     )

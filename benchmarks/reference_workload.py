@@ -122,11 +122,13 @@ class Workload:
 
 
 def _prover(slow: bool) -> list[dict[str, Any]]:
-    """Prover rules: the gap first meets a no-op (item 4), then its proof; the backward goal
-    finds nothing."""
+    """Prover rules: the gap first meets a no-op (item 4), then its proof (the slow one with
+    ``slow``; a later search gets a fast one); the backward goal finds nothing."""
     closer = SLOW_TACTIC if slow else "norm_num [h_answer]"
+    proof = [_text(closer), _text("bad")]
+    fast = [_text("norm_num [h_answer]"), _text("bad")]
     return [
-        _rule(GAP_A, [_text("skip", 0.1), _text("bad_tactic", 0.9)], [_text(closer), _text("bad")]),
+        _rule(GAP_A, [_text("skip", 0.1), _text("bad_tactic", 0.9)], proof, fast),
         _rule(GAP_SEVEN, [_text("decide_answer")]),
         _rule(BACKWARD, [_text("bad_tactic")]),
     ]  # fmt: skip
