@@ -6,7 +6,8 @@ systems that send the same requests in the same order get the same answers. The 
 exercise the paper-mode behaviours of docs/paper-mode.md: a trial whose samples are all unusable
 (1), NALP priorities from the scripted log-probabilities (2), a slow valid tactic (3, when
 ``slow_seconds`` is set), a no-op tactic the prover meets again (4), banned tokens in whole drafts
-(5), a statement our FPS parse rejects given to H-SA (6), a multi-line submission (7), a
+(5), a statement our FPS parse rejects given to H-SA (6), a multi-line submission and a step
+that leaves no ``False`` continuation (7), a
 completion without a code block, which the reference's try raises on (8), temperature 0 (9).
 """
 
@@ -72,15 +73,18 @@ SUBMIT = "exact h₁ -- submit"
 SUBMIT_WRONG = "exact h₉ -- submit"
 MULTI_LINE = "have h₂ : True := trivial\nexact h_answer -- submit"
 SLOW_TACTIC = "nlinarith [h_answer]"
+RETARGET = "-- aim at the answer instead\nretarget"
 
 
 SEVEN = "answer = 7"
 
 
 def lean_scenario(slow_seconds: float) -> dict[str, Any]:
-    """lean-sim rules beyond its built-ins: a no-op ``skip``, a closer for the bare ``answer = 7``
-    goal, and a valid tactic that takes ``slow_seconds``."""
+    """lean-sim rules beyond its built-ins: ``retarget`` turns ``False`` into ``answer = 7`` (a
+    step ending with it leaves no ``False`` continuation), a no-op ``skip``, a closer for the
+    bare ``answer = 7`` goal, and a valid tactic that takes ``slow_seconds``."""
     rules: list[dict[str, Any]] = [
+        {"goal": "^False$", "tactic": "^retarget$", "result": {"goals": [{"target": SEVEN}]}},
         {"goal": "^answer = 7$", "tactic": "^skip$", "result": {"goals": [{"target": SEVEN}]}},
         {"goal": "^answer = 7$", "tactic": "^decide_answer$", "result": "close"},
         {"goal": "^answer = 7$", "tactic": r"^nlinarith \[h_answer\]$", "result": "close"},
@@ -142,7 +146,14 @@ def workloads(slow_seconds: float = 0.0) -> list[Workload]:
         Workload("ar", [
             _rule(AFTER_A, [_text(SUBMIT)]),
             _rule(AFTER_WRONG, [_text(SUBMIT_WRONG)]),
-            _rule(ROOT_A, *unusable, [_text(MULTI_LINE)], [_text(WRONG)], [_text(STEP_A)]),
+            _rule(
+                ROOT_A,
+                *unusable,
+                [_text(MULTI_LINE)],
+                [_text(RETARGET)],
+                [_text(WRONG)],
+                [_text(STEP_A)],
+            ),
             _rule(AFTER_B, [_text(SUBMIT)]),
             _rule(ROOT_B, [_text(STEP_B)]),
         ], exercises=("1", "7", "9")),
