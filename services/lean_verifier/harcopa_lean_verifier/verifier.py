@@ -3,7 +3,9 @@
 The servicer calls these; so do tests and benchmarks in-process. Sessions pin one REPL each
 (sessions.py); problem parsing and framework construction live in opening.py, submission
 validation in submission.py, and the stateless checks (CheckFile, RPE) in stateless.py, which
-run on leased processes so a session's process is never restarted.
+run on leased processes so a session's process is never restarted. (Over 400 lines: the one
+class that implements the whole Verifier protocol.) A paper-mode session waits as long as the
+reference for every REPL call (``Timeouts.for_mode``).
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ class PantographVerifier:
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
+    def _limits(self, record: SessionRecord) -> Timeouts:
+        return self.timeouts.for_mode(record.mode)
+
     async def start(self) -> None:
         await self.pool.start()
         await self.sessions.start()
@@ -117,7 +122,7 @@ class PantographVerifier:
         if not destroy and record.alive and record.states:
             ids = [ref.pantograph_id for ref in record.states.values()]
             try:
-                timeout = self.timeouts.for_mode(record.mode).tactic
+                timeout = self._limits(record).tactic
                 await record.repl.goal_delete(ids, timeout_seconds=timeout)
             except HarcopaError:  # a process that cannot free its states is not reused
                 destroy = True
@@ -200,7 +205,7 @@ class PantographVerifier:
     async def _build(
         self, record: SessionRecord, problem: FormalProblem, kind: Framework
     ) -> ProofState:
-        timeouts = self.timeouts.for_mode(record.mode)
+        timeouts = self._limits(record)
         built = await build_framework(record.repl, kind, problem, record.parsed, timeouts)
         state = record.add_state(built.pantograph_id, built.goals, kind)
         record.frameworks[kind] = state.handle.state_id
@@ -229,7 +234,7 @@ class PantographVerifier:
                         del record.frameworks[kind]
                 if refs:
                     ids = [ref.pantograph_id for ref in refs]
-                    timeout = self.timeouts.for_mode(record.mode).tactic
+                    timeout = self._limits(record).tactic
                     await record.repl.goal_delete(ids, timeout_seconds=timeout)
 
     # ------------------------------------------------------------------ tactic-level calls
@@ -239,7 +244,7 @@ class PantographVerifier:
     ) -> TacticReply | TacticError | TacticTimeout:
         """One tactic or draft on the session's REPL; a timeout loses the session. A paper-mode
         session waits as long as the reference (``Timeouts.paper``)."""
-        timeouts = self.timeouts.for_mode(record.mode)
+        timeouts = self._limits(record)
         seconds = timeouts.draft if "draft" in action else timeouts.tactic
         try:
             return await tactic_call(
@@ -333,7 +338,7 @@ class PantographVerifier:
             if record.closed:  # a timeout lost the session
                 return Validation(counted(outcome))  # type: ignore[arg-type]
             if intermediate:
-                timeout = self.timeouts.for_mode(record.mode).tactic
+                timeout = self._limits(record).tactic
                 await record.repl.goal_delete(intermediate, timeout_seconds=timeout)
             if not isinstance(outcome, TacticReply):
                 return Validation(counted(outcome))
@@ -352,7 +357,7 @@ class PantographVerifier:
         printed = await record.repl.goal_print(
             ref.pantograph_id,
             extra_mvars=[mvar],
-            timeout_seconds=self.timeouts.for_mode(record.mode).tactic,
+            timeout_seconds=self._limits(record).tactic,
         )
         extra = printed.get("extraMVars") or [{}]
         pp = extra[0].get("pp") if isinstance(extra[0], dict) else None
@@ -369,7 +374,7 @@ class PantographVerifier:
             record.parsed,
             submission_text,
             record.mode,
-            self.timeouts.for_mode(record.mode),
+            self._limits(record),
         )
 
     async def check_file(

@@ -16,7 +16,7 @@ import heapq
 import itertools
 import logging
 
-from harcopa.domain import AppliedTactic, ProofSearchResult, ProofState, state_of
+from harcopa.domain import AppliedTactic, Goal, ProofSearchResult, ProofState, state_of
 from harcopa.errors import InvalidRequest
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search import paper
@@ -52,11 +52,11 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
     ctx.observe(tree)
     origins = {tree.root.key: tuple(range(len(state.goals) - ignored_goals))}
     ignored = state.goals[len(state.goals) - ignored_goals :]
+    tie = itertools.count()
     if not ctx.strict:
-        paper.check_ignored(state.goals, ignored)
+        paper.check_ignored(state.goals, ignored)  # the reference checks the initial state too
     # Paper mode checks the ignored goals itself, so the verifier gets none to check.
     sent_ignored = ignored_goals if ctx.strict else 0
-    tie = itertools.count()
     queue: list[tuple[float, int, Node]] = [(0.0, next(tie), tree.root)]
     for _ in range(params.prover_expansions):
         if not queue:
@@ -89,10 +89,7 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
             child_state = state_of(result)
             if child_state is None:
                 continue
-            key = child_state.render()
-            if not ctx.strict:
-                paper.check_ignored(child_state.goals, ignored)
-                key = paper.node_key(child_state, next(tie))
+            key = _key(ctx, child_state, ignored, tie)
             step = AppliedTactic(goal_index, candidate.text, goal_text)
             child = tree.add_child(node, candidate.text, key, child_state, candidate.nll, step)
             if child is None:
@@ -106,6 +103,17 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
             heapq.heappush(queue, (child.cost, next(tie), child))
         tree.expanded(node)
     return ProofSearchResult(False)
+
+
+def _key(
+    ctx: SearchContext, state: ProofState, ignored: tuple[Goal, ...], tie: itertools.count[int]
+) -> str:
+    """A node's key: its rendered state (strict), or a key of its own after the reference's
+    check of the ignored goals (paper; ``paper.RolloutEnded`` when they changed)."""
+    if ctx.strict:
+        return state.render()
+    paper.check_ignored(state.goals, ignored)
+    return paper.node_key(state, next(tie))
 
 
 def _success(

@@ -41,7 +41,7 @@ from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
 from harcopa_orchestrator.search.submission import check_text
-from harcopa_orchestrator.search.whole_generation import DraftTry
+from harcopa_orchestrator.search.whole_generation import DraftTry, gap_search
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,7 @@ async def prove_draft(
     gap_state: ProofState,
 ) -> Attempt:
     attempt = DraftTry(attempt.index, attempt.before, draft)
-    try:
-        gaps = await hierarchy.gap_search(ctx, gap_state, 0)
-    except paper.RolloutEnded as ended:  # paper mode: the reference caught its prover here
-        return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail=str(ended))
+    gaps = await gap_search(ctx, hierarchy, gap_state)
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
     final_ok, detail = None, ""

@@ -25,6 +25,7 @@ from harcopa.domain import (
     Framework,
     Pipeline,
     ProblemResult,
+    ProofState,
     SearchStats,
     Session,
 )
@@ -40,7 +41,7 @@ from harcopa_orchestrator.metering import stats_since
 from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.candidates import sample
-from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
+from harcopa_orchestrator.search.hierarchical import FLAT, GapOutcome, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
 from harcopa_orchestrator.search.submission import check_text, draft_budget
 
@@ -83,6 +84,16 @@ class DraftTry:
         )
 
 
+async def gap_search(ctx: SearchContext, hierarchy: Hierarchy, state: ProofState) -> GapOutcome:
+    """The draft's gap search; paper mode's ``RolloutEnded`` in it is a gap left unproven, as
+    the reference's H-WG and H-SA caught their prover's exception."""
+    try:
+        return await hierarchy.gap_search(ctx, state, 0)
+    except paper.RolloutEnded as ended:
+        logger.info("a gap search ended as the reference's does: %s", ended)
+        return GapOutcome(False, state)
+
+
 async def one_draft(
     ctx: SearchContext,
     problem: FormalProblem,
@@ -117,11 +128,7 @@ async def one_draft(
     submission = await ctx.verifier.read_submission(state.handle)
     if submission is None and ctx.strict:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
-    try:
-        gaps = await hierarchy.gap_search(ctx, state, 0)
-    except paper.RolloutEnded as ended:  # paper mode: the reference's H-WG caught its prover
-        outcome = AttemptOutcome.GAP_UNPROVEN
-        return attempt.done(ctx, outcome, submission=submission, detail=str(ended))
+    gaps = await gap_search(ctx, hierarchy, state)
     if submission is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
     if not gaps.proved:
