@@ -243,6 +243,22 @@ async def test_item8_a_try_that_raises_moves_on_in_paper_mode_unless_infrastruct
                 assert result.status is d.ProblemStatus.ERRORED
 
 
+async def test_item8_a_rollout_that_raises_ends_and_restarts_in_paper_mode() -> None:
+    """The same for a step pipeline: the reference's catch-all ends the rollout, charged with
+    the trial that raised, and its evaluator restarts; strict: an errored attempt."""
+    verifier = _verifier(steps=[(r"^broken$", StepRule(raises=FailedPrecondition("odd"))),
+                                *_verifier().steps])  # fmt: skip
+    for mode, expected in (
+        (d.Mode.PAPER, [(Outcome.REJECTED, 1), (Outcome.SOLVED, 2)]),
+        (d.Mode.STRICT, [(Outcome.ERROR, 0)]),
+    ):
+        for pipeline in (d.Pipeline.AR, d.Pipeline.BFS):
+            solver = ScriptedGenerator([(AFTER_STEP, [SUBMIT]), (ROOT, ["broken", STEP])])
+            result, _ = await _run(pipeline, verifier, solver, mode=mode, ks=6, solver_samples=1)
+            assert _shape(result) == expected, (pipeline, mode)
+            assert "FailedPrecondition: odd" in result.attempts[0].detail
+
+
 async def test_item9_temperature_zero_reaches_the_model() -> None:
     """An explicit 0 is kept by ``merged`` and sent with every request (greedy)."""
     solver = ScriptedGenerator([(AFTER_STEP, [SUBMIT]), (ROOT, [STEP])])

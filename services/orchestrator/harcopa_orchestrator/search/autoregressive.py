@@ -97,12 +97,15 @@ async def rollout(
     async with opened(ctx, problem, FRAMEWORKS) as session:
         try:
             return await _trials(ctx, problem, session, draft, budget, hierarchy, before)
-        except paper.RolloutEnded as ended:
+        except Exception as error:
+            why = paper.reference_raise(ctx, error)
+            if why is None:
+                raise
             return draft.finish(
                 AttemptOutcome.REJECTED,
                 stats_since(ctx.meter, before),
                 paper_budget=len(draft.steps),
-                detail=f"the rollout ended as the reference's does: {ended}",
+                detail=f"the rollout ended as the reference's does: {why}",
             )
 
 

@@ -129,12 +129,15 @@ async def rollout(
             _, _, node = heapq.heappop(search.queue)
             try:
                 attempt = await expand(search, node, budget)
-            except paper.RolloutEnded as ended:
+            except Exception as error:
+                why = paper.reference_raise(ctx, error)
+                if why is None:
+                    raise
                 return search.draft.finish(
                     AttemptOutcome.REJECTED,
                     stats_since(ctx.meter, before),
                     paper_budget=tree.edge_count,
-                    detail=f"the rollout ended as the reference's does: {ended}",
+                    detail=f"the rollout ended as the reference's does: {why}",
                 )
             if attempt is not None:
                 return attempt
@@ -200,7 +203,18 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
 
 
 async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
-    """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet)."""
+    """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet); in
+    paper mode a call that raises ends the rollout at this candidate (``Evaluated.ended``)."""
+    try:
+        return await _evaluate(search, node, candidate)
+    except Exception as error:
+        why = paper.reference_raise(search.ctx, error)
+        if why is None:
+            raise
+        return Evaluated(candidate, paper.is_submission(candidate.text), ended=why)
+
+
+async def _evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
     step = candidate.text
     if is_submission(step) if search.ctx.strict else paper.is_submission(step):
         why = malformed_submission(step)
@@ -237,14 +251,18 @@ async def _close_first(search: Search, items: list[Evaluated]) -> None:
 
 async def _close_in_turn(search: Search, item: Evaluated) -> None:
     """Paper mode: the gap search of one drafted candidate when the sequential loop reaches it
-    (its state is new to the tree); a changed ignored goal ends the rollout at it."""
+    (its state is new to the tree); an exception in it (a changed ignored goal) ends the
+    rollout at this candidate."""
     key = item.key
     if item.submission or item.ended or item.state is None or key is None or key in search.tree:
         return
     try:
         item.gaps = await search.hierarchy.gap_search(search.ctx, item.state, 1)
-    except paper.RolloutEnded as ended:
-        item.ended = str(ended)
+    except Exception as error:
+        why = paper.reference_raise(search.ctx, error)
+        if why is None:
+            raise
+        item.ended = why
 
 
 def accept(search: Search, node: Node, item: Evaluated, shown: str) -> None:

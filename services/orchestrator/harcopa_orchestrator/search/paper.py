@@ -3,9 +3,9 @@
 The reference ends a rollout (AR, HAR, BFS, H-BFS) on any exception raised inside it and
 restarts from the root with the remaining K_S; a whole-draft try (WG, H-WG, H-SA) that raises
 moves to the next try (docs/paper-mode.md). Paper mode raises :class:`RolloutEnded` where the
-reference raised, and the rollouts turn it into a REJECTED attempt; strict mode rejects the one
-candidate instead. An infrastructure failure is never one of these: it stays an errored attempt
-in both modes (run integrity).
+reference raised, and the rollouts turn it (and any other exception, ``reference_raise``) into a
+REJECTED attempt; strict mode rejects the one candidate instead. An infrastructure failure is
+never one of these: it stays an errored attempt in both modes (run integrity).
 """
 
 from __future__ import annotations
@@ -44,6 +44,17 @@ def infrastructure(error: BaseException) -> bool:
     return isinstance(error, HarcopaError) and not isinstance(
         error, InvalidRequest | FailedPrecondition
     )
+
+
+def reference_raise(ctx: SearchContext, error: BaseException) -> str | None:
+    """Why ``error`` ends the rollout or try in paper mode, as the reference's catch-all did;
+    None when it must propagate: strict mode, or an infrastructure failure."""
+    if ctx.strict or infrastructure(error) or not isinstance(error, Exception):
+        return None
+    if isinstance(error, RolloutEnded):
+        return str(error)
+    logger.warning("a call raised; paper mode goes on as the reference did", exc_info=error)
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def is_submission(step: str, *, draft: bool = False) -> bool:
@@ -100,12 +111,12 @@ async def next_try_on_exception(ctx: SearchContext, index: int, run: Awaitable[A
     try:
         return await run
     except Exception as error:
-        if infrastructure(error):
+        why = reference_raise(ctx, error)
+        if why is None:
             raise
-        logger.warning("try %d raised; the next try follows", index, exc_info=True)
         return Attempt(
             index=index,
             outcome=AttemptOutcome.REJECTED,
             stats=stats_since(ctx.meter, before),
-            detail=f"the try raised {type(error).__name__}: {error}"[:500],
+            detail=f"the try raised {why}",
         )

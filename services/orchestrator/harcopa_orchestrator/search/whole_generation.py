@@ -85,12 +85,13 @@ class DraftTry:
 
 
 async def gap_search(ctx: SearchContext, hierarchy: Hierarchy, state: ProofState) -> GapOutcome:
-    """The draft's gap search; paper mode's ``RolloutEnded`` in it is a gap left unproven, as
-    the reference's H-WG and H-SA caught their prover's exception."""
+    """The draft's gap search; in paper mode an exception in it (a changed ignored goal) is a
+    gap left unproven, as the reference's H-WG and H-SA caught their prover's exceptions."""
     try:
         return await hierarchy.gap_search(ctx, state, 0)
-    except paper.RolloutEnded as ended:
-        logger.info("a gap search ended as the reference's does: %s", ended)
+    except Exception as error:
+        if paper.reference_raise(ctx, error) is None:
+            raise
         return GapOutcome(False, state)
 
 
