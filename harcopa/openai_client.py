@@ -91,6 +91,8 @@ class OpenAIGenerator:
         self._headers = dict(headers or {})
         self._client: Any = None
         self._warned_unchecked = False
+        #: True once a reply to a request for processed log-probabilities did not confirm them.
+        self.logprobs_unconfirmed = False
 
     async def start(self) -> None:
         import httpx
@@ -158,6 +160,7 @@ class OpenAIGenerator:
             return
         if echoed is not None:
             raise InvalidRequest(f"{self.base_url} sent {echoed} log-probabilities, not processed")
+        self.logprobs_unconfirmed = True
         if not self._warned_unchecked:
             self._warned_unchecked = True
             logger.warning(

@@ -34,6 +34,8 @@ from harcopa.v1 import verifier_pb2_grpc as pb_grpc
 logger = logging.getLogger(__name__)
 
 SERVICE = "harcopa.v1.VerifierService"
+#: The longest RPE check: statement plus five tactics at the paper-mode limit, and room to answer.
+RPE_DEADLINE_SECONDS = 6 * 300.0 + 30.0
 T = TypeVar("T")
 
 
@@ -293,9 +295,14 @@ class VerifierClient:
         return reply.submission if reply.HasField("submission") else None
 
     async def check_equivalence(self, session_id: str, submission: str) -> d.Equivalence:
+        """RPE; its deadline covers a paper-mode check (statement and five tactics, 300 s each)."""
         request = pb.CheckEquivalenceRequest(session_id=session_id, submission=submission)
+        deadline = None if self._timeout is None else max(self._timeout, RPE_DEADLINE_SECONDS)
         reply = await self._call(
-            self.replicas.for_session(session_id).CheckEquivalence, request, session_id=session_id
+            self.replicas.for_session(session_id).CheckEquivalence,
+            request,
+            deadline,
+            session_id=session_id,
         )
         return wire.from_equivalence(reply)
 

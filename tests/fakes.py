@@ -2,7 +2,8 @@
 
 ``ScriptedVerifier`` is an in-process Verifier (no subprocess, no gRPC) whose verdicts a test
 scripts, so the search algorithms get fast unit tests: a step, tactic or submission does what
-its rule says and nothing else. ``ScriptedGenerator`` answers prompts by pattern, in order.
+its rule says and nothing else. ``ScriptedGenerator`` answers prompts by pattern, in order;
+``run_scripted`` runs one pipeline on one problem with them.
 The service tests keep driving the real VerifierService over lean-sim.
 """
 
@@ -17,6 +18,10 @@ from typing import TypeVar
 from harcopa import domain as d
 from harcopa.errors import StateNotFound
 from harcopa.fps import parse_fps_from_source
+from harcopa.prompts import PromptTemplates
+from harcopa_orchestrator.pipelines import solve
+from harcopa_orchestrator.scheduler import Limits, Scheduler
+from harcopa_orchestrator.search.tree import SearchTree
 
 
 class ReadyBackend:
@@ -30,19 +35,29 @@ class ReadyBackend:
 @dataclass(frozen=True, slots=True)
 class StepRule:
     """What drafting a step does: the gaps it leaves (their targets) and the hypothesis the
-    continuation gains (``name : type``); ``reject`` is Lean's error instead."""
+    continuation gains (``name : type``); ``reject`` is Lean's error instead.
+
+    ``continuation`` names the step's last goal (a wrong continuation: the verifier rejects
+    the step in strict mode and returns it in paper mode); ``submits`` is the proposition a
+    whole draft assigns to ``?w``; ``raises`` is raised instead of answering.
+    """
 
     gaps: tuple[str, ...] = ()
     adds: tuple[str, str] | None = None
     reject: str = ""
+    continuation: str | None = None
+    submits: str | None = None
+    raises: Exception | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TacticRule:
-    """What a tactic does to its goal: close it, replace it by ``goals``, or fail."""
+    """What a tactic does to its goal: close it, replace it by ``goals``, or fail; ``last``
+    also replaces the target of the state's last goal (a tactic touching an ignored goal)."""
 
     goals: tuple[str, ...] = ()
     reject: str = ""
+    last: str | None = None
 
 
 @dataclass
@@ -63,6 +78,8 @@ class ScriptedVerifier:
     calls: list[tuple[str, str]] = field(default_factory=list)
     open: int = 0
     _states: dict[tuple[str, int], tuple[d.Goal, ...]] = field(default_factory=dict)
+    _modes: dict[str, d.Mode] = field(default_factory=dict)
+    _submitted: dict[tuple[str, int], str] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def start(self) -> None: ...
@@ -104,6 +121,7 @@ class ScriptedVerifier:
             d.Framework.STATEMENT: [d.Goal(context, parsed.formal_answer or "True")],
         }
         self.open += 1
+        self._modes[session] = mode
         states = tuple((kind, self._new(session, built[kind])) for kind in frameworks)
         return d.Session(session, parsed, states, "fake")
 
@@ -113,16 +131,25 @@ class ScriptedVerifier:
         self.calls.append(("step", step))
         goals = self._goals(state)
         rule = _first(self.steps, step)
+        if rule is not None and rule.raises is not None:
+            raise rule.raises
         if rule is None or rule.reject:
             return d.Draft(d.TacticError((rule.reject if rule else "unknown step",)))
         acted = goals[goal_index]
         gaps = tuple(d.Goal(acted.variables, target) for target in rule.gaps)
         rest = goals[:goal_index] + goals[goal_index + 1 :]
         if whole:
+            if rule.submits is not None:
+                rest = tuple(g for g in rest if g.name != "w")
             new = self._new(state.session_id, (*gaps, *rest))
+            if rule.submits is not None:
+                self._submitted[(state.session_id, new.handle.state_id)] = rule.submits
             return d.Draft(new if new.goals else d.ProofComplete(new), len(gaps))
+        strict = self._modes.get(state.session_id) is not d.Mode.PAPER
+        if rule.continuation is not None and strict:  # as the verifier's continuation check
+            return d.Draft(d.TacticError(("the step must leave the goal's continuation last",)))
         added = acted.variables + ((d.Variable(*rule.adds),) if rule.adds else ())
-        continuation = d.Goal(added, acted.target)
+        continuation = d.Goal(added, acted.target, rule.continuation)
         return d.Draft(self._new(state.session_id, (*gaps, continuation, *rest)), len(gaps))
 
     async def run_tactic(
@@ -138,7 +165,12 @@ class ScriptedVerifier:
         if rule is None or rule.reject:
             return d.TacticError((rule.reject if rule else f"`{tactic}` failed",))
         made = tuple(d.Goal(goal.variables, target) for target in rule.goals)
-        new = self._new(state.session_id, (*made, *goals[:goal_index], *goals[goal_index + 1 :]))
+        rest = [*goals[:goal_index], *goals[goal_index + 1 :]]
+        if rule.last is not None and rest:
+            rest[-1] = d.Goal(rest[-1].variables, rule.last, rest[-1].name)
+        if ignored_goals and rest[-ignored_goals:] != list(goals[-ignored_goals:]):
+            return d.TacticError(("the tactic changed the ignored goals",))  # as the verifier
+        new = self._new(state.session_id, (*made, *rest))
         return d.ProofComplete(new) if len(new.goals) <= ignored_goals else new
 
     async def validate_submission(
@@ -153,6 +185,9 @@ class ScriptedVerifier:
 
     async def read_submission(self, state: d.StateHandle) -> str | None:
         goals = self._goals(state)
+        submitted = self._submitted.get((state.session_id, state.state_id))
+        if submitted is not None:
+            return submitted
         hyps = [v.type for g in goals for v in g.variables if v.name == "h_submission"]
         return hyps[0] if hyps else None
 
@@ -192,12 +227,14 @@ def _first(rules: Sequence[tuple[str, T]], text: str) -> T | None:
 @dataclass
 class ScriptedGenerator:
     """A Generator answering the last user message by pattern: each (pattern, outputs) hands
-    its outputs out in order, cycling; every sample has mean NLL ``nll`` (by text, else 0.5)."""
+    its outputs out in order, cycling; every sample has mean NLL ``nll`` (by text, else 0.5).
+    ``prompts`` records each call's user message, ``requests`` its prompt and parameters."""
 
     scripts: list[tuple[str, list[str]]]
     default: str = "-- no script matched"
     nll: dict[str, float] = field(default_factory=dict)
     prompts: list[str] = field(default_factory=list)
+    requests: list[tuple[d.Prompt, d.SamplingParams]] = field(default_factory=list)
     _cursors: dict[int, int] = field(default_factory=dict)
 
     async def start(self) -> None: ...
@@ -207,6 +244,7 @@ class ScriptedGenerator:
     async def generate(self, prompt: d.Prompt, params: d.SamplingParams) -> d.Generation:
         user = prompt.messages[-1].content if prompt.messages else prompt.text or ""
         self.prompts.append(user)
+        self.requests.append((prompt, params))
         index = next((i for i, (p, _) in enumerate(self.scripts) if re.search(p, user)), None)
         completions = []
         for _ in range(params.n):
@@ -218,3 +256,32 @@ class ScriptedGenerator:
             logprob = -self.nll.get(text, 0.5)
             completions.append(d.Completion(text, d.FinishReason.STOP, (logprob,) * 4, 4))
         return d.Generation(tuple(completions), d.TokenUsage(len(user) // 4, 4 * params.n))
+
+
+async def run_scripted(
+    problem: d.FormalProblem,
+    pipeline: d.Pipeline,
+    verifier: ScriptedVerifier,
+    solver: ScriptedGenerator,
+    prover: ScriptedGenerator | None = None,
+    *,
+    mode: d.Mode = d.Mode.STRICT,
+    solver_name: str = "",
+    **params: int,
+) -> tuple[d.ProblemResult, list[SearchTree]]:
+    """Solve ``problem`` with the scheduler over the fakes; the result and every search tree
+    built (their invariants checked; every session the search opened must be closed)."""
+    scheduler = Scheduler(verifier, solver, prover, Limits(), solve)
+    ctx = scheduler.context(
+        params=d.SearchParams().merged(**params),
+        mode=mode,
+        templates=PromptTemplates.load(),
+        solver_name=solver_name,
+    )
+    trees: list[SearchTree] = []
+    ctx.on_tree = trees.append
+    result = await scheduler.run_problem(pipeline, problem, ctx)
+    for tree in trees:
+        tree.check_invariants()
+    assert verifier.open == 0
+    return result, trees

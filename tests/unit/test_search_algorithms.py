@@ -8,11 +8,8 @@ VerifierService over lean-sim.
 from __future__ import annotations
 
 from harcopa import domain as d
-from harcopa.prompts import PromptTemplates
-from harcopa_orchestrator.pipelines import solve
-from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.search.tree import SearchTree
-from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule
+from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule, run_scripted
 
 PROBLEM = d.FormalProblem(
     "unit",
@@ -47,17 +44,7 @@ async def _run(
     mode: d.Mode = d.Mode.STRICT,
     **params: int,
 ) -> tuple[d.ProblemResult, list[SearchTree]]:
-    scheduler = Scheduler(verifier, solver, prover, Limits(), solve)
-    ctx = scheduler.context(
-        params=d.SearchParams().merged(**params), mode=mode, templates=PromptTemplates.load()
-    )
-    trees: list[SearchTree] = []
-    ctx.on_tree = trees.append
-    result = await scheduler.run_problem(pipeline, PROBLEM, ctx)
-    for tree in trees:
-        tree.check_invariants()
-    assert verifier.open == 0  # every session the search opened was closed
-    return result, trees
+    return await run_scripted(PROBLEM, pipeline, verifier, solver, prover, mode=mode, **params)
 
 
 async def test_har_drafts_proves_the_gap_and_submits() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harcopa.domain import FormalProblem, Framework, Goal, ParsedProblem
+from harcopa.domain import FormalProblem, Framework, Goal, Mode, ParsedProblem
 from harcopa.errors import InvalidRequest
 from harcopa.fps import (
     ANSWER_NAME,
@@ -54,6 +54,21 @@ class Timeouts:
     tactic: float = 60.0
     draft: float = 120.0
     file: float = 300.0
+    #: Every REPL call of a paper-mode session (the reference waits up to 300 s for each).
+    paper: float = 300.0
+
+    def for_mode(self, mode: Mode) -> Timeouts:
+        """The limits of a session in ``mode``: paper mode uses ``paper`` for every call."""
+        if mode is Mode.PAPER:
+            return Timeouts(self.paper, self.paper, self.paper, self.paper)
+        return self
+
+
+#: What a paper-mode session built only on the statement knows of the problem: the reference's
+#: H-SA compiles the statement as it is and never parses it (official-impl §4.8).
+UNPARSED = ParsedProblem(
+    (), "", (), None, ("not parsed: the statement is compiled as it is (paper-mode H-SA)",)
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,7 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
             tactic=settings.tactic_timeout_seconds,
             draft=settings.draft_timeout_seconds,
             file=settings.file_timeout_seconds,
+            paper=settings.paper_timeout_seconds,
         ),
         session_idle_seconds=settings.session_idle_seconds,
         lease_seconds=settings.lease_seconds,

@@ -129,6 +129,12 @@ class VerifierSettings(ServiceSettings):
     file_timeout_seconds: float = Field(
         300.0, gt=0, description="Default wall-clock limit of compiling one file or statement."
     )
+    paper_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock limit of every REPL call (tactic, draft, statement, RPE) of a "
+        "paper-mode session: the reference's 300 s.",
+    )
     hard_ceiling_seconds: float = Field(
         1200.0, gt=0, description="No single REPL request may run longer than this."
     )

@@ -3,7 +3,9 @@
 The servicer calls these; so do tests and benchmarks in-process. Sessions pin one REPL each
 (sessions.py); problem parsing and framework construction live in opening.py, submission
 validation in submission.py, and the stateless checks (CheckFile, RPE) in stateless.py, which
-run on leased processes so a session's process is never restarted.
+run on leased processes so a session's process is never restarted. (Over 400 lines: the one
+class that implements the whole Verifier protocol.) A paper-mode session waits as long as the
+reference for every REPL call (``Timeouts.for_mode``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from harcopa_lean_verifier import stateless, submission
 from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
 from harcopa_lean_verifier.opening import (
     PARSING_EXTRA_OPTIONS,
+    UNPARSED,
     Timeouts,
     build_framework,
     parse_problem,
@@ -100,6 +103,9 @@ class PantographVerifier:
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
+    def _limits(self, record: SessionRecord) -> Timeouts:
+        return self.timeouts.for_mode(record.mode)
+
     async def start(self) -> None:
         await self.pool.start()
         await self.sessions.start()
@@ -112,7 +118,8 @@ class PantographVerifier:
         if not destroy and record.alive and record.states:
             ids = [ref.pantograph_id for ref in record.states.values()]
             try:
-                await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+                timeout = self._limits(record).tactic
+                await record.repl.goal_delete(ids, timeout_seconds=timeout)
             except HarcopaError:  # a process that cannot free its states is not reused
                 destroy = True
         record.states.clear()
@@ -148,7 +155,10 @@ class PantographVerifier:
     async def _open(
         self, problem: FormalProblem, kinds: tuple[Framework, ...], mode: Mode, client_id: str
     ) -> Session:
-        parsed, parse_seconds = await self._parse(problem)
+        if mode is Mode.PAPER and kinds == (Framework.STATEMENT,):
+            parsed, parse_seconds = UNPARSED, 0.0  # the reference's H-SA: no parse
+        else:
+            parsed, parse_seconds = await self._parse(problem, mode)
         repl = await self.pool.acquire(self.default_key, pin=True)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
@@ -171,7 +181,7 @@ class PantographVerifier:
         states_by_kind = tuple(zip(kinds, states, strict=True))
         return Session(record.session_id, parsed, states_by_kind, self.replica_id)
 
-    async def _parse(self, problem: FormalProblem) -> tuple[ParsedProblem, float]:
+    async def _parse(self, problem: FormalProblem, mode: Mode) -> tuple[ParsedProblem, float]:
         """Parse on a process with explicit printing, and the Lean seconds it took; results
         are cached (parsing is pure)."""
         key = (problem.effective_header, problem.formal_statement)
@@ -181,7 +191,7 @@ class PantographVerifier:
             return cached, 0.0
         async with self.pool.lease(self.parsing_key) as parser:
             busy = parser.busy_seconds
-            parsed = await parse_problem(parser, problem, self.timeouts)
+            parsed = await parse_problem(parser, problem, self.timeouts.for_mode(mode))
             seconds = parser.busy_seconds - busy
         self._parsed[key] = parsed
         if len(self._parsed) > PARSE_CACHE_SIZE:
@@ -191,7 +201,8 @@ class PantographVerifier:
     async def _build(
         self, record: SessionRecord, problem: FormalProblem, kind: Framework
     ) -> ProofState:
-        built = await build_framework(record.repl, kind, problem, record.parsed, self.timeouts)
+        timeouts = self._limits(record)
+        built = await build_framework(record.repl, kind, problem, record.parsed, timeouts)
         state = record.add_state(built.pantograph_id, built.goals, kind)
         record.frameworks[kind] = state.handle.state_id
         if built.answer_mvar is not None:
@@ -219,15 +230,18 @@ class PantographVerifier:
                         del record.frameworks[kind]
                 if refs:
                     ids = [ref.pantograph_id for ref in refs]
-                    await record.repl.goal_delete(ids, timeout_seconds=self.timeouts.tactic)
+                    timeout = self._limits(record).tactic
+                    await record.repl.goal_delete(ids, timeout_seconds=timeout)
 
     # ------------------------------------------------------------------ tactic-level calls
 
     async def _call(
         self, record: SessionRecord, state_id: int, goal_id: int, **action: str
     ) -> TacticReply | TacticError | TacticTimeout:
-        """One tactic or draft on the session's REPL; a timeout loses the session."""
-        seconds = self.timeouts.draft if "draft" in action else self.timeouts.tactic
+        """One tactic or draft on the session's REPL; a timeout loses the session. A paper-mode
+        session waits as long as the reference (``Timeouts.paper``)."""
+        timeouts = self._limits(record)
+        seconds = timeouts.draft if "draft" in action else timeouts.tactic
         try:
             return await tactic_call(
                 record.repl, state_id, goal_id, timeout_seconds=seconds, **action
@@ -253,8 +267,14 @@ class PantographVerifier:
                 return Draft(counted(outcome))
             others = {g.mvar_id for i, g in enumerate(ref.goals) if i != goal_index}
             produced = [g for g in outcome.goals if g.mvar_id not in others]
+            # Paper mode returns any continuation: the caller ends its rollout on a wrong one,
+            # as the reference's search did (harcopa_orchestrator.search.paper).
             if not whole and (
-                not produced or not _is_continuation(produced[-1], ref.goals[goal_index])
+                not produced
+                or (
+                    record.mode is not Mode.PAPER
+                    and not _is_continuation(produced[-1], ref.goals[goal_index])
+                )
             ):
                 return Draft(
                     counted(
@@ -316,7 +336,8 @@ class PantographVerifier:
             if record.closed:  # a timeout lost the session
                 return Validation(counted(outcome))  # type: ignore[arg-type]
             if intermediate:
-                await record.repl.goal_delete(intermediate, timeout_seconds=self.timeouts.tactic)
+                timeout = self._limits(record).tactic
+                await record.repl.goal_delete(intermediate, timeout_seconds=timeout)
             if not isinstance(outcome, TacticReply):
                 return Validation(counted(outcome))
             state = record.add_state(outcome.state_id, outcome.goals, Framework.SOLVING)
@@ -332,7 +353,9 @@ class PantographVerifier:
         if mvar is None:
             raise FailedPrecondition(f"a {ref.origin.value} state has no submission variable")
         printed = await record.repl.goal_print(
-            ref.pantograph_id, extra_mvars=[mvar], timeout_seconds=self.timeouts.tactic
+            ref.pantograph_id,
+            extra_mvars=[mvar],
+            timeout_seconds=self._limits(record).tactic,
         )
         extra = printed.get("extraMVars") or [{}]
         pp = extra[0].get("pp") if isinstance(extra[0], dict) else None
@@ -349,7 +372,7 @@ class PantographVerifier:
             record.parsed,
             submission_text,
             record.mode,
-            self.timeouts,
+            self._limits(record),
         )
 
     async def check_file(
@@ -388,10 +411,14 @@ def _check_goal_index(goals: Sequence[Goal], goal_index: int) -> None:
 def _step_text_error(mode: Mode, step: str, whole: bool) -> TacticError | None:
     if not step.strip():
         return rejection("empty step")
-    refused = submission.refuse_text(mode, step, allow_sorry=True, what="the step")
-    if refused is not None:
-        return refused
-    if not whole and is_submission(step):
+    # Paper mode: no text filter here; the reference filters steps where it samples them (the
+    # orchestrator does too) and never filters whole drafts. Its acceptances are audited
+    # strictly all the same (strict_audit_passed).
+    if mode is not Mode.PAPER:
+        refused = submission.refuse_text(mode, step, allow_sorry=True, what="the step")
+        if refused is not None:
+            return refused
+    if not whole and is_submission(step) and mode is not Mode.PAPER:  # paper: caller's test
         return rejection("submission steps go through ValidateSubmission")
     if whole and is_submission(step) and mode is Mode.STRICT:
         line = [text for text in step.splitlines() if text.strip()][-1]

@@ -51,6 +51,8 @@ class SearchContext:
     close_sessions: Callable[[], Awaitable[None]] | None = None
     #: Called with an attempt's index as it starts (seeds its sampling).
     begin_attempt: Callable[[int], None] | None = None
+    #: The name the solver model is called by (paper mode's H-SA system prompt depends on it).
+    solver_name: str = ""
 
     async def __aenter__(self) -> SearchContext:
         return self

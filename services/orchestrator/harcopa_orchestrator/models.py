@@ -129,6 +129,12 @@ class ModelRegistry:
             raise InvalidRequest(f"this orchestrator has no {what} (configured: {known})")
         return f"model:{name}", endpoint
 
+    def model_name(self, ref: d.ModelRef) -> str:
+        """The name ``ref``'s model is called by: the name sent to its endpoint, else the
+        configured name (the reference's H-SA system prompt depends on it)."""
+        key, endpoint = self.resolve(ref)
+        return endpoint.model or key.split(":", 1)[1]
+
     def check(self, ref: d.ModelRef) -> None:
         """Raise InvalidRequest unless ``ref`` resolves (no connection is made)."""
         self.resolve(ref)

@@ -111,6 +111,7 @@ class Scheduler:
         seed: int | None = None,
         on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
         prior: tuple[Attempt, ...] = (),
+        solver_name: str = "",
     ) -> SearchContext:
         """A per-problem context: a fresh Meter and wrappers sharing the scheduler's pools.
 
@@ -143,6 +144,7 @@ class Scheduler:
             prior=prior,
             close_sessions=resilient.close_all,
             begin_attempt=begin_attempt,
+            solver_name=solver_name,
         )
 
     async def run_problem(

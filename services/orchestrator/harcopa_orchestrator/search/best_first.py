@@ -13,6 +13,12 @@ charged to the budget.
 
 Budget: strict mode evaluates exactly K_S candidates; paper mode reproduces the reference's
 off-by-one (the K_S-th candidate is charged but never evaluated, official-impl §8 item 10).
+
+Paper mode ends the rollout where the reference's search raised (``paper.RolloutEnded``): at a
+multi-line submission, a drafted step whose last goal is not the ``False`` continuation, or a
+gap proof that changed the ignored goals, charging the candidates up to that one; and its gap
+searches run one at a time in sampled order, so no prover call is made for a candidate the
+reference never reached. Strict mode rejects such a candidate and goes on.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from harcopa.domain import (
 from harcopa.fps import is_submission, solution_state_text
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.candidates import Candidate, sample, step_candidates
 from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.hierarchical import FLAT, GapOutcome, Hierarchy
@@ -77,6 +84,7 @@ class Evaluated:
     state: ProofState | None = None  # h.mpr for a submission, the drafted state otherwise
     gaps: GapOutcome | None = None
     why: str = ""  # why Lean (or the submission check) refused it, when state is None
+    ended: str = ""  # paper mode: why the reference's search ended at this candidate
 
     @property
     def key(self) -> str | None:
@@ -122,7 +130,18 @@ async def rollout(
         search.queue.append((0.0, next(tie), tree.root))
         while search.draft.charged < budget and search.queue:
             _, _, node = heapq.heappop(search.queue)
-            attempt = await expand(search, node, budget)
+            try:
+                attempt = await expand(search, node, budget)
+            except Exception as error:
+                why = paper.reference_raise(ctx, error)
+                if why is None:
+                    raise
+                return search.draft.finish(
+                    AttemptOutcome.REJECTED,
+                    stats_since(ctx.meter, before),
+                    paper_budget=tree.edge_count,
+                    detail=f"the rollout ended as the reference's does: {why}",
+                )
             if attempt is not None:
                 return attempt
         return search.draft.finish(
@@ -173,8 +192,15 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
     candidates = step_candidates(ctx, generation, dedup=True, on_reject=reject)
     charged = charge(search, candidates, budget, shown)
     evaluated = await in_order([evaluate(search, node, c) for c in charged])
-    await close_gaps(search, evaluated)
+    if ctx.strict:
+        await close_gaps(search, evaluated)
     for position, item in enumerate(evaluated):
+        if not ctx.strict:
+            await _close_in_turn(search, item)
+        if item.ended:
+            search.draft.charged = charged_before + position + 1  # the reference stopped here
+            reject(item.candidate.text, f"the search ended here, as the reference's: {item.ended}")
+            raise paper.RolloutEnded(item.ended)
         if item.submission:
             if item.state is None:
                 reject(item.candidate.text, item.why)
@@ -191,17 +217,32 @@ async def expand(search: Search, node: Node, budget: int) -> Attempt | None:
 
 
 async def evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
-    """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet)."""
+    """Validate a submission or draft an ordinary step on ``node`` (no acceptance yet); in
+    paper mode a call that raises ends the rollout at this candidate (``Evaluated.ended``)."""
+    try:
+        return await _evaluate(search, node, candidate)
+    except Exception as error:
+        why = paper.reference_raise(search.ctx, error)
+        if why is None:
+            raise
+        return Evaluated(candidate, paper.is_submission(candidate.text), ended=why)
+
+
+async def _evaluate(search: Search, node: Node, candidate: Candidate) -> Evaluated:
     step = candidate.text
-    if is_submission(step):
+    if is_submission(step) if search.ctx.strict else paper.is_submission(step):
         malformed = malformed_submission(step)
         if malformed is not None:
-            return Evaluated(candidate, True, why=f"malformed submission: {malformed}")
+            why = f"malformed submission: {malformed}"
+            return Evaluated(candidate, True, why=why, ended="" if search.ctx.strict else malformed)
         validation = await validate(search.ctx, search.session, search.path(node), step)
         why = "" if validation.state else f"invalid submission: {lean_said(validation.result)}"
         return Evaluated(candidate, True, validation.state, why=why)
     draft = await search.ctx.verifier.apply_step(node.state.handle, 0, step)
     why = "" if draft.state else lean_said(draft.result)
+    if draft.state is not None and not search.ctx.strict and paper.odd_continuation(draft.state):
+        ended = "the drafted step's last goal is not the `False` continuation"
+        return Evaluated(candidate, False, draft.state, ended=ended)
     return Evaluated(candidate, False, draft.state, why=why)
 
 
@@ -223,6 +264,22 @@ async def _close_first(search: Search, items: list[Evaluated]) -> None:
         item.gaps = await search.hierarchy.gap_search(search.ctx, item.state, 1)
         if item.gaps.proved:
             return
+
+
+async def _close_in_turn(search: Search, item: Evaluated) -> None:
+    """Paper mode: the gap search of one drafted candidate when the sequential loop reaches it
+    (its state is new to the tree); an exception in it (a changed ignored goal) ends the
+    rollout at this candidate."""
+    key = item.key
+    if item.submission or item.ended or item.state is None or key is None or key in search.tree:
+        return
+    try:
+        item.gaps = await search.hierarchy.gap_search(search.ctx, item.state, 1)
+    except Exception as error:
+        why = paper.reference_raise(search.ctx, error)
+        if why is None:
+            raise
+        item.ended = why
 
 
 def accept(search: Search, node: Node, item: Evaluated, shown: str) -> None:

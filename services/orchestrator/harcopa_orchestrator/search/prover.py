@@ -3,6 +3,11 @@
 Called by the gap searches of ``search/hierarchical.py`` (joint and per-gap) and for the
 backward proof of a submission. One call spends at most ``prover_expansions`` model calls of
 ``prover_samples`` samples each; a tactic is run only on the first free goal.
+
+Paper mode is the reference's prover: no state is ever deduplicated (its visited set never
+matched), and the ignored goals are checked here as the reference checks them, a mismatch
+ending the caller's rollout (``paper.RolloutEnded``); strict mode deduplicates by rendered
+state and lets the verifier reject a tactic that touches the ignored goals.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import heapq
 import itertools
 import logging
 
-from harcopa.domain import AppliedTactic, ProofSearchResult, ProofState, state_of
+from harcopa.domain import AppliedTactic, Goal, ProofSearchResult, ProofState, state_of
 from harcopa.errors import InvalidRequest
 from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.candidates import sample, tactic_candidates
 from harcopa_orchestrator.search.concurrent import in_order
 from harcopa_orchestrator.search.tree import Node, SearchTree
@@ -45,7 +51,12 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
     tree = SearchTree(state.render(), state)
     ctx.observe(tree)
     origins = {tree.root.key: tuple(range(len(state.goals) - ignored_goals))}
+    ignored = state.goals[len(state.goals) - ignored_goals :]
     tie = itertools.count()
+    if not ctx.strict:
+        paper.check_ignored(state.goals, ignored)  # the reference checks the initial state too
+    # Paper mode checks the ignored goals itself, so the verifier gets none to check.
+    sent_ignored = ignored_goals if ctx.strict else 0
     queue: list[tuple[float, int, Node]] = [(0.0, next(tie), tree.root)]
     for _ in range(params.prover_expansions):
         if not queue:
@@ -69,7 +80,7 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
         results = await in_order(
             [
                 ctx.verifier.run_tactic(
-                    node.state.handle, goal_index, c.text, ignored_goals=ignored_goals
+                    node.state.handle, goal_index, c.text, ignored_goals=sent_ignored
                 )
                 for c in candidates
             ]
@@ -78,10 +89,9 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
             child_state = state_of(result)
             if child_state is None:
                 continue
+            key = _key(ctx, child_state, ignored, tie)
             step = AppliedTactic(goal_index, candidate.text, goal_text)
-            child = tree.add_child(
-                node, candidate.text, child_state.render(), child_state, candidate.nll, step
-            )
+            child = tree.add_child(node, candidate.text, key, child_state, candidate.nll, step)
             if child is None:
                 continue  # a state already in the tree: nothing new to search
             remaining = len(child_state.goals) - ignored_goals
@@ -93,6 +103,17 @@ async def prove(ctx: SearchContext, state: ProofState, ignored_goals: int = 0) -
             heapq.heappush(queue, (child.cost, next(tie), child))
         tree.expanded(node)
     return ProofSearchResult(False)
+
+
+def _key(
+    ctx: SearchContext, state: ProofState, ignored: tuple[Goal, ...], tie: itertools.count[int]
+) -> str:
+    """A node's key: its rendered state (strict), or a key of its own after the reference's
+    check of the ignored goals (paper; ``paper.RolloutEnded`` when they changed)."""
+    if ctx.strict:
+        return state.render()
+    paper.check_ignored(state.goals, ignored)
+    return paper.node_key(state, next(tie))
 
 
 def _success(

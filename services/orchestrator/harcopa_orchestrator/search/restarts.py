@@ -24,6 +24,7 @@ from harcopa.domain import (
 from harcopa.errors import HarcopaError, InvalidRequest
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.submission import opened
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ async def in_one_session(
     """``tries_for(pipeline)`` tries in one verifier session (WG, H-WG, H-SA).
 
     States are immutable, so sharing a session equals the reference's fresh REPL per try.
-    An ERROR attempt (or a session that cannot be opened) ends the problem.
+    An ERROR attempt (or a session that cannot be opened) ends the problem. Paper mode: a try
+    that raises anything but an infrastructure failure is a rejected try and the next follows.
     """
     started = time.monotonic()
     attempts = ctx.resumed_attempts()
@@ -111,7 +113,10 @@ async def in_one_session(
             while len(attempts) < ctx.params.tries_for(pipeline):
                 index = len(attempts)
                 ctx.start_attempt(index)
-                attempt = await guarded(ctx, index, run_try(session, index))
+                run = run_try(session, index)
+                if not ctx.strict:
+                    run = paper.next_try_on_exception(ctx, index, run)
+                attempt = await guarded(ctx, index, run)
                 attempts.append(await ctx.record(attempt))
                 if attempt.outcome is AttemptOutcome.ERROR:
                     break

@@ -7,7 +7,10 @@ forward-only check (its body, without the final ``exact``, elaborates on ``False
 ``exfalso``). Success = an accepted draft whose gaps are all proven (no RPE).
 
 Budget: paper mode runs all K_W outer tries of up to K_W inner samples each (up to 64
-samples, as the reference); strict mode stops at the first success. The header bug of the
+samples, as the reference); strict mode stops at the first success. Paper mode also applies no
+banned-token filter to drafts, its session skips the FPS parse of the problem (the verifier
+compiles the statement as it is), and its system prompt follows the reference's rule on the
+solver's model name (``paper.drafting_system_prompt``). The header bug of the
 reference (official-impl §8 item 7) does not exist here: the verifier always compiles
 header + statement.
 """
@@ -36,13 +39,15 @@ from harcopa.fps import (
     is_submission,
     strict_audit,
 )
+from harcopa.fps.steps import FENCE
 from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
 from harcopa_orchestrator.search.submission import check_text
-from harcopa_orchestrator.search.whole_generation import DraftTry
+from harcopa_orchestrator.search.whole_generation import DraftTry, gap_search
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +77,12 @@ async def accept_draft(
 ) -> tuple[str, ProofState] | None:
     """The draft and its gap state when it passes the reference's checks, else None."""
     block = extract_single_block(text)
-    if not block:
-        return None
+    if not block or (not ctx.strict and text.count(FENCE) == 1):
+        return None  # paper mode: H-SA takes a complete block only (not text before a fence)
     draft = collapse_by_sorry(block)
-    if not is_submission(draft):
+    if not (is_submission(draft) if ctx.strict else paper.is_submission(draft, draft=True)):
         return None
-    if find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
+    if ctx.strict and find_banned(draft, allow_sorry=True, policy=ctx.banned_policy) is not None:
         return None
     gaps = (await ctx.verifier.apply_step(statement.handle, 0, draft, whole=True)).state
     if gaps is None:
@@ -109,6 +114,8 @@ async def outer_try(
         problem.informal_solution,
         problem.formal_statement.rstrip(),
     )
+    if not ctx.strict:
+        prompt = paper.with_system(prompt, paper.drafting_system_prompt(ctx.solver_name))
     inner = ctx.params.tries_for(Pipeline.H_SA)
     for sample_index in range(1, inner + 1):
         generation = await sample(
@@ -131,7 +138,7 @@ async def prove_draft(
     gap_state: ProofState,
 ) -> Attempt:
     attempt = DraftTry(attempt.index, attempt.before, draft)
-    gaps = await hierarchy.gap_search(ctx, gap_state, 0)
+    gaps = await gap_search(ctx, hierarchy, gap_state)
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
     final_ok, detail = None, ""

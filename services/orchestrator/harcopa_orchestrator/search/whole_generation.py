@@ -5,6 +5,11 @@ Each draft is applied on goal ``h`` of the forward-solving framework; WG needs n
 H-WG proves the gaps one at a time. Every try is recorded, including a completion without a
 parsable draft (the reference dropped those, official-impl §8 item 10), whose budget is
 ``inf`` as in the reference's notebook.
+
+Paper mode applies no banned-token filter to the draft (the reference has none here) and, for
+a draft that never assigns ``?w``, still searches the gaps before rejecting it (the reference
+proved them, then its RPE raised on the missing submission); strict mode filters banned tokens
+and rejects such a draft before any gap search.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from harcopa.domain import (
     Framework,
     Pipeline,
     ProblemResult,
+    ProofState,
     SearchStats,
     Session,
 )
@@ -33,9 +39,10 @@ from harcopa.fps import (
 )
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import stats_since
+from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.assembly import inline_gap_proofs, solving_file
 from harcopa_orchestrator.search.candidates import sample
-from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
+from harcopa_orchestrator.search.hierarchical import FLAT, GapOutcome, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
 from harcopa_orchestrator.search.submission import check_text, draft_budget
 
@@ -78,6 +85,17 @@ class DraftTry:
         )
 
 
+async def gap_search(ctx: SearchContext, hierarchy: Hierarchy, state: ProofState) -> GapOutcome:
+    """The draft's gap search; in paper mode an exception in it (a changed ignored goal) is a
+    gap left unproven, as the reference's H-WG and H-SA caught their prover's exceptions."""
+    try:
+        return await hierarchy.gap_search(ctx, state, 0)
+    except Exception as error:
+        if paper.reference_raise(ctx, error) is None:
+            raise
+        return GapOutcome(False, state)
+
+
 async def one_draft(
     ctx: SearchContext,
     problem: FormalProblem,
@@ -99,18 +117,22 @@ async def one_draft(
     if not draft:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="no single code block")
     attempt = DraftTry(index, attempt.before, draft, shown)
-    banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
+    banned = None
+    if ctx.strict:
+        banned = find_banned(draft, allow_sorry=hierarchy.drafting, policy=ctx.banned_policy)
     if banned is not None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail=f"banned token {banned!r}")
     state = (await ctx.verifier.apply_step(root.handle, 0, draft, whole=True)).state
     if state is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft does not compile")
-    # Deviation: a draft that never assigns ``?w`` is rejected here; the reference handed the
-    # ``w : Prop`` goal to the prover and then crashed in RPE (official-impl §4.7).
+    # A draft that never assigns ``?w`` cannot be solved; the reference handed the ``w : Prop``
+    # goal to the prover with the gaps and then crashed in RPE (official-impl §4.7).
     submission = await ctx.verifier.read_submission(state.handle)
+    if submission is None and ctx.strict:
+        return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
+    gaps = await gap_search(ctx, hierarchy, state)
     if submission is None:
         return attempt.done(ctx, AttemptOutcome.REJECTED, detail="the draft never submits")
-    gaps = await hierarchy.gap_search(ctx, state, 0)
     if not gaps.proved:
         outcome = AttemptOutcome.GAP_UNPROVEN if hierarchy.drafting else AttemptOutcome.REJECTED
         return attempt.done(ctx, outcome, submission=submission, detail="goals left unproven")
