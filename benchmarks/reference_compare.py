@@ -42,10 +42,8 @@ from benchmarks.reference_side import (
     reference_decisions,
     reference_imports,
     run_reference,
-    written_results,
 )
 from benchmarks.reference_workload import PROBLEMS, Workload, lean_scenario, workloads
-from harcopa import wire
 from harcopa.domain import Generation, LogprobsMode, Prompt, SamplingParams
 from harcopa_model_server.backends.simulated import Scenario, SimulatedGenerator
 from harcopa_model_server.http_front import HttpFront
@@ -149,23 +147,33 @@ async def run_harcopa(pipeline: str, run: dict[str, Any], reference: Path, work:
         )
         async with asyncio.timeout(run["timeout"]):
             await process.wait()
-    return written_results(work, f"harcopa's {pipeline}")
+    return run_folder_samples(work, f"harcopa's {pipeline}")
+
+
+def run_folder_samples(work: Path, what: str) -> Path:
+    """``samples.jsonl`` of the newest run folder in ``work``; RuntimeError naming ``what``."""
+    found = sorted(work.glob("*/samples.jsonl"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise RuntimeError(f"{what} wrote no run folder in {work}")
+    return found[-1]
 
 
 def harcopa_decisions(pipeline: str, results: Path, count: int) -> list[list[Decision]]:
-    """Per problem (in file order), harcopa's attempts as the reference would record them."""
+    """Per problem (in file order), harcopa's attempts as the reference would record them, read
+    from the run folder's ``samples.jsonl``."""
     problems: list[list[Decision]] = [[] for _ in range(count)]
     for line in results.read_text(encoding="utf-8").splitlines():
-        result = wire.result_from_json(line)
-        index = int(result.problem_id.rsplit("/", 1)[1])
-        for a in result.attempts:
+        record = json.loads(line)
+        index = int(record["problem_id"].rsplit("/", 1)[1])
+        for a in record["attempts"]:
+            solved, submission = a["solved"], a["submission"]
             if pipeline in WHOLE_DRAFT:
-                if a.outcome.value == "rejected" and a.detail.startswith(UNRECORDED_BY_REFERENCE):
+                if a["outcome"] == "rejected" and a["detail"].startswith(UNRECORDED_BY_REFERENCE):
                     continue
-                problems[index].append(Decision(1, None, a.submission, a.draft, a.solved))
+                problems[index].append(Decision(1, None, submission, a["draft"], solved))
             else:
-                steps = int(a.paper_budget) if "bfs" in pipeline else len(a.steps)
-                problems[index].append(Decision(a.charged, steps, a.submission, None, a.solved))
+                steps = int(a["paper_budget"]) if "bfs" in pipeline else len(a["steps"])
+                problems[index].append(Decision(a["charged"], steps, submission, None, solved))
     return problems
 
 

@@ -22,8 +22,8 @@ from benchmarks.reference_side import (
 )
 from benchmarks.reference_workload import PROBLEMS, lean_scenario, workloads
 from harcopa import domain as d
-from harcopa import wire
 from harcopa.benchmarks import load_problems_file
+from harcopa_cli.outputs.records import sample_record
 from harcopa_model_server.backends.simulated import Scenario
 
 RUN = {
@@ -104,7 +104,8 @@ def test_decisions_read_from_both_result_formats(tmp_path: Path) -> None:
     )
     ours = tmp_path / "ours.jsonl"
     result = d.ProblemResult("formal_math500/1", "wg", "paper", attempts)
-    ours.write_text(wire.result_to_json(result) + "\n")
+    spec = d.RunSpec(pipeline=d.Pipeline.WG, benchmark="formal_math500")
+    ours.write_text(json.dumps(sample_record(result.problem_id, result, spec, ())) + "\n")
     assert harcopa_decisions("wg", ours, 2) == [[], [Decision(1, None, "p", "x", True)]]
 
 
