@@ -89,7 +89,7 @@ def load_corpus(path: Path, name: str | None = None) -> list[FormalProblem]:
             f" (and {len(bad) - MAX_REPORTED_LINES} more)" if len(bad) > MAX_REPORTED_LINES else ""
         )
         raise InvalidRequest(
-            f"corpus {path} has {len(bad)} bad lines: {shown}{more}",
+            f"corpus {path} has {len(bad)} bad line{'s' if len(bad) > 1 else ''}: {shown}{more}",
             tuple((where, message) for where, message in bad),
         )
     if not problems:

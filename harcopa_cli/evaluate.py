@@ -32,7 +32,7 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
-from harcopa_cli.runs import add_spec_arguments, follow, spec_from_args
+from harcopa_cli.runs import add_spec_arguments, check_corpus, follow, spec_from_args
 
 PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
 MATHLIB_ENV = "HARCOPA_MATHLIB_PROJECT"
@@ -196,8 +196,10 @@ def _eval(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"unknown benchmark {args.benchmark!r}")
     if args.concurrency is None:
         args.concurrency = session_capacity(pool_size(args))
-    if not args.resume:  # the budgets, sizes and names, before any service starts
-        check_run_spec(spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver")))
+    if not args.resume:  # the budgets, sizes, names and corpus, before any service starts
+        spec = spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver"))
+        check_run_spec(spec)
+        check_corpus(spec)
     plan = plan_backends(args)
     if args.reference is not None:
         from harcopa.reference import ReferenceMismatch

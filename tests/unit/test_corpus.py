@@ -11,6 +11,7 @@ import pytest
 from harcopa import domain as d
 from harcopa.corpus import is_corpus_path, load_corpus
 from harcopa.errors import InvalidRequest
+from harcopa_cli.main import main
 from harcopa_orchestrator.problems import problem_loader
 
 GOOD = {"problem": "What is 3 + 4?", "answer": "7", "solution": "3 + 4 = 7.", "level": 1}
@@ -73,3 +74,18 @@ def test_a_corpus_feeds_copa_runs_only(tmp_path: Path) -> None:
         load(d.RunSpec(d.Pipeline.H_SA, str(path)))
     with pytest.raises(InvalidRequest, match=r"no problems with indices \[5\]"):
         load(d.RunSpec(d.Pipeline.COPA, str(path), problem_indices=(5,)))
+
+
+def test_the_cli_checks_a_corpus_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _write(tmp_path / "bad.jsonl", [GOOD, {**GOOD, "solution": ""}])
+    start = ["run", "start", "--orchestrator", "127.0.0.1:1", "--benchmark", str(bad)]
+    assert main([*start, "--pipeline", "copa"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"harcopa: error: corpus {bad} has 1 bad line: line 2: field 'solution' is not"
+        " non-empty text"
+    )
+    good = _write(tmp_path / "good.jsonl", [GOOD])
+    assert main(["eval", "--pipeline", "wg", "--benchmark", str(good)]) == 2
+    assert "only copa runs can use it" in capsys.readouterr().err
