@@ -57,6 +57,12 @@ from harcopa.domain.search import (
     SearchStats,
     SolutionStep,
 )
+from harcopa.domain.training import (
+    Training,
+    TrainingOutcome,
+    TrainingRequest,
+    TrainingState,
+)
 
 __all__ = [
     "OPEN_HEADER",
@@ -102,6 +108,10 @@ __all__ = [
     "TacticResult",
     "TacticTimeout",
     "TokenUsage",
+    "Training",
+    "TrainingOutcome",
+    "TrainingRequest",
+    "TrainingState",
     "Validation",
     "Variable",
     "VerifierInfo",
