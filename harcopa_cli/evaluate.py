@@ -20,18 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import os
 import shlex
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
+from harcopa_cli.local import Plan
 from harcopa_cli.runs import add_spec_arguments, check_corpus, follow, spec_from_args
 
 PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
@@ -89,16 +88,6 @@ def register(subparsers: Any) -> None:
         " and one is kept for checks (and one for parsing from 4 up)",
     )
     parser.set_defaults(handler=_eval)
-
-
-@dataclass
-class Plan:
-    """Which backends this machine runs, and the environment of each service."""
-
-    verifier_env: dict[str, str] = field(default_factory=dict)
-    model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
-    templates_path: Path | None = None  # the reference's exact prompts (--reference)
-    notes: list[str] = field(default_factory=list)
 
 
 def _cuda_available() -> bool:
@@ -311,63 +300,12 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
 
 async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str]) -> int:
     from harcopa.orchestrator_client import OrchestratorClient
-    from harcopa_cli.local import ServiceProcess, free_port
+    from harcopa_cli.local import local_services
 
-    workdir: Path = args.workdir
-    logs = workdir / "logs"
-    started: list[ServiceProcess] = []
-    try:
-        verifier = ServiceProcess(
-            "harcopa_lean_verifier",
-            "harcopa.v1.VerifierService",
-            {**plan.verifier_env, **_ports("VERIFIER", port := free_port())},
-            port=port,
-            log_path=logs / "verifier.log",
-        )
-        endpoint: dict[str, str] = {
-            "target": args.model_endpoint,
-            "model": args.model_name,
-            "api_key_env": "HARCOPA_API_KEY",
-        }
-        tasks = [verifier.start()]
-        started.append(verifier)
-        if plan.model_env is not None:
-            model = ServiceProcess(
-                "harcopa_model_server",
-                "harcopa.v1.ModelService",
-                {**plan.model_env, **_ports("MODEL", port := free_port())},
-                port=port,
-                log_path=logs / "model_server.log",
-            )
-            started.append(model)
-            tasks.append(model.start())
-            endpoint = {"target": model.target}
-        models_file = workdir / "models.json"
-        models_file.parent.mkdir(parents=True, exist_ok=True)
-        models_file.write_text(json.dumps({"default": "solver", "models": {"solver": endpoint}}))
+    endpoint = {"target": args.model_endpoint, "model": args.model_name}
+    async with local_services(plan, args.workdir, args.benchmark_root, endpoint) as target:
         solver_ref = d.ModelRef("solver", system_prompt=args.system_prompt)
-        print(f"harcopa eval: starting services (logs in {logs})", file=sys.stderr)
-        await asyncio.gather(*tasks)
-        orchestrator = ServiceProcess(
-            "harcopa_orchestrator",
-            "harcopa.v1.OrchestratorService",
-            {
-                **_ports("ORCHESTRATOR", port := free_port()),
-                "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
-                "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
-                "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
-                "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
-                # This process owns the run: it resumes it on request, and a stop interrupts it.
-                "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
-                "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
-                **_templates_env(plan),
-            },
-            port=port,
-            log_path=logs / "orchestrator.log",
-        )
-        started.append(orchestrator)
-        await orchestrator.start()
-        async with OrchestratorClient(orchestrator.target) as client:
+        async with OrchestratorClient(target) as client:
             if args.resume:
                 run_id = args.resume
                 run_id_out.append(run_id)
@@ -378,20 +316,7 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
                 run_id_out.append(run_id)
             print(f"harcopa eval: run {run_id}", file=sys.stderr)
             await follow(client, run_id)
-        return await _finish(args, run_id)
-    finally:
-        for service in reversed(started):
-            await service.stop()
-
-
-def _templates_env(plan: Plan) -> dict[str, str]:
-    if plan.templates_path is None:
-        return {}
-    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
-
-
-def _ports(service: str, port: int) -> dict[str, str]:
-    return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
+    return await _finish(args, run_id)
 
 
 async def _finish(args: argparse.Namespace, run_id: str) -> int:

@@ -1,21 +1,25 @@
-"""Local service processes: start a harcopa service as a subprocess and wait until it is ready.
+"""Local service processes: start a harcopa service as a subprocess and wait until it is ready;
+start the verifier, model server and orchestrator of one local stack.
 
-Used by ``harcopa eval`` (the one-command local evaluation) and by end-to-end tests. Each
-service runs as ``python -m harcopa_<name>`` with its settings in the environment, in its own
-process group, tied to this process (``HARCOPA_PARENT_PID``: it stops when this process dies,
-however it dies); readiness is the gRPC health check of its service name.
+Used by ``harcopa eval`` (the one-command local evaluation), ``harcopa cycle`` (each cycle's
+data generation) and by end-to-end tests. Each service runs as ``python -m harcopa_<name>`` with
+its settings in the environment, in its own process group, tied to this process
+(``HARCOPA_PARENT_PID``: it stops when this process dies, however it dies); readiness is the
+gRPC health check of its service name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +121,89 @@ class ServiceProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@dataclass
+class Plan:
+    """Which backends this machine runs, and the environment of each service."""
+
+    verifier_env: dict[str, str] = field(default_factory=dict)
+    model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
+    templates_path: Path | None = None  # the reference's exact prompts (--reference)
+    notes: list[str] = field(default_factory=list)
+
+
+def _ports(service: str, port: int) -> dict[str, str]:
+    return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
+
+
+def _templates_env(plan: Plan) -> dict[str, str]:
+    if plan.templates_path is None:
+        return {}
+    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
+
+
+@contextlib.asynccontextmanager
+async def local_services(
+    plan: Plan, workdir: Path, benchmark_root: Path, endpoint: Mapping[str, str]
+) -> AsyncIterator[str]:
+    """Verifier, model server (unless ``plan`` names an external endpoint, ``endpoint``) and
+    orchestrator as local processes; yields the orchestrator's target, stops them on exit.
+
+    The orchestrator's store is ``workdir/harcopa.sqlite`` and its one model is ``solver``;
+    it resumes nothing by itself and marks its runs interrupted when it stops (the caller owns
+    the runs: it resumes them on request).
+    """
+    logs = workdir / "logs"
+    started: list[ServiceProcess] = []
+    try:
+        verifier = ServiceProcess(
+            "harcopa_lean_verifier",
+            "harcopa.v1.VerifierService",
+            {**plan.verifier_env, **_ports("VERIFIER", port := free_port())},
+            port=port,
+            log_path=logs / "verifier.log",
+        )
+        model_endpoint = {**endpoint, "api_key_env": "HARCOPA_API_KEY"}
+        tasks = [verifier.start()]
+        started.append(verifier)
+        if plan.model_env is not None:
+            model = ServiceProcess(
+                "harcopa_model_server",
+                "harcopa.v1.ModelService",
+                {**plan.model_env, **_ports("MODEL", port := free_port())},
+                port=port,
+                log_path=logs / "model_server.log",
+            )
+            started.append(model)
+            tasks.append(model.start())
+            model_endpoint = {"target": model.target}
+        models_file = workdir / "models.json"
+        models_file.parent.mkdir(parents=True, exist_ok=True)
+        models_file.write_text(
+            json.dumps({"default": "solver", "models": {"solver": model_endpoint}})
+        )
+        print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
+        await asyncio.gather(*tasks)
+        orchestrator = ServiceProcess(
+            "harcopa_orchestrator",
+            "harcopa.v1.OrchestratorService",
+            {
+                **_ports("ORCHESTRATOR", port := free_port()),
+                "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
+                "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(benchmark_root),
+                "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+                "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
+                "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
+                "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
+                **_templates_env(plan),
+            },
+            port=port,
+            log_path=logs / "orchestrator.log",
+        )
+        started.append(orchestrator)
+        await orchestrator.start()
+        yield orchestrator.target
+    finally:
+        for service in reversed(started):
+            await service.stop()
