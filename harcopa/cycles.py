@@ -254,7 +254,7 @@ class CycleRecord(_Strict):
     ``export_runs`` the runs its SFT data came from; ``sft_*`` the data file, its SHA-256 and
     record count; ``parent_checkpoint`` what it trained; ``checkpoint`` the result (the next
     cycle's model); ``train_metrics`` the trainer's ``train.json`` without the per-step losses
-    (``train_json`` is the file); ``training_job`` the Kubernetes Job that trained it, if any.
+    and training arguments (``train_json`` is the file); ``training_job`` the Kubernetes Job that trained it, if any.
     """
 
     cycle_id: str
@@ -285,8 +285,9 @@ class CycleRecord(_Strict):
 
 
 def train_metrics(train_json: dict[str, Any]) -> dict[str, Any]:
-    """The lineage's metrics: ``train.json`` without the per-step losses (they stay there)."""
-    return {k: v for k, v in train_json.items() if k != "per_step_loss"}
+    """The lineage's metrics: ``train.json`` without the per-step losses and the full training
+    arguments (both stay in the file)."""
+    return {k: v for k, v in train_json.items() if k not in ("per_step_loss", "config")}
 
 
 def outcome_line(outcome: d.TrainingOutcome) -> str:

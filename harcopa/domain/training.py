@@ -51,8 +51,8 @@ class TrainingState(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class TrainingOutcome:
     """What a finished training stage produced: the SFT file (path, SHA-256, records), the
-    checkpoint folder and the trainer's ``train.json`` metrics (without the per-step losses,
-    which stay in the file)."""
+    checkpoint folder and the trainer's ``train.json`` metrics (without the per-step losses and
+    training arguments, which stay in the file)."""
 
     sft_path: str = ""
     sft_sha256: str = ""
