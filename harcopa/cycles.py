@@ -156,6 +156,7 @@ class RemoteOrchestrator(_Strict):
     workspace: str = Field(
         "/workspace/cycles", description="--kubernetes: the Jobs' folder for data and models."
     )
+    poll_seconds: float = Field(10.0, gt=0, description="--kubernetes: between two GetTraining.")
 
 
 class CycleConfig(_Strict):
@@ -254,7 +255,8 @@ class CycleRecord(_Strict):
     ``export_runs`` the runs its SFT data came from; ``sft_*`` the data file, its SHA-256 and
     record count; ``parent_checkpoint`` what it trained; ``checkpoint`` the result (the next
     cycle's model); ``train_metrics`` the trainer's ``train.json`` without the per-step losses
-    and training arguments (``train_json`` is the file); ``training_job`` the Kubernetes Job that trained it, if any.
+    and training arguments (``train_json`` is the file); ``training_job`` the Kubernetes Job
+    that trained it, if any.
     """
 
     cycle_id: str

@@ -39,8 +39,7 @@ from harcopa_cli.cycle_training import StageFailed, export_stage, sha256_of, tra
 from harcopa_cli.runs import check_corpus, follow, parse_indices
 from harcopa_orchestrator.store import RunStore
 
-#: Seconds between two GetTraining calls, and the longest wait for the model server's rollout.
-POLL_SECONDS = 10.0
+#: The longest wait for the model server's rollout once a training succeeded (seconds).
 ROLLOUT_TIMEOUT_SECONDS = 1800.0
 
 
@@ -52,7 +51,6 @@ class CycleRunner:
     store: RunStore
     kubernetes: bool = False
     stream: TextIO = sys.stderr
-    poll_seconds: float = POLL_SECONDS
 
     def say(self, text: str) -> None:
         print(f"harcopa cycle: {text}", file=self.stream, flush=True)
@@ -290,7 +288,8 @@ class CycleRunner:
                         f"the model server did not roll out {training.outcome.checkpoint} within"
                         f" {ROLLOUT_TIMEOUT_SECONDS:.0f} s"
                     )
-            await asyncio.sleep(self.poll_seconds)
+            remote = self.config.orchestrator
+            await asyncio.sleep(remote.poll_seconds if remote is not None else 10.0)
 
 
 async def _continue(client: OrchestratorClient, run_id: str, owned: bool) -> bool:

@@ -145,14 +145,18 @@ def _templates_env(plan: Plan) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def local_services(
-    plan: Plan, workdir: Path, benchmark_root: Path, endpoint: Mapping[str, str]
+    plan: Plan,
+    workdir: Path,
+    benchmark_root: Path,
+    endpoint: Mapping[str, str],
+    orchestrator_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """Verifier, model server (unless ``plan`` names an external endpoint, ``endpoint``) and
     orchestrator as local processes; yields the orchestrator's target, stops them on exit.
 
     The orchestrator's store is ``workdir/harcopa.sqlite`` and its one model is ``solver``;
     it resumes nothing by itself and marks its runs interrupted when it stops (the caller owns
-    the runs: it resumes them on request).
+    the runs: it resumes them on request). ``orchestrator_env`` adds orchestrator settings.
     """
     logs = workdir / "logs"
     started: list[ServiceProcess] = []
@@ -197,6 +201,7 @@ async def local_services(
                 "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
                 "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
                 **_templates_env(plan),
+                **(orchestrator_env or {}),
             },
             port=port,
             log_path=logs / "orchestrator.log",

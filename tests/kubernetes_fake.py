@@ -14,6 +14,7 @@ import json
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,6 +59,10 @@ class FakeCluster:
     deployment: dict[str, Any] = field(default_factory=dict)
     errors: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    #: Called with each created Job (a test's kubelet runs it).
+    on_create: Callable[[dict[str, Any]], None] | None = None
+    #: Whether a patched Deployment is at once rolled out (every replica on the new template).
+    instant_rollout: bool = False
 
     def seen(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
@@ -140,12 +145,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and path == jobs:
             name = body["metadata"]["name"]
             c.jobs[name] = {**body, "metadata": {**body["metadata"], "uid": f"uid-{name}"}}
-            return self._reply(201, c.jobs[name])
+            self._reply(201, c.jobs[name])
+            if c.on_create is not None:
+                c.on_create(c.jobs[name])
+            return None
         if path.startswith(jobs + "/"):
             name = path[len(jobs) + 1 :].removesuffix("/status")
             if name not in c.jobs:
                 return self._status(404, "NotFound", f'jobs.batch "{name}" not found')
             if self.command == "DELETE":
+                del c.jobs[name]
                 return self._reply(200, {"kind": "Status", "status": "Success"})
             return self._reply(200, c.jobs[name])
         if path == f"/api/v1/namespaces/{NAMESPACE}/pods":
@@ -154,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
             name = path.split("/")[-2]
             return self._reply(200, c.logs.get(name, ""), "text/plain")
         if path == f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{DEPLOYMENT}":
+            if self.command == "PATCH" and c.instant_rollout:
+                annotations = body["spec"]["template"]["metadata"]["annotations"]
+                c.deployment = deployment(annotations, ready=True)
             return self._reply(200, c.deployment)
         return self._status(404, "NotFound", f"no route {self.command} {path}")
 
