@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,39 +119,30 @@ def _cycle(args: argparse.Namespace) -> int:
 
 async def _cycle_async(config: Any, kubernetes: bool) -> int:
     from harcopa_cli.cycle_runner import CycleRunner
+    from harcopa_cli.local import interruptible
     from harcopa_orchestrator.store import RunStore
 
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    stopped: list[int] = []
-
-    def interrupt(signum: int) -> None:
-        stopped.append(signum)
-        task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
     config.workdir.mkdir(parents=True, exist_ok=True)
     store = RunStore(config.workdir / "harcopa.sqlite")
-    try:
-        records = await CycleRunner(config, store, kubernetes).run()
+
+    async def cycles() -> int:
+        try:
+            records = await CycleRunner(config, store, kubernetes).run()
+        except InvalidRequest:
+            raise
+        except HarcopaError as error:
+            print(f"harcopa cycle: error: {error}", file=sys.stderr)
+            return 1
         print(json.dumps([json.loads(r.to_json()) for r in records], indent=2, ensure_ascii=False))
         return 0
-    except asyncio.CancelledError:
-        if not stopped:
-            raise
-        task.uncancel()
+
+    def interrupted() -> int:
         print("harcopa cycle: interrupted; run the same command again to continue", file=sys.stderr)
         return 130
-    except InvalidRequest:
-        raise
-    except HarcopaError as error:
-        print(f"harcopa cycle: error: {error}", file=sys.stderr)
-        return 1
+
+    try:
+        return await interruptible(cycles(), interrupted)
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
         store.close()
 
 

@@ -22,7 +22,6 @@ import asyncio
 import importlib.util
 import os
 import shlex
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -254,31 +253,17 @@ def _known() -> tuple[str, ...]:
 
 async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
     """Run the evaluation; SIGINT and SIGTERM stop it cleanly (the run stays resumable)."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    stop: list[int] = []
+    from harcopa_cli.local import interruptible
 
-    def interrupt(signum: int) -> None:
-        stop.append(signum)
-        task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
     run_id: list[str] = []
-    try:
-        return await _evaluate(args, plan, run_id)
-    except asyncio.CancelledError:
-        if not stop:
-            raise
-        task.uncancel()
+
+    def interrupted() -> int:
         which = run_id[0] if run_id else args.resume or ""
         resume = f"; resume with: {resume_command(args, which)}" if which else ""
         print(f"harcopa eval: interrupted{resume}", file=sys.stderr)
         return 130
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+
+    return await interruptible(_evaluate(args, plan, run_id), interrupted)
 
 
 def resume_command(args: argparse.Namespace, run_id: str) -> str:

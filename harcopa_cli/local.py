@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,32 @@ from harcopa.errors import BackendUnavailable
 from harcopa.lifecycle import PARENT_PID_ENV
 
 logger = logging.getLogger(__name__)
+
+
+async def interruptible(work: Coroutine[Any, Any, int], interrupted: Callable[[], int]) -> int:
+    """``work``'s exit code; SIGINT or SIGTERM cancel it (its ``finally`` blocks stop what it
+    started) and the code is then ``interrupted()``'s."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    stop: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        stop.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt, signum)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not stop:
+            raise
+        task.uncancel()
+        return interrupted()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def free_port() -> int:
