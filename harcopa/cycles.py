@@ -15,7 +15,7 @@ import enum
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -193,50 +193,60 @@ class CycleConfig(_Strict):
     def resolved(self, base: Path) -> CycleConfig:
         """Local paths read relative to ``base`` (the config file's folder); a remote
         orchestrator's benchmarks and checkpoints are its own paths and stay as written."""
-
-        def local(path: Path | None) -> Path | None:
-            return None if path is None or path.is_absolute() else base / path
-
-        def text(value: str) -> str:
-            candidate = base / value
-            return (
-                str(candidate)
-                if value and not Path(value).is_absolute() and candidate.exists()
-                else value
-            )
-
+        services, export = self.services, self.export
         changes: dict[str, Any] = {
-            "workdir": local(self.workdir) or self.workdir,
-            "benchmark_root": local(self.benchmark_root) or self.benchmark_root,
-            "services": self.services.model_copy(
-                update={
-                    "lean_scenario": local(self.services.lean_scenario)
-                    or self.services.lean_scenario
-                }
+            "workdir": _under(base, self.workdir),
+            "benchmark_root": _under(base, self.benchmark_root),
+            "services": services.model_copy(
+                update={"lean_scenario": _under(base, services.lean_scenario)}
             ),
-            "export": self.export.model_copy(
+            "export": export.model_copy(
                 update={
-                    "datasets": tuple(local(p) or p for p in self.export.datasets),
-                    "templates": local(self.export.templates) or self.export.templates,
+                    "datasets": tuple(_under(base, p) for p in export.datasets),
+                    "templates": _under(base, export.templates),
                 }
             ),
         }
         if self.orchestrator is None:
-            changes["base_model"] = text(self.base_model)
+            changes["base_model"] = _existing_under(base, self.base_model)
             changes["runs"] = tuple(
-                r
-                if r.benchmark in BENCHMARKS
-                else r.model_copy(update={"benchmark": text(r.benchmark)})
+                r.model_copy(update={"benchmark": _existing_under(base, r.benchmark)})
                 for r in self.runs
             )
             if self.generator is not None:
                 changes["generator"] = self.generator.model_copy(
                     update={
-                        "checkpoint": text(self.generator.checkpoint),
-                        "scenario": local(self.generator.scenario) or self.generator.scenario,
+                        "checkpoint": _existing_under(base, self.generator.checkpoint),
+                        "scenario": _under(base, self.generator.scenario),
                     }
                 )
         return self.model_copy(update=changes)
+
+
+@overload
+def _under(base: Path, path: Path) -> Path: ...
+
+
+@overload
+def _under(base: Path, path: None) -> None: ...
+
+
+@overload
+def _under(base: Path, path: Path | None) -> Path | None: ...
+
+
+def _under(base: Path, path: Path | None) -> Path | None:
+    """``path`` read relative to ``base`` (absolute paths and None as they are)."""
+    return path if path is None or path.is_absolute() else base / path
+
+
+def _existing_under(base: Path, value: str) -> str:
+    """A name that may be a path (a checkpoint, a problems file): relative to ``base`` when
+    such a file or folder exists there, else as written (``smollm2``, a benchmark name)."""
+    if not value or value in BENCHMARKS or Path(value).is_absolute():
+        return value
+    candidate = base / value
+    return str(candidate) if candidate.exists() else value
 
 
 class CycleStage(enum.Enum):

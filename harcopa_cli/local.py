@@ -169,6 +169,39 @@ def _templates_env(plan: Plan) -> dict[str, str]:
     return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
 
 
+def _service(module: str, service: str, prefix: str, env: Mapping[str, str], logs: Path) -> Any:
+    port = free_port()
+    name = module.removeprefix("harcopa_").removeprefix("lean_")
+    return ServiceProcess(
+        module,
+        f"harcopa.v1.{service}",
+        {**env, **_ports(prefix, port)},
+        port=port,
+        log_path=logs / f"{name}.log",
+    )
+
+
+async def _backends(
+    plan: Plan, endpoint: Mapping[str, str], logs: Path, started: list[ServiceProcess]
+) -> tuple[ServiceProcess, dict[str, str]]:
+    """Start the verifier and (unless an external endpoint) the model server side by side;
+    the verifier and the model map's entry for ``solver``."""
+    verifier = _service(
+        "harcopa_lean_verifier", "VerifierService", "VERIFIER", plan.verifier_env, logs
+    )
+    started.append(verifier)
+    tasks = [verifier.start()]
+    model_endpoint = {**endpoint, "api_key_env": "HARCOPA_API_KEY"}
+    if plan.model_env is not None:
+        model = _service("harcopa_model_server", "ModelService", "MODEL", plan.model_env, logs)
+        started.append(model)
+        tasks.append(model.start())
+        model_endpoint = {"target": model.target}
+    print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
+    await asyncio.gather(*tasks)
+    return verifier, model_endpoint
+
+
 @contextlib.asynccontextmanager
 async def local_services(
     plan: Plan,
@@ -185,52 +218,26 @@ async def local_services(
     the runs: it resumes them on request). ``orchestrator_env`` adds orchestrator settings.
     """
     logs = workdir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
     started: list[ServiceProcess] = []
     try:
-        verifier = ServiceProcess(
-            "harcopa_lean_verifier",
-            "harcopa.v1.VerifierService",
-            {**plan.verifier_env, **_ports("VERIFIER", port := free_port())},
-            port=port,
-            log_path=logs / "verifier.log",
-        )
-        model_endpoint = {**endpoint, "api_key_env": "HARCOPA_API_KEY"}
-        tasks = [verifier.start()]
-        started.append(verifier)
-        if plan.model_env is not None:
-            model = ServiceProcess(
-                "harcopa_model_server",
-                "harcopa.v1.ModelService",
-                {**plan.model_env, **_ports("MODEL", port := free_port())},
-                port=port,
-                log_path=logs / "model_server.log",
-            )
-            started.append(model)
-            tasks.append(model.start())
-            model_endpoint = {"target": model.target}
+        verifier, model_endpoint = await _backends(plan, endpoint, logs, started)
         models_file = workdir / "models.json"
-        models_file.parent.mkdir(parents=True, exist_ok=True)
         models_file.write_text(
             json.dumps({"default": "solver", "models": {"solver": model_endpoint}})
         )
-        print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
-        await asyncio.gather(*tasks)
-        orchestrator = ServiceProcess(
-            "harcopa_orchestrator",
-            "harcopa.v1.OrchestratorService",
-            {
-                **_ports("ORCHESTRATOR", port := free_port()),
-                "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
-                "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(benchmark_root),
-                "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
-                "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
-                "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
-                "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
-                **_templates_env(plan),
-                **(orchestrator_env or {}),
-            },
-            port=port,
-            log_path=logs / "orchestrator.log",
+        settings = {
+            "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
+            "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(benchmark_root),
+            "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+            "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
+            "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
+            "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
+            **_templates_env(plan),
+            **(orchestrator_env or {}),
+        }
+        orchestrator = _service(
+            "harcopa_orchestrator", "OrchestratorService", "ORCHESTRATOR", settings, logs
         )
         started.append(orchestrator)
         await orchestrator.start()

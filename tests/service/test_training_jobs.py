@@ -24,6 +24,7 @@ from harcopa.orchestrator_client import OrchestratorClient
 from harcopa.serving import Service, ServiceRunner
 from harcopa.settings import ServiceSettings
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
+from harcopa_cli.local import free_port
 from harcopa_orchestrator.runs import RunManager
 from harcopa_orchestrator.servicer import OrchestratorServicer
 from harcopa_orchestrator.settings import OrchestratorSettings
@@ -345,6 +346,18 @@ async def test_an_api_error_is_one_line_for_the_caller(
     with pytest.raises(FailedPrecondition) as caught:
         await client.start_training(REQUEST)
     assert str(caught.value) == expected and "\n" not in str(caught.value)
+
+
+async def test_an_unreachable_api_server_is_one_line_at_once(
+    tmp_path: Path, fake: FakeKubernetes
+) -> None:
+    config = _config(service_account_dir=fake.account)
+    closed = {**fake.environ, "KUBERNETES_SERVICE_PORT": str(free_port())}  # nothing listens
+    with pytest.raises(FailedPrecondition) as caught:
+        await TrainingJobs(config, closed).get("demo-1")
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the Kubernetes API to read job {JOB}: ")
+    assert "\n" not in message
 
 
 async def test_training_jobs_off_or_unconfigured_are_refused(
