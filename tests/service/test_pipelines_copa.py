@@ -113,6 +113,17 @@ async def test_first_valid_statement_wins_then_its_draft_is_proven(harness: Harn
     harness.check_trees()
 
 
+async def test_a_benchmark_problem_is_autoformalized_again(harness: Harness) -> None:
+    own = "example (answer : ℕ) (h_answer : answer = 1 + 6) : answer = 7\n:= sorry"
+    benchmark = FormalProblem("formal_math500", 3, own, "benchmark problem", "7", "1 + 6 = 7.")
+    solver = scripted((DRAFT_PROMPT, [fenced(DRAFT)]), (STATEMENT_PROMPT, [VALID]))
+    scheduler, ctx = harness.context(solver, prover())
+    result = await scheduler.run_problem(Pipeline.COPA, benchmark, ctx)
+    assert result.solved and result.problem_id == "formal_math500/3"
+    assert result.attempts[0].prompt_state == ACCEPTED  # the autoformalized one, not its own
+    assert "1 + 6" not in solver.calls[0] and "1 + 6" not in solver.calls[-1].split("# Formal")[1]
+
+
 async def test_no_valid_statement_is_one_rejected_attempt_per_filter_counted(
     harness: Harness,
 ) -> None:
