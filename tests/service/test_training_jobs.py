@@ -372,6 +372,17 @@ async def test_training_jobs_off_or_unconfigured_are_refused(
     assert fake.cluster.requests == []  # nothing reached the cluster
 
 
+def test_the_job_is_a_valid_kubernetes_object() -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="dev extra")
+    from harcopa_orchestrator.training_manifests import training_job
+
+    kubernetes_validate.validate(training_job(_config(), REQUEST), "1.33.0", strict=True)
+    assert training_job(_config(), REQUEST) == EXPECTED_JOB
+    long_name = d.TrainingRequest("A" * 200, ("r",), "/b", "/o")
+    name = training_job(_config(), long_name)["metadata"]["name"]
+    assert len(name) <= 63 and name.startswith("harcopa-train-a")
+
+
 def test_the_charts_settings_reach_the_orchestrator(monkeypatch: pytest.MonkeyPatch) -> None:
     chart_env = {
         "HARCOPA_ORCHESTRATOR_KUBERNETES__ENABLED": "true",
