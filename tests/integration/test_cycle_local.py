@@ -117,8 +117,10 @@ def _kill_after_a_problem(proc: subprocess.Popen[str], store: Path) -> str:
                     services = [p.pid for p in psutil.Process(proc.pid).children()]
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                    for pid in services:  # the services die with the cycle that started them
-                        _wait(lambda pid=pid: gone(pid), 60, pid)
+                    # The services die with the cycle that started them; a service shutting
+                    # down may first wait for a peer that died with it (up to 90 s).
+                    for pid in services:
+                        _wait(lambda pid=pid: gone(pid), 180, pid)
                     return str(run_ids[0])
         time.sleep(0.05)
     raise AssertionError("the cycle's run never finished a problem")
