@@ -97,6 +97,16 @@ class OrchestratorClient:
         reply = await self._call("GetProblemResult", request)
         return wire.from_problem_result(reply.result)  # type: ignore[attr-defined]
 
+    async def start_training(self, request: d.TrainingRequest) -> d.Training:
+        """Launch (or find) the training Job ``request.name`` on the orchestrator's cluster."""
+        message = pb.StartTrainingRequest(request=wire.to_training_request(request))
+        reply = await self._call("StartTraining", message)
+        return wire.from_training(reply.training)  # type: ignore[attr-defined]
+
+    async def get_training(self, name: str) -> d.Training:
+        reply = await self._call("GetTraining", pb.GetTrainingRequest(name=name))
+        return wire.from_training(reply.training)  # type: ignore[attr-defined]
+
     async def watch(self, run_id: str) -> AsyncIterator[d.RunEvent]:
         """Progress events until the run ends (no overall deadline: runs take hours); a lost
         connection re-subscribes while the orchestrator comes back."""

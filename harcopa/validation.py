@@ -116,3 +116,29 @@ def check_id(path: str, value: str, *, what: str = "id") -> None:
     check = Checker()
     check.text(path, value, MAX_ID_CHARS, required=True)
     check.done(what)
+
+
+#: Bounds of a training request's lists and texts.
+MAX_TRAINING_RUNS = 1000
+MAX_RECIPE_CHARS = 65_536
+
+
+def check_training_request(request: d.TrainingRequest) -> None:
+    """A training request's fields (InvalidRequest with field violations)."""
+    check = Checker()
+    check.text("request.name", request.name, MAX_ID_CHARS, required=True)
+    if not request.run_ids and not request.datasets:
+        check.add("request.run_ids", "name at least one run (or a dataset)")
+    check.many("request.run_ids", request.run_ids, MAX_TRAINING_RUNS)
+    for index, run_id in enumerate(request.run_ids):
+        check.text(f"request.run_ids[{index}]", run_id, MAX_ID_CHARS, required=True)
+    for field_name in ("base_model", "output_dir"):
+        value = getattr(request, field_name)
+        check.text(f"request.{field_name}", value, MAX_BENCHMARK_CHARS, required=True)
+        if value and not value.startswith("/"):
+            check.add(
+                f"request.{field_name}", "must be an absolute path (as the Job's pod sees it)"
+            )
+    check.text("request.recipe", request.recipe, MAX_RECIPE_CHARS)
+    check.whole("request.processes", request.processes, 0, 1024)
+    check.done("training request")

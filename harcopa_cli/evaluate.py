@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import os
 import shlex
-import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +22,15 @@ from harcopa.validation import check_run_spec
 from harcopa_cli import preflight
 from harcopa_cli.benchmarks import add_root_argument
 from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
+from harcopa_cli.local import Plan
 from harcopa_cli.outputs.arguments import add_output_arguments
-from harcopa_cli.runs import add_spec_arguments, follow, require_spec_arguments, spec_from_args
+from harcopa_cli.runs import (
+    add_spec_arguments,
+    check_corpus,
+    follow,
+    require_spec_arguments,
+    spec_from_args,
+)
 
 DESCRIPTION = """\
 Evaluate a pipeline on a benchmark: starts a Lean verifier, a model server and an orchestrator
@@ -105,16 +109,6 @@ def register(subparsers: Any) -> None:
         " and one is kept for checks (and one for parsing from 4 up)",
     )
     parser.set_defaults(handler=_eval)
-
-
-@dataclass
-class Plan:
-    """Which backends this machine runs, and the environment of each service."""
-
-    verifier_env: dict[str, str] = field(default_factory=dict)
-    model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
-    templates_path: Path | None = None  # the reference's exact prompts (--reference)
-    notes: list[str] = field(default_factory=list)
 
 
 def _cuda_available() -> bool:
@@ -214,8 +208,9 @@ def _eval(args: argparse.Namespace) -> int:
         args.concurrency = session_capacity(pool_size(args))
     args.benchmark_root = preflight.benchmark_root(args.benchmark, args.benchmark_root)
     spec = spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver"))
-    if not args.resume:  # the budgets, sizes, names and problems
+    if not args.resume:  # the budgets, sizes, names, problems and corpus
         check_run_spec(spec)
+        check_corpus(spec)
         args.problem_count = preflight.problem_count(spec, args.benchmark_root)
     preflight.check_model(args.model, args.model_endpoint, args.model_backend)
     plan = plan_backends(args)
@@ -281,31 +276,17 @@ def _resume_spec(args: argparse.Namespace) -> None:
 
 async def _eval_async(args: argparse.Namespace, plan: Plan) -> int:
     """Run the evaluation; SIGINT and SIGTERM stop it cleanly (the run stays resumable)."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    stop: list[int] = []
+    from harcopa_cli.local import interruptible
 
-    def interrupt(signum: int) -> None:
-        stop.append(signum)
-        task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
     run_id: list[str] = []
-    try:
-        return await _evaluate(args, plan, run_id)
-    except asyncio.CancelledError:
-        if not stop:
-            raise
-        task.uncancel()
+
+    def interrupted() -> int:
         which = run_id[0] if run_id else args.resume or ""
         resume = f"; resume with: {resume_command(args, which)}" if which else ""
         print(f"harcopa eval: interrupted{resume}", file=sys.stderr)
         return 130
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+
+    return await interruptible(_evaluate(args, plan, run_id), interrupted)
 
 
 def resume_command(args: argparse.Namespace, run_id: str) -> str:
@@ -329,69 +310,20 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
 
 async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str]) -> int:
     from harcopa.orchestrator_client import OrchestratorClient
-    from harcopa_cli.local import ServiceProcess, free_port
+    from harcopa_cli.local import local_services
     from harcopa_cli.outputs import logs as run_logs
     from harcopa_cli.outputs.provenance import eval_provenance
 
-    workdir: Path = args.workdir
     logs = run_logs.staging_folder(args.output_dir)  # moved into the run folder once named
-    started: list[ServiceProcess] = []
-    try:
-        verifier = ServiceProcess(
-            "harcopa_lean_verifier",
-            "harcopa.v1.VerifierService",
-            {**plan.verifier_env, **_ports("VERIFIER", port := free_port())},
-            port=port,
-            log_path=logs / "verifier.log",
-        )
-        endpoint: dict[str, str] = {
-            "target": args.model_endpoint,
-            "model": args.model_name,
-            "api_key_env": "HARCOPA_API_KEY",
-        }
-        tasks = [verifier.start()]
-        started.append(verifier)
-        if plan.model_env is not None:
-            model = ServiceProcess(
-                "harcopa_model_server",
-                "harcopa.v1.ModelService",
-                {**plan.model_env, **_ports("MODEL", port := free_port())},
-                port=port,
-                log_path=logs / "model_server.log",
-            )
-            started.append(model)
-            tasks.append(model.start())
-            endpoint = {"target": model.target}
-        models_file = workdir / "models.json"
-        models_file.parent.mkdir(parents=True, exist_ok=True)
-        models_file.write_text(json.dumps({"default": "solver", "models": {"solver": endpoint}}))
-        solver_ref = d.ModelRef("solver", system_prompt=args.system_prompt)
-        print(f"harcopa eval: starting services (logs in {logs})", file=sys.stderr)
-        await asyncio.gather(*tasks)
-        orchestrator = ServiceProcess(
-            "harcopa_orchestrator",
-            "harcopa.v1.OrchestratorService",
-            {
-                **_ports("ORCHESTRATOR", port := free_port()),
-                "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
-                "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(args.benchmark_root),
-                "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
-                "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
-                # This process owns the run: it resumes it on request, and a stop interrupts it.
-                "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
-                "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
-                **_templates_env(plan),
-            },
-            port=port,
-            log_path=logs / "orchestrator.log",
-        )
-        started.append(orchestrator)
-        await orchestrator.start()
+    endpoint = {"target": args.model_endpoint, "model": args.model_name}
+    workdir, root = args.workdir, args.benchmark_root
+    async with local_services(plan, workdir, root, endpoint, logs=logs) as stack:
         backend = plan.model_env["HARCOPA_MODEL_BACKEND__KIND"] if plan.model_env else None
-        provenance = await eval_provenance(args, backend, verifier.target)
-        if plan.model_env is not None:
-            await _print_estimate(args, model.target)
-        async with OrchestratorClient(orchestrator.target) as client:
+        provenance = await eval_provenance(args, backend, stack.verifier)
+        if stack.model is not None:
+            await _print_estimate(args, stack.model)
+        solver_ref = d.ModelRef("solver", system_prompt=args.system_prompt)
+        async with OrchestratorClient(stack.orchestrator) as client:
             if args.resume:
                 run_id = args.resume
                 run_id_out.append(run_id)
@@ -403,10 +335,7 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
             logs = run_logs.adopt(logs, args.output_dir, run_id)
             print(f"harcopa eval: run {run_id} (logs in {logs})", file=sys.stderr)
             await follow(client, run_id)
-        return await _finish(args, run_id, provenance)
-    finally:
-        for service in reversed(started):
-            await service.stop()
+    return await _finish(args, run_id, provenance)
 
 
 async def _print_estimate(args: argparse.Namespace, target: str) -> None:
@@ -419,16 +348,6 @@ async def _print_estimate(args: argparse.Namespace, target: str) -> None:
     speed = await estimate.measure_speed(target, estimate.probe_samples(spec))
     line, _ = estimate.describe(spec, args.problem_count, speed)
     print(f"harcopa eval: {line}", file=sys.stderr, flush=True)
-
-
-def _templates_env(plan: Plan) -> dict[str, str]:
-    if plan.templates_path is None:
-        return {}
-    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
-
-
-def _ports(service: str, port: int) -> dict[str, str]:
-    return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
 
 
 async def _finish(args: argparse.Namespace, run_id: str, provenance: dict[str, Any]) -> int:

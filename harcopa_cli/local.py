@@ -1,21 +1,25 @@
-"""Local service processes: start a harcopa service as a subprocess and wait until it is ready.
+"""Local service processes: start a harcopa service as a subprocess and wait until it is ready;
+start the verifier, model server and orchestrator of one local stack.
 
-Used by ``harcopa eval`` (the one-command local evaluation) and by end-to-end tests. Each
-service runs as ``python -m harcopa_<name>`` with its settings in the environment, in its own
-process group, tied to this process (``HARCOPA_PARENT_PID``: it stops when this process dies,
-however it dies); readiness is the gRPC health check of its service name.
+Used by ``harcopa eval`` (the one-command local evaluation), ``harcopa cycle`` (each cycle's
+data generation) and by end-to-end tests. Each service runs as ``python -m harcopa_<name>`` with
+its settings in the environment, in its own process group, tied to this process
+(``HARCOPA_PARENT_PID``: it stops when this process dies, however it dies); readiness is the
+gRPC health check of its service name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,32 @@ from harcopa.errors import BackendUnavailable
 from harcopa.lifecycle import PARENT_PID_ENV
 
 logger = logging.getLogger(__name__)
+
+
+async def interruptible(work: Coroutine[Any, Any, int], interrupted: Callable[[], int]) -> int:
+    """``work``'s exit code; SIGINT or SIGTERM cancel it (its ``finally`` blocks stop what it
+    started) and the code is then ``interrupted()``'s."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    stop: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        stop.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt, signum)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not stop:
+            raise
+        task.uncancel()
+        return interrupted()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def free_port() -> int:
@@ -125,3 +155,113 @@ class ServiceProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@dataclass
+class Plan:
+    """Which backends this machine runs, and the environment of each service."""
+
+    verifier_env: dict[str, str] = field(default_factory=dict)
+    model_env: dict[str, str] | None = None  # None: an external OpenAI-compatible endpoint
+    templates_path: Path | None = None  # the reference's exact prompts (--reference)
+    notes: list[str] = field(default_factory=list)
+
+
+def _ports(service: str, port: int) -> dict[str, str]:
+    return {f"HARCOPA_{service}_PORT": str(port), f"HARCOPA_{service}_METRICS_ENABLED": "false"}
+
+
+def _templates_env(plan: Plan) -> dict[str, str]:
+    if plan.templates_path is None:
+        return {}
+    return {"HARCOPA_ORCHESTRATOR_TEMPLATES_PATH": str(plan.templates_path.resolve())}
+
+
+def _service(module: str, service: str, prefix: str, env: Mapping[str, str], logs: Path) -> Any:
+    port = free_port()
+    name = module.removeprefix("harcopa_").removeprefix("lean_")
+    return ServiceProcess(
+        module,
+        f"harcopa.v1.{service}",
+        {**env, **_ports(prefix, port)},
+        port=port,
+        log_path=logs / f"{name}.log",
+    )
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """The targets of one local stack's services."""
+
+    orchestrator: str
+    verifier: str
+    model: str | None  # None: the model is an external OpenAI-compatible endpoint
+
+
+async def _backends(
+    plan: Plan, endpoint: Mapping[str, str], logs: Path, started: list[ServiceProcess]
+) -> tuple[ServiceProcess, dict[str, str]]:
+    """Start the verifier and (unless an external endpoint) the model server side by side;
+    the verifier and the model map's entry for ``solver``."""
+    verifier = _service(
+        "harcopa_lean_verifier", "VerifierService", "VERIFIER", plan.verifier_env, logs
+    )
+    started.append(verifier)
+    tasks = [verifier.start()]
+    model_endpoint = {**endpoint, "api_key_env": "HARCOPA_API_KEY"}
+    if plan.model_env is not None:
+        model = _service("harcopa_model_server", "ModelService", "MODEL", plan.model_env, logs)
+        started.append(model)
+        tasks.append(model.start())
+        model_endpoint = {"target": model.target}
+    print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
+    await asyncio.gather(*tasks)
+    return verifier, model_endpoint
+
+
+@contextlib.asynccontextmanager
+async def local_services(
+    plan: Plan,
+    workdir: Path,
+    benchmark_root: Path,
+    endpoint: Mapping[str, str],
+    orchestrator_env: Mapping[str, str] | None = None,
+    logs: Path | None = None,
+) -> AsyncIterator[LocalStack]:
+    """Verifier, model server (unless ``plan`` names an external endpoint, ``endpoint``) and
+    orchestrator as local processes, their logs in ``logs`` (default ``workdir/logs``); yields
+    their targets, stops them on exit.
+
+    The orchestrator's store is ``workdir/harcopa.sqlite`` and its one model is ``solver``;
+    it resumes nothing by itself and marks its runs interrupted when it stops (the caller owns
+    the runs: it resumes them on request). ``orchestrator_env`` adds orchestrator settings.
+    """
+    logs = logs if logs is not None else workdir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started: list[ServiceProcess] = []
+    try:
+        verifier, model_endpoint = await _backends(plan, endpoint, logs, started)
+        models_file = workdir / "models.json"
+        models_file.write_text(
+            json.dumps({"default": "solver", "models": {"solver": model_endpoint}})
+        )
+        settings = {
+            "HARCOPA_ORCHESTRATOR_STORE_PATH": str(workdir / "harcopa.sqlite"),
+            "HARCOPA_ORCHESTRATOR_BENCHMARK_ROOT": str(benchmark_root),
+            "HARCOPA_ORCHESTRATOR_VERIFIER_TARGET": verifier.target,
+            "HARCOPA_ORCHESTRATOR_MODELS_FILE": str(models_file),
+            "HARCOPA_ORCHESTRATOR_RESUME_ON_START": "false",
+            "HARCOPA_ORCHESTRATOR_INTERRUPT_RUNS_ON_SHUTDOWN": "true",
+            **_templates_env(plan),
+            **(orchestrator_env or {}),
+        }
+        orchestrator = _service(
+            "harcopa_orchestrator", "OrchestratorService", "ORCHESTRATOR", settings, logs
+        )
+        started.append(orchestrator)
+        await orchestrator.start()
+        model = model_endpoint["target"] if plan.model_env is not None else None
+        yield LocalStack(orchestrator.target, verifier.target, model)
+    finally:
+        for service in reversed(started):
+            await service.stop()

@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("health", "harcopa_cli.health:register"),
     ("export-sft", "harcopa_cli.training:register_export"),
     ("train", "harcopa_cli.training:register_train"),
+    ("cycle", "harcopa_cli.cycle:register"),
 ]
 
 

@@ -156,6 +156,22 @@ SPEC_FLAGS: dict[str, Callable[[d.RunSpec], object]] = {
 }
 
 
+def check_corpus(spec: d.RunSpec) -> None:
+    """An informal corpus this machine can read is checked line by line before the run starts
+    (the orchestrator checks it again at StartRun); only copa runs take one."""
+    from harcopa.corpus import is_corpus_path, load_corpus
+
+    if not is_corpus_path(spec.benchmark):
+        return
+    if spec.pipeline is not d.Pipeline.COPA:
+        raise InvalidRequest(
+            f"{spec.benchmark} is an informal corpus (no formal statements): only copa runs"
+            " can use it"
+        )
+    if Path(spec.benchmark).is_file():
+        load_corpus(Path(spec.benchmark))
+
+
 def spec_conflicts(args: argparse.Namespace, spec: d.RunSpec) -> list[str]:
     """The given spec flags whose value differs from ``spec`` (a resumed run keeps its own)."""
     conflicts = []
@@ -284,6 +300,7 @@ def _start(args: argparse.Namespace) -> int:
         prover = d.ModelRef(args.prover, args.prover_endpoint, args.prover_endpoint_model)
     spec = spec_from_args(args, solver, prover)
     check_run_spec(spec)
+    check_corpus(spec)
     return asyncio.run(_start_async(args, spec))
 
 

@@ -58,6 +58,12 @@ from harcopa.domain.search import (
     SearchStats,
     SolutionStep,
 )
+from harcopa.domain.training import (
+    Training,
+    TrainingOutcome,
+    TrainingRequest,
+    TrainingState,
+)
 
 __all__ = [
     "OPEN_HEADER",
@@ -104,6 +110,10 @@ __all__ = [
     "TacticResult",
     "TacticTimeout",
     "TokenUsage",
+    "Training",
+    "TrainingOutcome",
+    "TrainingRequest",
+    "TrainingState",
     "Validation",
     "Variable",
     "VerifierInfo",

@@ -3,6 +3,12 @@
 Pure functions over text, used by the verifier, the orchestrator, the simulator and the CLI.
 """
 
+from harcopa.fps.autoformalization import (
+    STATEMENT_FILTERS,
+    Screened,
+    canonical_statement,
+    screen_statement,
+)
 from harcopa.fps.frameworks import (
     backward_statement,
     binder_sequence,
@@ -53,14 +59,17 @@ __all__ = [
     "BANNED_TOKENS_IN_ANSWER_TYPE",
     "BANNED_TOKENS_IN_SOLVING_STATE",
     "IDENTIFIER",
+    "STATEMENT_FILTERS",
     "SUBMISSION_NAME",
     "BannedPolicy",
     "Binder",
     "RecoveredStatement",
+    "Screened",
     "Violation",
     "backward_statement",
     "benchmark_statement",
     "binder_sequence",
+    "canonical_statement",
     "collapse_by_sorry",
     "extract_code",
     "extract_single_block",
@@ -80,6 +89,7 @@ __all__ = [
     "remove_comments",
     "replace_block",
     "rpe_statement",
+    "screen_statement",
     "solution_state_text",
     "solving_statement",
     "split_solution_steps",

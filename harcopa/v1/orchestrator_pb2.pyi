@@ -48,6 +48,14 @@ class ProblemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROBLEM_STATUS_SOLVED: _ClassVar[ProblemStatus]
     PROBLEM_STATUS_UNSOLVED: _ClassVar[ProblemStatus]
     PROBLEM_STATUS_ERRORED: _ClassVar[ProblemStatus]
+
+class TrainingState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRAINING_STATE_UNSPECIFIED: _ClassVar[TrainingState]
+    TRAINING_STATE_PENDING: _ClassVar[TrainingState]
+    TRAINING_STATE_RUNNING: _ClassVar[TrainingState]
+    TRAINING_STATE_SUCCEEDED: _ClassVar[TrainingState]
+    TRAINING_STATE_FAILED: _ClassVar[TrainingState]
 PIPELINE_UNSPECIFIED: Pipeline
 PIPELINE_AR: Pipeline
 PIPELINE_HAR: Pipeline
@@ -77,6 +85,11 @@ PROBLEM_STATUS_UNSPECIFIED: ProblemStatus
 PROBLEM_STATUS_SOLVED: ProblemStatus
 PROBLEM_STATUS_UNSOLVED: ProblemStatus
 PROBLEM_STATUS_ERRORED: ProblemStatus
+TRAINING_STATE_UNSPECIFIED: TrainingState
+TRAINING_STATE_PENDING: TrainingState
+TRAINING_STATE_RUNNING: TrainingState
+TRAINING_STATE_SUCCEEDED: TrainingState
+TRAINING_STATE_FAILED: TrainingState
 
 class ModelRef(_message.Message):
     __slots__ = ("name", "endpoint", "endpoint_model", "system_prompt")
@@ -409,3 +422,83 @@ class GetProblemResultResponse(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     result: ProblemResult
     def __init__(self, result: _Optional[_Union[ProblemResult, _Mapping]] = ...) -> None: ...
+
+class TrainingRequest(_message.Message):
+    __slots__ = ("name", "run_ids", "base_model", "output_dir", "recipes", "tasks", "include_unsolved", "datasets", "recipe", "processes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RUN_IDS_FIELD_NUMBER: _ClassVar[int]
+    BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    RECIPES_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_UNSOLVED_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    run_ids: _containers.RepeatedScalarFieldContainer[str]
+    base_model: str
+    output_dir: str
+    recipes: _containers.RepeatedScalarFieldContainer[str]
+    tasks: _containers.RepeatedScalarFieldContainer[str]
+    include_unsolved: bool
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    recipe: str
+    processes: int
+    def __init__(self, name: _Optional[str] = ..., run_ids: _Optional[_Iterable[str]] = ..., base_model: _Optional[str] = ..., output_dir: _Optional[str] = ..., recipes: _Optional[_Iterable[str]] = ..., tasks: _Optional[_Iterable[str]] = ..., include_unsolved: _Optional[bool] = ..., datasets: _Optional[_Iterable[str]] = ..., recipe: _Optional[str] = ..., processes: _Optional[int] = ...) -> None: ...
+
+class TrainingOutcome(_message.Message):
+    __slots__ = ("sft_path", "sft_sha256", "sft_records", "checkpoint", "metrics_json")
+    SFT_PATH_FIELD_NUMBER: _ClassVar[int]
+    SFT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SFT_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
+    sft_path: str
+    sft_sha256: str
+    sft_records: int
+    checkpoint: str
+    metrics_json: str
+    def __init__(self, sft_path: _Optional[str] = ..., sft_sha256: _Optional[str] = ..., sft_records: _Optional[int] = ..., checkpoint: _Optional[str] = ..., metrics_json: _Optional[str] = ...) -> None: ...
+
+class Training(_message.Message):
+    __slots__ = ("name", "job_name", "state", "message", "log_tail", "outcome", "rolled_out")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    JOB_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LOG_TAIL_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_OUT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    job_name: str
+    state: TrainingState
+    message: str
+    log_tail: _containers.RepeatedScalarFieldContainer[str]
+    outcome: TrainingOutcome
+    rolled_out: bool
+    def __init__(self, name: _Optional[str] = ..., job_name: _Optional[str] = ..., state: _Optional[_Union[TrainingState, str]] = ..., message: _Optional[str] = ..., log_tail: _Optional[_Iterable[str]] = ..., outcome: _Optional[_Union[TrainingOutcome, _Mapping]] = ..., rolled_out: _Optional[bool] = ...) -> None: ...
+
+class StartTrainingRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: TrainingRequest
+    def __init__(self, request: _Optional[_Union[TrainingRequest, _Mapping]] = ...) -> None: ...
+
+class StartTrainingResponse(_message.Message):
+    __slots__ = ("training",)
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    training: Training
+    def __init__(self, training: _Optional[_Union[Training, _Mapping]] = ...) -> None: ...
+
+class GetTrainingRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetTrainingResponse(_message.Message):
+    __slots__ = ("training",)
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    training: Training
+    def __init__(self, training: _Optional[_Union[Training, _Mapping]] = ...) -> None: ...

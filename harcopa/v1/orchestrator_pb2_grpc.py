@@ -70,6 +70,16 @@ class OrchestratorServiceStub:
                 request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultRequest.SerializeToString,
                 response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultResponse.FromString,
                 _registered_method=True)
+        self.StartTraining = channel.unary_unary(
+                '/harcopa.v1.OrchestratorService/StartTraining',
+                request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingResponse.FromString,
+                _registered_method=True)
+        self.GetTraining = channel.unary_unary(
+                '/harcopa.v1.OrchestratorService/GetTraining',
+                request_serializer=harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -125,6 +135,23 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartTraining(self, request, context):
+        """Launch a cycle's training stage as a Kubernetes Job (export SFT records, fine-tune); the
+        same name again returns the existing training. FAILED_PRECONDITION when training Jobs are
+        off or the cluster refuses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTraining(self, request, context):
+        """A training's state: the Job's conditions, its pod's last log lines and, once it
+        succeeded, its outcome; the model server is rolled to the new checkpoint on success.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +189,16 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetProblemResult,
                     request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultRequest.FromString,
                     response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultResponse.SerializeToString,
+            ),
+            'StartTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTraining,
+                    request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingResponse.SerializeToString,
+            ),
+            'GetTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTraining,
+                    request_deserializer=harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +391,60 @@ class OrchestratorService:
             '/harcopa.v1.OrchestratorService/GetProblemResult',
             harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultRequest.SerializeToString,
             harcopa_dot_v1_dot_orchestrator__pb2.GetProblemResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harcopa.v1.OrchestratorService/StartTraining',
+            harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingRequest.SerializeToString,
+            harcopa_dot_v1_dot_orchestrator__pb2.StartTrainingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harcopa.v1.OrchestratorService/GetTraining',
+            harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingRequest.SerializeToString,
+            harcopa_dot_v1_dot_orchestrator__pb2.GetTrainingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,8 +91,6 @@ async def test_run_completes_persists_and_reports(tmp_path: Path) -> None:
         await manager.problem_result(run.run_id, "toy/99")
     with pytest.raises(errors.InvalidRequest):
         await manager.start_run(d.RunSpec(d.Pipeline.HAR, "toy", d.ModelRef("unknown")))
-    with pytest.raises(errors.InvalidRequest):
-        await manager.start_run(d.RunSpec(d.Pipeline.COPA, "toy"))
     store.close()
 
 

@@ -610,6 +610,10 @@ def test_copa_cycle_gets_exactly_the_rbac_it_needs() -> None:
         variables["HARCOPA_ORCHESTRATOR_KUBERNETES__NAMESPACE"]["fieldRef"]["fieldPath"]
         == "metadata.namespace"
     )
+    # The trainer Jobs it launches mount the store's claim and the trainer's workspace claim.
+    assert variables["HARCOPA_ORCHESTRATOR_KUBERNETES__STORE_CLAIM"] == name
+    assert variables["HARCOPA_ORCHESTRATOR_KUBERNETES__WORKSPACE_CLAIM"] == "harcopa-workspace"
+    assert one(docs, "PersistentVolumeClaim", name)["metadata"]["name"] == name
 
 
 # ---- monitoring -------------------------------------------------------------------------------

@@ -103,3 +103,48 @@ def test_errored_problems_are_counted_apart_and_an_unfinished_run_says_so() -> N
     )
     final = build_report(spec, results[:2], run_id="r2", run=done)
     assert final.final and not final.render().startswith("!!")
+
+
+def _copa_result(index: int, *attempts: d.Attempt) -> d.ProblemResult:
+    return d.ProblemResult(f"corpus/{index}", "copa", "strict", attempts)
+
+
+def test_copa_runs_get_the_chain_table_over_checked_problems() -> None:
+    from harcopa_orchestrator.report import aggregate
+
+    statement = "example (answer : ℕ) (h : answer = 7) : answer = 7\n:= sorry"
+    outcome = d.AttemptOutcome
+    results = [
+        _copa_result(0, d.Attempt(0, outcome.REJECTED, detail="no valid statement")),
+        _copa_result(1, d.Attempt(0, outcome.REJECTED, prompt_state=statement)),
+        _copa_result(2, d.Attempt(0, outcome.GAP_UNPROVEN, draft="d", prompt_state=statement)),
+        _copa_result(
+            3,
+            d.Attempt(0, outcome.REJECTED, draft="d", prompt_state=statement, final_check_ok=False),
+        ),
+        _copa_result(4, d.Attempt(0, outcome.SOLVED, draft="d", prompt_state=statement)),
+        _copa_result(5, d.Attempt(0, outcome.ERROR, detail="BackendCrashed")),  # not checked
+    ]
+    spec = d.RunSpec(d.Pipeline.COPA, "corpus.jsonl", SOLVER)
+    first = build_report(spec, results, run_id="r1")
+    assert first.copa is not None
+    assert first.copa.json() == {
+        "problems": 5,
+        "statements_accepted": 4,
+        "drafts_verified": 3,
+        "gaps_proven": 2,
+        "chains_verified": 1,
+        "verified_rate": 0.2,
+    }
+    lines = first.render().splitlines()
+    assert lines[0].startswith("!! run r1 is not finished: 1 of 6 problems have no result")
+    assert lines[-3:-1] == [
+        "Problems  Statements  Drafts  Gaps proven  Verified    Rate",
+        "       5           4       3            2         1   20.0%",
+    ]
+    second = build_report(spec, results[4:5], run_id="r2")
+    (table,) = aggregate([first, second])
+    lines = table.render().splitlines()
+    assert "pipeline copa  benchmark corpus.jsonl  2 runs" in lines
+    assert lines[-2].split() == ["concatenated", "6", "5", "4", "3", "2", "33.3%"]
+    assert table.json()["concatenated"]["copa"]["chains_verified"] == 2

@@ -201,3 +201,37 @@ def test_unset_search_params_take_paper_defaults() -> None:
     params = wire.from_search_params(orchestrator_pb2.SearchParams())
     assert params == d.SearchParams()
     assert params.tries_for(d.Pipeline.WG) == 8 and params.tries_for(d.Pipeline.HAR) == 1
+
+
+def test_training_messages_round_trip() -> None:
+    request = d.TrainingRequest(
+        name="demo-1",
+        run_ids=("a", "b"),
+        base_model="/workspace/base",
+        output_dir="/workspace/cycles/demo-1",
+        recipes=("copa", "har"),
+        tasks=("next_proof_step_prediction",),
+        include_unsolved=True,
+        datasets=("/workspace/released.jsonl",),
+        recipe="learning_rate: 2.0e-5\n",
+        processes=8,
+    )
+    assert wire.from_training_request(wire.to_training_request(request)) == request
+    outcome = d.TrainingOutcome("/w/sft.jsonl", "ab" * 32, 12, "/w/model", '{"steps": 4}')
+    for training in (
+        d.Training("demo-1", "harcopa-train-demo-1-0f", d.TrainingState.PENDING),
+        d.Training(
+            "demo-1",
+            "job",
+            d.TrainingState.SUCCEEDED,
+            "job complete",
+            ("line 1", "line 2"),
+            outcome,
+            True,
+        ),
+    ):
+        assert wire.from_training(wire.to_training(training)) == training
+    with pytest.raises(ValueError, match="unknown training state"):
+        wire.from_training(
+            orchestrator_pb2.Training(state=orchestrator_pb2.TRAINING_STATE_UNSPECIFIED)
+        )

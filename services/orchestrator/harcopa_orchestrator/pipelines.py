@@ -1,6 +1,7 @@
-"""The seven pipelines of the paper, each one line of composition (official-impl §4).
+"""The seven pipelines of the paper and CoPA, each one line of composition (official-impl §4).
 
-Called by the orchestrator's runs manager through ``solve`` (or ``PIPELINES`` directly).
+Called by the orchestrator's runs manager through ``solve`` (or ``PIPELINES`` directly). CoPA
+(data generation) is the statement stage composed over H-SA's drafting.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from harcopa.domain import FormalProblem, Pipeline, ProblemResult
 from harcopa.errors import InvalidRequest
 from harcopa_orchestrator.context import SearchContext
+from harcopa_orchestrator.search.autoformalization import autoformalized
 from harcopa_orchestrator.search.autoregressive import autoregressive
 from harcopa_orchestrator.search.best_first import best_first
 from harcopa_orchestrator.search.hierarchical import (
@@ -30,15 +32,16 @@ PIPELINES: dict[Pipeline, Solve] = {
     Pipeline.WG: whole_generation,
     Pipeline.H_WG: hierarchical(whole_generation, per_gap_search),
     Pipeline.H_SA: hierarchical(solution_drafting, per_gap_search),
+    Pipeline.COPA: autoformalized(solution_drafting, per_gap_search),
 }
 
 
 async def solve(pipeline: Pipeline, problem: FormalProblem, ctx: SearchContext) -> ProblemResult:
-    """Run ``pipeline`` on one problem; InvalidRequest for a pipeline that is not one of the
-    seven (CoPA is a data-generation run, not a solver pipeline)."""
+    """Run ``pipeline`` on one problem; InvalidRequest for an unknown pipeline, or a
+    hierarchical one without a prover."""
     entry = PIPELINES.get(pipeline)
     if entry is None:
-        raise InvalidRequest(f"pipeline {pipeline.value!r} is not a solving pipeline")
+        raise InvalidRequest(f"pipeline {pipeline.value!r} is not served")
     if pipeline.hierarchical and ctx.prover is None:
         raise InvalidRequest(f"pipeline {pipeline.value!r} needs a prover model")
     return await entry(problem, ctx)

@@ -1,7 +1,8 @@
-"""Resolves a run's benchmark (a name or a problems file) to its problems; used by the run manager.
+"""Resolves a run's benchmark (a name, a problems file or an informal corpus) to its problems.
 
-Loads are cached per (source, file modification time) so starting or resuming many runs over
-one benchmark reads its file once.
+Used by the run manager and the run reports. Loads are cached per (source, file modification
+time) so starting or resuming many runs over one benchmark reads its file once. An informal
+corpus (``.jsonl``: problems without formal statements) can only feed a copa run.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from harcopa import domain as d
 from harcopa.benchmarks import BENCHMARKS, BenchmarkLoad, load_benchmark, load_problems_file
+from harcopa.corpus import is_corpus_path, load_corpus
 from harcopa.errors import InvalidRequest
 
 
@@ -19,6 +21,9 @@ from harcopa.errors import InvalidRequest
 def _load(source: str, root: str, mtime: float) -> BenchmarkLoad:
     if source in BENCHMARKS:
         return load_benchmark(Path(root), source)
+    if is_corpus_path(source):
+        problems = load_corpus(Path(source))
+        return BenchmarkLoad(Path(source).stem, problems[-1].index + 1, problems, [])
     return load_problems_file(Path(source))
 
 
@@ -35,6 +40,11 @@ def problem_loader(benchmark_root: Path) -> Callable[[d.RunSpec], Sequence[d.For
             raise InvalidRequest(
                 f"benchmark {spec.benchmark!r} not found (looked for {path}); known benchmarks:"
                 f" {', '.join(BENCHMARKS)}, or give a path to a problems JSON file"
+            )
+        if is_corpus_path(spec.benchmark) and spec.pipeline is not d.Pipeline.COPA:
+            raise InvalidRequest(
+                f"{spec.benchmark} is an informal corpus (no formal statements): only copa runs"
+                " can use it"
             )
         loaded = _load(spec.benchmark, str(benchmark_root), path.stat().st_mtime)
         selected = _select(spec, loaded)

@@ -10,6 +10,9 @@ identity (harcopa.benchmarks.is_excluded):
 - whole-draft family (WG, H-WG, H-SA): every problem adds the draft step counts of its attempts
   up to the first success (all attempts when unsolved).
 
+A copa run (data generation) gets the CoPA table instead (``copa_report.py``) and no exclusions:
+CoPA ignores the benchmarks' formal statements, which is what the lists are about.
+
 Steps(correct) is the step count of the first successful attempt. A table reports both sums
 (the notebook's figures) and means (Budget per problem, Steps per solved problem). Several runs
 of one benchmark and pipeline are reported as the paper does: concatenated (the sums over the
@@ -29,6 +32,7 @@ from typing import Any
 from harcopa import domain as d
 from harcopa.benchmarks import BENCHMARKS, EXCLUDED, excluded_problem_ids
 from harcopa.errors import InvalidRequest
+from harcopa_orchestrator.copa_report import COPA_HEAD, CopaFigures
 from harcopa_orchestrator.problems import problem_loader
 
 STD_NOTE = "population standard deviation over runs (ddof=0)"
@@ -53,6 +57,8 @@ class RunReport:
     unfinished: int = 0
     #: Problems in the run.
     problems: int = 0
+    #: A copa run's chain figures (None for the solving pipelines).
+    copa: CopaFigures | None = None
 
     @property
     def final(self) -> bool:
@@ -78,8 +84,7 @@ class RunReport:
             *(self.banner() if banner else []),
             f"pipeline {self.pipeline}  benchmark {self.benchmark}"
             + (f"  ({self.excluded} excluded by the paper's lists)" if self.excluded else ""),
-            _TABLE_HEAD,
-            _row(self),
+            *((COPA_HEAD, self.copa.row()) if self.copa else (_TABLE_HEAD, _row(self))),
             _cost(self.stats),
         ]
         return "\n".join(lines)
@@ -114,6 +119,7 @@ class RunReport:
             "problems": self.problems,
             "errored": self.errored,
             "unfinished": self.unfinished,
+            **({"copa": self.copa.json()} if self.copa else {}),
         }
 
 
@@ -166,6 +172,8 @@ def problem_budget(
 
 def paper_exclusions(spec: d.RunSpec, benchmark_root: Path) -> frozenset[str]:
     """The problem ids of a run that the paper's lists exclude (read from its benchmark file)."""
+    if spec.pipeline is d.Pipeline.COPA:
+        return frozenset()
     if spec.benchmark in BENCHMARKS and not EXCLUDED[spec.benchmark]:
         return frozenset()
     try:
@@ -223,6 +231,7 @@ def build_report(
         errored=len(errored),
         unfinished=unfinished,
         problems=problems,
+        copa=CopaFigures.of(scored) if spec.pipeline is d.Pipeline.COPA else None,
     )
 
 
@@ -269,6 +278,7 @@ class Aggregate:
             errored=sum(r.errored for r in self.runs),
             unfinished=sum(r.unfinished for r in self.runs),
             problems=sum(r.problems for r in self.runs),
+            copa=_copa_total(self.runs),
         )
 
     def spread(self, figure: Callable[[RunReport], float]) -> Spread:
@@ -278,6 +288,8 @@ class Aggregate:
         if len(self.runs) == 1:
             return self.runs[0].render()
         total = self.total
+        if total.copa is not None:
+            return self._render_copa(total, total.copa)
         rate = self.spread(lambda r: r.solve_rate)
         budget = self.spread(lambda r: r.budget_sum)
         per_problem = self.spread(lambda r: r.budget_mean)
@@ -291,6 +303,17 @@ class Aggregate:
             f"per run, mean ± population std (ddof=0): rate {rate.mean:.2%} ± {rate.std:.2%},"
             f" budget {budget.mean:.1f} ± {budget.std:.1f},"
             f" budget/prob {per_problem.mean:.2f} ± {per_problem.std:.2f}",
+            _cost(total.stats),
+        ]
+        return "\n".join(lines)
+
+    def _render_copa(self, total: RunReport, copa: CopaFigures) -> str:
+        lines = [
+            *(line for r in self.runs for line in r.banner()),
+            f"pipeline {total.pipeline}  benchmark {total.benchmark}  {len(self.runs)} runs",
+            f"{'run':<14}" + COPA_HEAD,
+            *(f"{r.run_id:<14}" + (r.copa or CopaFigures()).row() for r in self.runs),
+            f"{'concatenated':<14}" + copa.row(),
             _cost(total.stats),
         ]
         return "\n".join(lines)
@@ -321,6 +344,15 @@ class Aggregate:
                 "sessions_lost": stats.sessions_lost,
             },
         }
+
+
+def _copa_total(runs: Sequence[RunReport]) -> CopaFigures | None:
+    if not all(r.copa is not None for r in runs):
+        return None
+    total = CopaFigures()
+    for run in runs:
+        total = total + (run.copa or CopaFigures())
+    return total
 
 
 def aggregate(reports: Iterable[RunReport]) -> list[Aggregate]:

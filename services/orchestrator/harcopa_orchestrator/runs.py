@@ -136,11 +136,6 @@ class RunManager:
                 " per caller); wait for one to end or cancel one",
                 retry_after_seconds=60.0,
             )
-        if spec.pipeline is d.Pipeline.COPA:
-            raise errors.InvalidRequest(
-                "copa runs (CoPA data generation) are not served by this orchestrator version;"
-                " use one of the seven search pipelines"
-            )
         if self.check_models is not None:
             self.check_models(spec.solver)
             if spec.prover is not None:

@@ -25,6 +25,7 @@ from harcopa_orchestrator.servicer import OrchestratorServicer
 from harcopa_orchestrator.settings import OrchestratorSettings
 from harcopa_orchestrator.solver import SchedulerSolver
 from harcopa_orchestrator.store import RunStore
+from harcopa_orchestrator.training_jobs import TrainingJobs
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def build(
     )
     service = Service(
         SERVICE_NAME,
-        OrchestratorServicer(runs),
+        OrchestratorServicer(runs, TrainingJobs(settings.kubernetes)),
         orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
     )
     return [service], OrchestratorBackend(runs, verifier, models, store, solver.scheduler)

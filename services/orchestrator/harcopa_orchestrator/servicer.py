@@ -1,4 +1,4 @@
-"""gRPC OrchestratorService: thin methods, wire -> run manager -> wire."""
+"""gRPC OrchestratorService: thin methods, wire -> run manager (or training jobs) -> wire."""
 
 from __future__ import annotations
 
@@ -10,16 +10,23 @@ from harcopa import errors, wire
 from harcopa.serving import caller_identity
 from harcopa.v1 import orchestrator_pb2 as pb
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
-from harcopa.validation import check_id, check_run_spec
+from harcopa.validation import check_id, check_run_spec, check_training_request
 from harcopa_orchestrator.runs import RunManager
+from harcopa_orchestrator.training_jobs import TrainingJobs
 
 #: The most runs one ListRuns answers with.
 MAX_LIST_RUNS = 1000
 
 
 class OrchestratorServicer(pb_grpc.OrchestratorServiceServicer):
-    def __init__(self, runs: RunManager) -> None:
+    def __init__(self, runs: RunManager, training: TrainingJobs | None = None) -> None:
         self.runs = runs
+        self.training = training
+
+    def _training(self) -> TrainingJobs:
+        if self.training is None:
+            raise errors.FailedPrecondition("this orchestrator runs no training Jobs")
+        return self.training
 
     async def StartRun(
         self, request: pb.StartRunRequest, context: grpc.aio.ServicerContext
@@ -78,3 +85,18 @@ class OrchestratorServicer(pb_grpc.OrchestratorServiceServicer):
         check_id("problem_id", request.problem_id, what="problem id")
         result = await self.runs.problem_result(request.run_id, request.problem_id)
         return pb.GetProblemResultResponse(result=wire.to_problem_result(result))
+
+    async def StartTraining(
+        self, request: pb.StartTrainingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartTrainingResponse:
+        training_request = wire.from_training_request(request.request)
+        check_training_request(training_request)
+        training = await self._training().start(training_request)
+        return pb.StartTrainingResponse(training=wire.to_training(training))
+
+    async def GetTraining(
+        self, request: pb.GetTrainingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTrainingResponse:
+        check_id("name", request.name, what="training name")
+        training = await self._training().get(request.name)
+        return pb.GetTrainingResponse(training=wire.to_training(training))

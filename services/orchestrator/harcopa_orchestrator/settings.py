@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from harcopa.settings import ServiceSettings
 from harcopa.tls import TlsClientConfig
 from harcopa_orchestrator.models import ModelEndpoint
+from harcopa_orchestrator.training_manifests import KubernetesConfig
 
 
 class OrchestratorSettings(ServiceSettings):
@@ -86,4 +87,8 @@ class OrchestratorSettings(ServiceSettings):
         False,
         description="Mark running runs interrupted on shutdown (a local evaluation) instead of "
         "leaving them running for the next process to resume (a cluster service).",
+    )
+    kubernetes: KubernetesConfig = Field(
+        default_factory=KubernetesConfig,
+        description="Training Jobs of CoPA cycles on this cluster (StartTraining, GetTraining).",
     )

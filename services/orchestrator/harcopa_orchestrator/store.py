@@ -5,7 +5,9 @@ reads runs that were pending or running and resumes them: problems with a final 
 or unsolved) are never redone, errored ones (infrastructure failures) are; attempts are keyed
 by (run, problem, attempt index) so a replayed write never duplicates one. Rows hold the
 protobuf JSON of the domain values (through harcopa.wire), so the stored format is the API's.
-A store written by an earlier version gains the newer columns when opened (``_migrate``).
+The ``cycles`` table holds the lineage of bootstrapping cycles (``harcopa cycle``), one
+``harcopa.cycles.CycleRecord`` JSON per cycle. A store written by an earlier version gains the
+newer tables (``CREATE TABLE IF NOT EXISTS``) and columns (``_migrate``) when opened.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from harcopa import domain as d
 from harcopa import wire
+from harcopa.cycles import CycleRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,6 +60,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     attempt_index INTEGER NOT NULL,
     attempt TEXT NOT NULL,
     PRIMARY KEY (run_id, problem_id, attempt_index)
+);
+CREATE TABLE IF NOT EXISTS cycles (
+    cycle_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    cycle_index INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
 );
 """
 
@@ -327,3 +339,38 @@ class RunStore:
 
         await asyncio.to_thread(write)
         return len(rows)
+
+    # ------------------------------------------------------------------ cycles
+
+    async def save_cycle(self, record: CycleRecord) -> CycleRecord:
+        """Insert or update a cycle's lineage (its creation time is kept); the stored record."""
+        now = time.time()
+        old = await self.get_cycle(record.cycle_id)
+        created = old.created_unix if old is not None else now
+        stored = record.model_copy(update={"created_unix": created, "updated_unix": now})
+        await self._run(
+            "INSERT OR REPLACE INTO cycles (cycle_id, name, cycle_index, stage, record, created,"
+            " updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                stored.cycle_id,
+                stored.name,
+                stored.index,
+                stored.stage.value,
+                stored.to_json(),
+                created,
+                now,
+            ),
+        )
+        return stored
+
+    async def get_cycle(self, cycle_id: str) -> CycleRecord | None:
+        rows = await self._run("SELECT record FROM cycles WHERE cycle_id = ?", (cycle_id,))
+        return CycleRecord.from_json(rows[0][0]) if rows else None
+
+    async def list_cycles(self, name: str = "") -> list[CycleRecord]:
+        """Every cycle (or those of the configuration ``name``), by name and index."""
+        sql, args = "SELECT record FROM cycles", []
+        if name:
+            sql, args = sql + " WHERE name = ?", [name]
+        rows = await self._run(sql + " ORDER BY name, cycle_index", args)
+        return [CycleRecord.from_json(text) for (text,) in rows]

@@ -1,7 +1,8 @@
 """CoPA record files: verified chains of proxy autoformalization as statement and draft pieces.
 
-Called by ``harcopa_trainer.export`` for each ``--copa FILE``. The orchestrator does not run CoPA
-yet, so this module defines the record a CoPA stage writes, one JSON object per line:
+Called by ``harcopa_trainer.export`` for each ``--copa FILE``: CoPA material produced outside
+this store (copa runs of the orchestrator are exported from the store like other runs). One
+JSON object per line:
 
 ``informal_problem``, ``informal_answer`` (text, required); ``formal_statement`` (the
 ``example ... := sorry`` statement that was produced, required); ``header`` (Lean text before
@@ -24,7 +25,7 @@ from harcopa.domain import OPEN_HEADER
 from harcopa.errors import InvalidRequest
 from harcopa.prompts import PromptTemplates
 from harcopa_trainer.data import read_jsonl
-from harcopa_trainer.pieces import SOLUTION_DRAFTING, STATEMENT, Piece
+from harcopa_trainer.pieces import SOLUTION_DRAFTING, Piece, statement_piece
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +75,30 @@ def copa_pieces(templates: PromptTemplates, where: str, record: CopaRecord) -> I
     An unverified record's pieces are not Lean-accepted (never exported)."""
     r = record
 
-    def piece(task: str, prompt: d.Prompt, text: str, where_: str, state: str) -> Piece:
-        return Piece(
-            task, prompt, text, where_, state, True, r.verified, fence=True, solved=r.verified
-        )
-
-    prompt = templates.statement_autoformalization(r.informal_problem, r.informal_answer, r.header)
+    problem = d.FormalProblem(
+        "copa", 0, "", r.informal_problem, r.informal_answer, r.informal_solution, r.header
+    )
     statement = r.formal_statement.rstrip()
-    yield piece(STATEMENT, prompt, statement, f"{where}/statement", r.informal_problem)
+    yield statement_piece(
+        templates,
+        problem,
+        statement,
+        f"{where}/statement",
+        solved=r.verified,
+        lean_accepted=r.verified,
+    )
     if r.formal_solution_draft and r.informal_solution:
         prompt = templates.solution_drafting(
             r.informal_problem, r.informal_answer, r.informal_solution, statement
         )
-        yield piece(SOLUTION_DRAFTING, prompt, r.formal_solution_draft, f"{where}/draft", statement)
+        yield Piece(
+            SOLUTION_DRAFTING,
+            prompt,
+            r.formal_solution_draft,
+            f"{where}/draft",
+            statement,
+            True,
+            r.verified,
+            fence=True,
+            solved=r.verified,
+        )

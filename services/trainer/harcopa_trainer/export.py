@@ -36,6 +36,7 @@ from typing import Any
 
 from harcopa import domain as d
 from harcopa.benchmarks import BENCHMARKS, load_benchmark, load_problems_file
+from harcopa.corpus import is_corpus_path, load_corpus
 from harcopa.errors import InvalidRequest
 from harcopa.fps import find_banned, is_submission
 from harcopa.prompts import TASKS, PromptTemplates
@@ -52,6 +53,7 @@ from harcopa_trainer.pieces import (
     AttemptSource,
     Piece,
     attempt_pieces,
+    copa_statement_pieces,
 )
 from harcopa_trainer.runstore import StoredRun, read_runs
 
@@ -147,6 +149,8 @@ def run_problems(spec: d.RunSpec, benchmark_root: Path) -> dict[str, d.FormalPro
         if not (benchmark_root / f"{spec.benchmark}.json").is_file():
             raise InvalidRequest(f"benchmark {spec.benchmark!r} not found in {benchmark_root}")
         load = load_benchmark(benchmark_root, spec.benchmark)
+    elif is_corpus_path(spec.benchmark) and Path(spec.benchmark).is_file():
+        return {p.problem_id: p for p in load_corpus(Path(spec.benchmark))}
     elif Path(spec.benchmark).is_file():
         load = load_problems_file(Path(spec.benchmark))
     else:
@@ -169,6 +173,9 @@ def run_pieces(run: StoredRun, templates: PromptTemplates, root: Path) -> Iterat
                 f"run {run.run_id}: problem {result.problem_id} is not in {run.spec.benchmark}"
             )
         pipeline = d.Pipeline(result.pipeline)
+        if pipeline is d.Pipeline.COPA:
+            where = f"{run.run_id}/{result.problem_id}/statement"
+            yield from copa_statement_pieces(templates, problem, result, where)
         for attempt in result.attempts:
             source = f"{run.run_id}/{result.problem_id}/attempt{attempt.index}"
             ctx = AttemptSource(templates, problem, pipeline, source)

@@ -8,7 +8,9 @@ through ``harcopa_trainer.copa``. What each pipeline gives (official-impl §6.3)
   the gap proofs and of the backward proof -> next-proof-step prediction;
 - WG/H-WG: the whole draft -> whole-solution generation / drafting; H-WG's gap proofs ->
   next-proof-step;
-- H-SA (and CoPA runs): the draft -> solution drafting; gap proofs -> next-proof-step.
+- H-SA and CoPA: the draft -> solution drafting (prompted with the statement the attempt
+  recorded: a CoPA run's autoformalized statement); gap proofs -> next-proof-step; CoPA also
+  gives its accepted statement once per problem -> statement autoformalization.
 
 Outputs are what the orchestrator's parsers read back unchanged: a bare tactic (P1), a bare step
 (P2, ``extract_code``), one ``lean4`` block for whole drafts, drafts and statements
@@ -119,6 +121,44 @@ def step_pieces(ctx: AttemptSource, attempt: d.Attempt) -> Iterator[Piece]:
     yield from proof_pieces(ctx.templates, attempt.backward_proof or (), f"{ctx.source}/backward")
 
 
+def statement_piece(
+    templates: PromptTemplates,
+    problem: d.FormalProblem,
+    statement: str,
+    source: str,
+    *,
+    solved: bool,
+    lean_accepted: bool = True,
+) -> Piece:
+    """The statement-autoformalization piece: ``problem``'s informal problem and answer (and
+    header) -> ``statement`` (P6; the state shown is the informal problem)."""
+    p = problem
+    prompt = templates.statement_autoformalization(
+        p.informal_problem, p.informal_answer, p.effective_header
+    )
+    return Piece(
+        STATEMENT,
+        prompt,
+        statement.rstrip(),
+        source,
+        p.informal_problem,
+        allow_sorry=True,
+        lean_accepted=lean_accepted,
+        fence=True,
+        solved=solved,
+    )
+
+
+def copa_statement_pieces(
+    templates: PromptTemplates, problem: d.FormalProblem, result: d.ProblemResult, source: str
+) -> Iterator[Piece]:
+    """A CoPA problem's accepted statement (the one its attempts drafted on), if it has one:
+    verified when the problem was solved, Lean-accepted (it passed every filter) otherwise."""
+    statement = next((a.prompt_state for a in result.attempts if a.prompt_state), "")
+    if statement:
+        yield statement_piece(templates, problem, statement, source, solved=result.solved)
+
+
 def draft_pieces(ctx: AttemptSource, attempt: d.Attempt) -> Iterator[Piece]:
     """WG, H-WG, H-SA, CoPA: the whole draft and the tactics that proved its gaps."""
     if attempt.draft is None:
@@ -127,7 +167,8 @@ def draft_pieces(ctx: AttemptSource, attempt: d.Attempt) -> Iterator[Piece]:
     where = f"{ctx.source}/draft"
     if ctx.pipeline in (d.Pipeline.H_SA, d.Pipeline.COPA):
         p = ctx.problem
-        statement = p.formal_statement.rstrip()
+        copa = ctx.pipeline is d.Pipeline.COPA
+        statement = (attempt.prompt_state if copa else p.formal_statement).rstrip()
         prompt = ctx.templates.solution_drafting(
             p.informal_problem, p.informal_answer, p.informal_solution, statement
         )

@@ -81,6 +81,11 @@ class Hierarchy:
 FLAT = Hierarchy(drafting=False, gap_search=reject_gaps, backward_proof=False)
 
 
+def drafted(gap_search: GapSearch) -> Hierarchy:
+    """The hierarchical policy: drafting prompts, ``gap_search`` on the gaps, backward proofs."""
+    return Hierarchy(drafting=True, gap_search=gap_search, backward_proof=True)
+
+
 class Algorithm(Protocol):
     """A search algorithm: solves one problem under a gap-handling policy."""
 
@@ -93,6 +98,4 @@ def hierarchical(
     algorithm: Algorithm, gap_search: GapSearch
 ) -> Callable[[FormalProblem, SearchContext], Awaitable[ProblemResult]]:
     """``algorithm`` with drafted steps whose gaps ``gap_search`` closes."""
-    return functools.partial(
-        algorithm, hierarchy=Hierarchy(drafting=True, gap_search=gap_search, backward_proof=True)
-    )
+    return functools.partial(algorithm, hierarchy=drafted(gap_search))

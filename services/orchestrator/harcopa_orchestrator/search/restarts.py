@@ -70,13 +70,14 @@ async def guarded(ctx: SearchContext, index: int, run: Awaitable[Attempt]) -> At
         return error_attempt(index, error, stats_since(ctx.meter, before))
 
 
-def _result(
+def problem_result(
     problem: FormalProblem,
     ctx: SearchContext,
     pipeline: Pipeline,
     attempts: list[Attempt],
     started: float,
 ) -> ProblemResult:
+    """The result of ``attempts`` on ``problem`` (``started``: its ``time.monotonic()``)."""
     return ProblemResult(
         problem_id=problem.problem_id,
         pipeline=pipeline.value,
@@ -104,9 +105,9 @@ async def in_one_session(
     started = time.monotonic()
     attempts = ctx.resumed_attempts()
     if attempts and attempts[-1].solved and stop_at_success:
-        return _result(problem, ctx, pipeline, attempts, started)
+        return problem_result(problem, ctx, pipeline, attempts, started)
     if len(attempts) >= ctx.params.tries_for(pipeline):
-        return _result(problem, ctx, pipeline, attempts, started)
+        return problem_result(problem, ctx, pipeline, attempts, started)
     before = ctx.meter.snapshot()
     try:
         async with opened(ctx, problem, frameworks) as session:
@@ -125,7 +126,7 @@ async def in_one_session(
     except HarcopaError as error:
         attempt = error_attempt(len(attempts), error, stats_since(ctx.meter, before))
         attempts.append(await ctx.record(attempt))
-    return _result(problem, ctx, pipeline, attempts, started)
+    return problem_result(problem, ctx, pipeline, attempts, started)
 
 
 async def restarting(
@@ -146,9 +147,11 @@ async def restarting(
     tries = ctx.params.tries_for(pipeline)
     attempts = ctx.resumed_attempts() if tries == 1 else []
     if any(a.solved for a in attempts):
-        return _result(problem, ctx, pipeline, attempts, started)
+        return problem_result(problem, ctx, pipeline, attempts, started)
     if attempts and attempts[-1].charged == 0:
-        return _result(problem, ctx, pipeline, attempts, started)  # the loop had already ended
+        return problem_result(
+            problem, ctx, pipeline, attempts, started
+        )  # the loop had already ended
     resumed_used = sum(a.charged for a in attempts)
     for _ in range(tries):
         used, resumed_used = resumed_used, 0
@@ -164,4 +167,4 @@ async def restarting(
                 break
         if attempts and (attempts[-1].solved or attempts[-1].outcome is AttemptOutcome.ERROR):
             break
-    return _result(problem, ctx, pipeline, attempts, started)
+    return problem_result(problem, ctx, pipeline, attempts, started)

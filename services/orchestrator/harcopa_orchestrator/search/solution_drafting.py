@@ -1,6 +1,7 @@
 """H-SA: CoPA solution drafting used as a solver (official-impl §4.8).
 
-Called from ``pipelines.py`` as ``hierarchical(solution_drafting, per_gap_search)``. The model
+Called from ``pipelines.py`` as ``hierarchical(solution_drafting, per_gap_search)``, and by the
+CoPA pipeline (``search/autoformalization.py``) on the statement it autoformalized. The model
 sees the informal answer and solution and the answer-bearing statement; a draft is accepted
 when it type-checks on the statement (drafted ``sorry``s become gaps) and passes the
 forward-only check (its body, without the final ``exact``, elaborates on ``False`` after
@@ -12,12 +13,13 @@ banned-token filter to drafts, its session skips the FPS parse of the problem (t
 compiles the statement as it is), and its system prompt follows the reference's rule on the
 solver's model name (``paper.drafting_system_prompt``). The header bug of the
 reference (official-impl §8 item 7) does not exist here: the verifier always compiles
-header + statement.
+header + statement. Every attempt records the statement its drafts were prompted with as its
+``prompt_state`` (the SFT export of a CoPA run reads the autoformalized statement there).
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import logging
 
 from harcopa.domain import (
@@ -28,6 +30,7 @@ from harcopa.domain import (
     Pipeline,
     ProblemResult,
     ProofState,
+    SearchStats,
     Session,
     state_of,
 )
@@ -53,17 +56,28 @@ logger = logging.getLogger(__name__)
 
 
 async def solution_drafting(
-    problem: FormalProblem, ctx: SearchContext, hierarchy: Hierarchy = FLAT
+    problem: FormalProblem,
+    ctx: SearchContext,
+    hierarchy: Hierarchy = FLAT,
+    *,
+    pipeline: Pipeline = Pipeline.H_SA,
+    stage_stats: SearchStats | None = None,
 ) -> ProblemResult:
-    """H-SA: outer tries, each drafting until one draft is accepted, then proving its gaps."""
-    run_try = functools.partial(outer_try, ctx, problem, hierarchy)
+    """H-SA: outer tries, each drafting until one draft is accepted, then proving its gaps.
+
+    ``pipeline`` names the run's pipeline in the result (CoPA drafts as H-SA does);
+    ``stage_stats``, the work of an earlier stage of the same problem, is added to the first
+    try's stats so the problem's cost stays complete.
+    """
+
+    async def run_try(session: Session, index: int) -> Attempt:
+        attempt = await outer_try(ctx, problem, hierarchy, session, index)
+        if stage_stats is None or index != 0:
+            return attempt
+        return dataclasses.replace(attempt, stats=attempt.stats + stage_stats)
+
     return await in_one_session(
-        problem,
-        ctx,
-        Pipeline.H_SA,
-        (Framework.STATEMENT,),
-        run_try,
-        stop_at_success=ctx.strict,
+        problem, ctx, pipeline, (Framework.STATEMENT,), run_try, stop_at_success=ctx.strict
     )
 
 
@@ -103,7 +117,7 @@ async def outer_try(
     index: int,
 ) -> Attempt:
     """Up to K_W inner samples until a draft is accepted; then its gaps, one by one."""
-    attempt = DraftTry(index, ctx.meter.snapshot())
+    attempt = DraftTry(index, ctx.meter.snapshot(), prompt_state=problem.formal_statement.rstrip())
     statement = session.state(Framework.STATEMENT)
     exfalso = state_of(await ctx.verifier.run_tactic(statement.handle, 0, "exfalso"))
     if exfalso is None:
@@ -137,7 +151,7 @@ async def prove_draft(
     draft: str,
     gap_state: ProofState,
 ) -> Attempt:
-    attempt = DraftTry(attempt.index, attempt.before, draft)
+    attempt = dataclasses.replace(attempt, draft=draft)
     gaps = await gap_search(ctx, hierarchy, gap_state)
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
