@@ -1,8 +1,9 @@
 """``harcopa eval``: the one-command local evaluation (verifier, model server and orchestrator as
-local processes, one run, its report and its JSONL export).
+local processes, one run, its report and its run folder).
 
 Registered by harcopa_cli/main.py and called by ``scripts/evaluate.sh``; :data:`DESCRIPTION` is
-its help text.
+its help text. The backends it picks come from harcopa_cli/backends.py, the RunSpec flags from
+harcopa_cli/spec_arguments.py.
 """
 
 from __future__ import annotations
