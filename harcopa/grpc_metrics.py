@@ -1,4 +1,5 @@
-"""gRPC server metrics under the standard names stock dashboards query; used by serving.py.
+"""gRPC server metrics under the standard names stock dashboards query; recorded by the
+metrics interceptor (harcopa/interceptors.py).
 
 The names and labels are those of the gRPC ecosystem's Prometheus interceptors:
 ``grpc_server_started_total`` and ``grpc_server_handling_seconds`` (``grpc_service``,

@@ -50,12 +50,6 @@ from harcopa.errors import (
 
 logger = logging.getLogger(__name__)
 
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "abort": FinishReason.CANCELLED,
-}
-
 
 class OpenAIGenerator:
     """Generator over an OpenAI-compatible endpoint; ``n`` samples in one HTTP request."""
@@ -232,7 +226,7 @@ def _generation(
         completions.append(
             Completion(
                 text=text,
-                finish_reason=_FINISH.get(choice.get("finish_reason") or "", FinishReason.STOP),
+                finish_reason=FinishReason.of_openai(choice.get("finish_reason")),
                 token_logprobs=logprobs if params.logprobs else (),
                 num_tokens=len(logprobs) if logprobs else share,
             )

@@ -36,7 +36,8 @@ from harcopa.errors import HarcopaError
 from harcopa.orchestrator_client import OrchestratorClient
 from harcopa.validation import check_run_spec
 from harcopa_cli.cycle_training import StageFailed, export_stage, sha256_of, train_stage
-from harcopa_cli.runs import check_corpus, follow, parse_indices
+from harcopa_cli.runs import follow
+from harcopa_cli.spec_arguments import check_corpus, parse_indices
 from harcopa_orchestrator.store import RunStore
 
 #: The longest wait for the model server's rollout once a training succeeded (seconds).
@@ -310,7 +311,7 @@ def _sha256_or_empty(path: Path) -> str:
 
 def _plan(config: CycleConfig, source: ModelSource) -> Any:
     """The local services' backends for ``source`` (what ``harcopa eval`` would pick)."""
-    from harcopa_cli.evaluate import plan_backends
+    from harcopa_cli.backends import plan_backends
 
     paper = any(r.mode is d.Mode.PAPER for r in config.runs)
     args = argparse.Namespace(

@@ -1,16 +1,15 @@
 """``harcopa eval``: the one-command local evaluation (verifier, model server and orchestrator as
-local processes, one run, its report and its JSONL export).
+local processes, one run, its report and its run folder).
 
 Registered by harcopa_cli/main.py and called by ``scripts/evaluate.sh``; :data:`DESCRIPTION` is
-its help text.
+its help text. The backends it picks come from harcopa_cli/backends.py, the RunSpec flags from
+harcopa_cli/spec_arguments.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -20,15 +19,17 @@ from harcopa import domain as d
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
 from harcopa_cli import preflight
+from harcopa_cli.backends import plan_backends, pool_size, session_capacity
 from harcopa_cli.benchmarks import add_root_argument
 from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
 from harcopa_cli.local import Plan
 from harcopa_cli.outputs.arguments import add_output_arguments
-from harcopa_cli.runs import (
+from harcopa_cli.runs import follow
+from harcopa_cli.spec_arguments import (
     add_spec_arguments,
     check_corpus,
-    follow,
     require_spec_arguments,
+    spec_conflicts,
     spec_from_args,
 )
 
@@ -55,9 +56,6 @@ SMOKE_NOTE = (
     " with lean-sim (a simulator, not Lean) and SmolLM2-135M (a small model not trained for"
     " Lean) its solve rate means nothing"
 )
-
-PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
-MATHLIB_ENV = "HARCOPA_MATHLIB_PROJECT"
 
 
 def register(subparsers: Any) -> None:
@@ -111,90 +109,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_eval)
 
 
-def _cuda_available() -> bool:
-    if importlib.util.find_spec("torch") is None:
-        return False
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-def plan_backends(args: argparse.Namespace, env: dict[str, str] | None = None) -> Plan:
-    env = dict(os.environ) if env is None else env
-    plan = Plan()
-    plan.verifier_env = {"HARCOPA_VERIFIER_POOL_SIZE": str(pool_size(args))}
-    kind = args.verifier_backend
-    if kind == "auto":
-        kind = "pantograph" if env.get(PANTOGRAPH_ENV) and env.get(MATHLIB_ENV) else "sim"
-    if kind == "pantograph":
-        if not (env.get(PANTOGRAPH_ENV) and env.get(MATHLIB_ENV)):
-            raise InvalidRequest(
-                f"the pantograph backend needs ${PANTOGRAPH_ENV} and ${MATHLIB_ENV}"
-            )
-        plan.verifier_env |= {
-            "HARCOPA_VERIFIER_BACKEND__KIND": "pantograph",
-            "HARCOPA_VERIFIER_BACKEND__EXECUTABLE": env[PANTOGRAPH_ENV],
-            "HARCOPA_VERIFIER_BACKEND__PROJECT_ROOT": env[MATHLIB_ENV],
-        }
-        plan.notes.append(f"verifier: Pantograph {env[PANTOGRAPH_ENV]} over {env[MATHLIB_ENV]}")
-    else:
-        plan.verifier_env["HARCOPA_VERIFIER_BACKEND__KIND"] = "sim"
-        if args.lean_scenario:
-            plan.verifier_env["HARCOPA_VERIFIER_BACKEND__SCENARIO_PATH"] = str(args.lean_scenario)
-        plan.notes.append(
-            "verifier: lean-sim, a SIMULATOR of Pantograph (no Lean here): its verdicts come from"
-            f" a small rule set, not from Lean; set ${PANTOGRAPH_ENV} and ${MATHLIB_ENV} for Lean"
-        )
-    if args.model_endpoint:
-        plan.notes.append(f"model: OpenAI-compatible endpoint {args.model_endpoint}")
-        return plan
-    backend = args.model_backend
-    if backend == "auto":
-        # vLLM serves checkpoints on a GPU; the packaged SmolLM2 (a GGUF) stays on transformers,
-        # which uses the GPU too when there is one.
-        has_vllm = importlib.util.find_spec("vllm") is not None
-        gpu_checkpoint = args.model != "smollm2" and has_vllm and _cuda_available()
-        backend = "vllm" if gpu_checkpoint else "transformers"
-    model_env = {"HARCOPA_MODEL_BACKEND__KIND": backend}
-    if backend == "vllm" and getattr(args, "mode", None) == "paper":
-        # vLLM picks raw or processed log-probabilities per engine: paper mode needs processed.
-        model_env["HARCOPA_MODEL_BACKEND__LOGPROBS_MODE"] = "processed"
-    if backend == "sim":
-        if not args.model_scenario:
-            raise InvalidRequest("--model-backend sim needs --model-scenario")
-        model_env["HARCOPA_MODEL_BACKEND__SCENARIO_PATH"] = str(args.model_scenario)
-        plan.notes.append(f"model: the model SIMULATOR scripted by {args.model_scenario}")
-    else:
-        model_env["HARCOPA_MODEL_BACKEND__MODEL"] = args.model
-        if args.template:
-            model_env["HARCOPA_MODEL_BACKEND__TEMPLATE"] = args.template
-        plan.notes.append(f"model: {args.model} on {backend}")
-    plan.model_env = model_env
-    return plan
-
-
-def pool_size(args: argparse.Namespace) -> int:
-    """The verifier's pool: as given, else room for ``--concurrency`` sessions plus a checking
-    and a parsing process, else the core count + 2. Below 2 a session could wait forever for
-    the process its final check needs: refused."""
-    if args.pool_size is not None:
-        if args.pool_size < 2:
-            raise InvalidRequest(
-                f"--pool-size {args.pool_size} is too small: a session holds one REPL and its"
-                " checks need another (use 2 or more)"
-            )
-        return int(args.pool_size)
-    if args.concurrency:
-        return int(args.concurrency) + 2
-    return (os.cpu_count() or 2) + 2
-
-
-def session_capacity(pool: int) -> int:
-    """Sessions a pool of ``pool`` holds at once (the verifier's own rule, DESIGN §2.1)."""
-    parse_reserved = 1 if pool >= 4 else 0
-    return max(1, pool - parse_reserved - 1)
-
-
 def _eval(args: argparse.Namespace) -> int:
     """Check every input (in well under a second, before any service starts), then run."""
     args.output_dir = args.output_dir or args.workdir
@@ -244,7 +158,6 @@ def _reference_templates(args: argparse.Namespace) -> Path:
 def _resume_spec(args: argparse.Namespace) -> None:
     """Check ``--resume`` against the store before any service starts: the run exists, can be
     continued, and no given flag contradicts its specification."""
-    from harcopa_cli.runs import spec_conflicts
     from harcopa_orchestrator.store import RunStore
 
     path = args.workdir / "harcopa.sqlite"

@@ -224,6 +224,25 @@ def _first(rules: Sequence[tuple[str, T]], text: str) -> T | None:
     return next((value for pattern, value in rules if re.search(pattern, text)), None)
 
 
+#: The step rule of the ``answer = 7`` problem the search tests share: ``h₁`` drafted, one gap.
+DRAFTED_H1 = (r"^have h₁ : answer = 7 := sorry$", StepRule(("answer = 7",), ("h₁", "answer = 7")))
+
+
+def answer_seven_verifier(**overrides: object) -> ScriptedVerifier:
+    """A ScriptedVerifier for ``answer = 3 + 4 ⊢ answer = 7``: the drafted ``h₁`` step, its gap
+    closed by ``norm_num [h_answer]``, ``exact h₁`` submitting ``answer = 7`` and its RPE by
+    ``rfl``; ``overrides`` replace any of its fields."""
+    verifier = ScriptedVerifier(
+        steps=[DRAFTED_H1],
+        tactics=[(r"^answer = 7$", r"^norm_num \[h_answer\]$", TacticRule())],
+        submissions=[(r"^exact h₁ -- submit$", "answer = 7")],
+        rpe=[(r"^answer = 7$", "rfl")],
+    )
+    for name, value in overrides.items():
+        setattr(verifier, name, value)
+    return verifier
+
+
 @dataclass
 class ScriptedGenerator:
     """A Generator answering the last user message by pattern: each (pattern, outputs) hands

@@ -61,6 +61,19 @@ class FinishReason(enum.Enum):
     LENGTH = "length"  # hit max_tokens
     CANCELLED = "cancelled"
 
+    @classmethod
+    def of_openai(cls, reason: str | None) -> FinishReason:
+        """The reason of an OpenAI-style ``finish_reason`` (vLLM's too): ``abort`` is CANCELLED,
+        an unknown or missing one STOP."""
+        return _OPENAI_FINISH.get(reason or "", cls.STOP)
+
+
+_OPENAI_FINISH = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "abort": FinishReason.CANCELLED,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Completion:

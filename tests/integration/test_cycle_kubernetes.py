@@ -24,7 +24,7 @@ import yaml
 pytest.importorskip("trl", reason="the Job trains with the trainer extra (trl)")
 pytest.importorskip("kubernetes", reason="the orchestrator extra's kubernetes client is needed")
 
-from harcopa_cli.evaluate import plan_backends
+from harcopa_cli.backends import plan_backends
 from harcopa_cli.local import local_services
 from tests.cycle_setup import write_cycle
 from tests.kubernetes_fake import DEPLOYMENT, NAMESPACE, FakeKubernetes, pod

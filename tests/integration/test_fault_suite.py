@@ -66,33 +66,20 @@ async def fault_free(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     yield outcomes
 
 
-async def test_verifier_killed_and_restarted_mid_run(fault_free: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize("service", ["verifier", "model"])
+async def test_service_killed_and_restarted_mid_run(
+    service: str, fault_free: dict, tmp_path: Path
+) -> None:
+    """The verifier (with every session on it) or the model server is gone for a while."""
     stack = Stack(tmp_path)
     await stack.start()
     try:
         async with stack.client() as client:
             run_id = await client.start_run(stack.spec())
             await _when_done(stack, run_id, 1)
-            stack.kill("verifier")
-            await asyncio.sleep(2.0)  # the verifier is gone for a while (sessions with it)
-            await stack.start("verifier")
-            run = await _follow(client, run_id)
-        assert run.status is d.RunStatus.SUCCEEDED
-        assert await stack.outcomes(run_id) == fault_free
-    finally:
-        await stack.stop()
-
-
-async def test_model_server_killed_and_restarted_mid_run(fault_free: dict, tmp_path: Path) -> None:
-    stack = Stack(tmp_path)
-    await stack.start()
-    try:
-        async with stack.client() as client:
-            run_id = await client.start_run(stack.spec())
-            await _when_done(stack, run_id, 1)
-            stack.kill("model")
+            stack.kill(service)
             await asyncio.sleep(2.0)
-            await stack.start("model")
+            await stack.start(service)
             run = await _follow(client, run_id)
         assert run.status is d.RunStatus.SUCCEEDED
         assert await stack.outcomes(run_id) == fault_free

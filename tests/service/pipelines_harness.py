@@ -3,15 +3,20 @@
 Used by tests/service/test_pipelines*.py. The verifier is the real VerifierService over
 lean-sim (tests/service/verifier_harness.py); the model side is the real ModelService (on
 127.0.0.1 port 0, reached through ModelClient) serving ``ScriptedGeneratorSimulator``, whose
-outputs a test scripts per prompt pattern.
+outputs a test scripts per prompt pattern; ``scenario_verifier`` serves lean-sim scripted by
+a test's scenario.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from harcopa.domain import (
     Completion,
@@ -34,6 +39,7 @@ from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.search.tree import SearchTree
+from tests.service.verifier_harness import serving, sim_settings
 
 #: One scripted output: its text, or (text, finish reason).
 Output = str | tuple[str, FinishReason]
@@ -215,3 +221,15 @@ class SessionCountingVerifier:
     async def close_session(self, session_id: str) -> float:
         self.open -= 1
         return await self._inner.close_session(session_id)
+
+
+@contextlib.asynccontextmanager
+async def scenario_verifier(
+    folder: Path, scenario: Mapping[str, Any], **settings: Any
+) -> AsyncIterator[Verifier]:
+    """A VerifierService over lean-sim scripted by ``scenario`` (written into ``folder``) and a
+    client of it, for the block; ``settings`` are the verifier's."""
+    path = folder / "scenario.json"
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    async with serving(sim_settings(path, **settings)) as client:
+        yield client

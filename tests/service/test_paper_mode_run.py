@@ -19,7 +19,7 @@ from aiohttp import web
 from harcopa import domain as d
 from harcopa.orchestrator_client import OrchestratorClient
 from harcopa.serving import ServiceRunner
-from harcopa_cli.runs import add_spec_arguments, spec_from_args
+from harcopa_cli.spec_arguments import add_spec_arguments, spec_from_args
 from harcopa_orchestrator.models import ModelEndpoint
 from harcopa_orchestrator.server import build
 from harcopa_orchestrator.settings import OrchestratorSettings

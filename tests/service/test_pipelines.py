@@ -31,6 +31,7 @@ from tests.service.pipelines_harness import (
     Harness,
     ScriptedGeneratorSimulator,
     SessionCountingVerifier,
+    scenario_verifier,
     scripted,
     simple_problem,
 )
@@ -55,10 +56,9 @@ HAS_H1 = r"h₁ : answer = 7"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def harness_verifier(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[object]:
-    scenario = Path(tmp_path_factory.mktemp("lean-sim")) / "scenario.json"
-    scenario.write_text(json.dumps(SCENARIO), encoding="utf-8")
-    async with serving(sim_settings(scenario, pool_size=4, tactic_timeout_seconds=2.0)) as client:
-        yield client
+    folder = tmp_path_factory.mktemp("lean-sim")
+    async with scenario_verifier(folder, SCENARIO, pool_size=4, tactic_timeout_seconds=2.0) as v:
+        yield v
 
 
 @pytest_asyncio.fixture(loop_scope="module")

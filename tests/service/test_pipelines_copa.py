@@ -6,9 +6,7 @@ the statement a stored attempt holds."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -25,8 +23,12 @@ from harcopa.domain import (
     SamplingParams,
 )
 from harcopa.errors import BackendCrashed
-from tests.service.pipelines_harness import Harness, ScriptedGeneratorSimulator, scripted
-from tests.service.verifier_harness import serving, sim_settings
+from tests.service.pipelines_harness import (
+    Harness,
+    ScriptedGeneratorSimulator,
+    scenario_verifier,
+    scripted,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -78,9 +80,8 @@ def prover() -> ScriptedGeneratorSimulator:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def copa_verifier(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[object]:
-    scenario = Path(tmp_path_factory.mktemp("lean-sim")) / "scenario.json"
-    scenario.write_text(json.dumps(SCENARIO), encoding="utf-8")
-    async with serving(sim_settings(scenario, pool_size=4)) as client:
+    folder = tmp_path_factory.mktemp("lean-sim")
+    async with scenario_verifier(folder, SCENARIO, pool_size=4) as client:
         yield client
 
 

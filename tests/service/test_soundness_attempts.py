@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from harcopa.domain import AttemptOutcome, Mode, Pipeline
-from tests.service.pipelines_harness import Harness, scripted, simple_problem
+from tests.service.pipelines_harness import Harness, scenario_verifier, scripted, simple_problem
 from tests.service.verifier_harness import serving, sim_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -35,9 +35,8 @@ SORRY_SUBMISSION = "exact (sorry : answer = 7) -- submit"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def verifier(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[object]:
-    scenario = Path(tmp_path_factory.mktemp("lean-sim")) / "scenario.json"
-    scenario.write_text(json.dumps(SCENARIO), encoding="utf-8")
-    async with serving(sim_settings(scenario, pool_size=4)) as client:
+    folder = tmp_path_factory.mktemp("lean-sim")
+    async with scenario_verifier(folder, SCENARIO, pool_size=4) as client:
         yield client
 
 

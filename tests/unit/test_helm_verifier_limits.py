@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harcopa_lean_verifier.settings import VerifierSettings
-from tests.unit.test_helm_chart import PREFIX, container, env, one, render, values_of
+from tests.helm_chart import PREFIX, container, env, one, render, values_of
 
 
 def _verifier_env(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,15 @@ from harcopa_orchestrator.pipelines import solve
 from harcopa_orchestrator.scheduler import Limits, Scheduler
 from harcopa_orchestrator.search import paper
 from harcopa_orchestrator.search.tree import SearchTree
-from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule, run_scripted
+from tests.fakes import (
+    DRAFTED_H1,
+    ScriptedGenerator,
+    ScriptedVerifier,
+    StepRule,
+    TacticRule,
+    answer_seven_verifier,
+    run_scripted,
+)
 
 PROBLEM = d.FormalProblem(
     "unit",
@@ -39,18 +47,9 @@ Outcome = d.AttemptOutcome
 
 
 def _verifier(**overrides: object) -> ScriptedVerifier:
-    verifier = ScriptedVerifier(
-        steps=[
-            (r"^have h₁ : answer = 7 := by norm_num", StepRule((), ("h₁", "answer = 7"))),
-            (r"^have h₁ : answer = 7 := sorry$", StepRule(("answer = 7",), ("h₁", "answer = 7"))),
-        ],
-        tactics=[(r"^answer = 7$", r"^norm_num \[h_answer\]$", TacticRule())],
-        submissions=[(r"^exact h₁ -- submit$", "answer = 7")],
-        rpe=[(r"^answer = 7$", "rfl")],
-    )
-    for name, value in overrides.items():
-        setattr(verifier, name, value)
-    return verifier
+    """The shared ``answer = 7`` verifier, where ``h₁`` can also be proved in the step itself."""
+    proved = (r"^have h₁ : answer = 7 := by norm_num", StepRule((), ("h₁", "answer = 7")))
+    return answer_seven_verifier(**{"steps": [proved, DRAFTED_H1], **overrides})
 
 
 async def _run(

@@ -6,7 +6,7 @@ import pytest
 
 from harcopa import domain as d
 from harcopa.errors import InvalidRequest
-from harcopa_cli.runs import parse_indices
+from harcopa_cli.spec_arguments import parse_indices
 from harcopa_orchestrator.report import build_report
 
 SOLVER = d.ModelRef("solver")

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from harcopa import domain as d
 from harcopa_orchestrator.search.tree import SearchTree
-from tests.fakes import ScriptedGenerator, ScriptedVerifier, StepRule, TacticRule, run_scripted
+from tests.fakes import (
+    ScriptedGenerator,
+    ScriptedVerifier,
+    StepRule,
+    TacticRule,
+    answer_seven_verifier,
+    run_scripted,
+)
 
 PROBLEM = d.FormalProblem(
     "unit",
@@ -20,20 +27,6 @@ PROBLEM = d.FormalProblem(
 )
 DRAFT = "have h₁ : answer = 7 := sorry"
 SUBMIT = "exact h₁ -- submit"
-
-
-def _verifier(**overrides: object) -> ScriptedVerifier:
-    verifier = ScriptedVerifier(
-        steps=[
-            (r"^have h₁ : answer = 7 := sorry$", StepRule(("answer = 7",), ("h₁", "answer = 7")))
-        ],
-        tactics=[(r"^answer = 7$", r"^norm_num \[h_answer\]$", TacticRule())],
-        submissions=[(r"^exact h₁ -- submit$", "answer = 7")],
-        rpe=[(r"^answer = 7$", "rfl")],
-    )
-    for name, value in overrides.items():
-        setattr(verifier, name, value)
-    return verifier
 
 
 async def _run(
@@ -50,7 +43,7 @@ async def _run(
 async def test_har_drafts_proves_the_gap_and_submits() -> None:
     solver = ScriptedGenerator([(r"h₁ : answer = 7", [SUBMIT]), (r"⊢ \?w", [DRAFT])])
     prover = ScriptedGenerator([(r"⊢ answer = 7", ["norm_num [h_answer]"])])
-    result, _ = await _run(d.Pipeline.HAR, _verifier(), solver, prover)
+    result, _ = await _run(d.Pipeline.HAR, answer_seven_verifier(), solver, prover)
     (attempt,) = result.attempts
     assert attempt.outcome is d.AttemptOutcome.SOLVED and attempt.rpe_tactic == "rfl"
     assert [s.text for s in attempt.steps] == [DRAFT]
@@ -60,14 +53,14 @@ async def test_har_drafts_proves_the_gap_and_submits() -> None:
 
 async def test_ar_rejects_a_step_that_leaves_a_gap_and_spends_its_budget() -> None:
     solver = ScriptedGenerator([(r"⊢ \?w", [DRAFT])])  # never anything but a gap-leaving draft
-    result, _ = await _run(d.Pipeline.AR, _verifier(), solver, ks=5, solver_samples=1)
+    result, _ = await _run(d.Pipeline.AR, answer_seven_verifier(), solver, ks=5, solver_samples=1)
     assert result.status is d.ProblemStatus.UNSOLVED
     assert sum(a.charged for a in result.attempts) == 5
     assert result.attempts[-1].outcome is d.AttemptOutcome.BUDGET_EXHAUSTED
 
 
 async def test_a_wrong_answer_restarts_from_the_root_with_the_remaining_budget() -> None:
-    verifier = _verifier(
+    verifier = answer_seven_verifier(
         submissions=[(r"h_answer", "answer = 3 + 4"), (r"h₁", "answer = 7")],
         rpe=[(r"^answer = 7$", "rfl")],  # `answer = 3 + 4` is not found equivalent here
     )
@@ -85,7 +78,7 @@ async def test_a_wrong_answer_restarts_from_the_root_with_the_remaining_budget()
 
 async def test_strict_prover_does_not_expand_a_state_twice() -> None:
     """A no-op tactic gives back the same goals: strict mode keeps one node for them."""
-    verifier = _verifier(
+    verifier = answer_seven_verifier(
         tactics=[
             (r"^answer = 7$", r"^skip$", TacticRule(("answer = 7",))),  # changes nothing
             (r"^answer = 7$", r"^norm_num \[h_answer\]$", TacticRule()),
@@ -107,7 +100,7 @@ async def test_strict_prover_does_not_expand_a_state_twice() -> None:
 
 async def test_whole_draft_with_a_gap_the_prover_closes() -> None:
     draft = f"{DRAFT}\n{SUBMIT}"
-    verifier = _verifier(steps=[(r"have h₁", StepRule(("answer = 7",)))])
+    verifier = answer_seven_verifier(steps=[(r"have h₁", StepRule(("answer = 7",)))])
     solver = ScriptedGenerator([(r"Initial Solution State|\?w", [f"```lean4\n{draft}\n```"])])
     prover = ScriptedGenerator([(r"⊢ answer = 7", ["norm_num [h_answer]"])])
     verifier.calls.clear()

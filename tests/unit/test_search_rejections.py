@@ -16,8 +16,8 @@ from harcopa_orchestrator.search.submission import (
     MAX_REJECTED_CHARS,
     AttemptDraft,
 )
-from tests.fakes import ScriptedGenerator, StepRule
-from tests.unit.test_search_algorithms import DRAFT, SUBMIT, _run, _verifier
+from tests.fakes import ScriptedGenerator, StepRule, answer_seven_verifier
+from tests.unit.test_search_algorithms import DRAFT, SUBMIT, _run
 
 STOP, LENGTH = d.FinishReason.STOP, d.FinishReason.LENGTH
 STEP = "have h₁ : answer = 7 := by norm_num [h_answer]"
@@ -65,7 +65,9 @@ async def test_ar_records_each_unusable_sample_and_lean_rejection_in_order() -> 
             [("exact h_answer -- submit", STOP)],  # trial 3: ends the rollout
         ]
     )
-    result, _ = await _run(d.Pipeline.AR, _verifier(steps=_steps()), solver, ks=3, solver_samples=3)
+    result, _ = await _run(
+        d.Pipeline.AR, answer_seven_verifier(steps=_steps()), solver, ks=3, solver_samples=3
+    )
     (attempt,) = result.attempts
     assert attempt.outcome is d.AttemptOutcome.INVALID_SUBMISSION
     assert [(r.text, r.reason) for r in attempt.rejected] == [
@@ -89,7 +91,7 @@ async def test_har_records_a_gap_that_could_not_be_proven_and_a_malformed_submis
     prover = ScriptedGenerator([(r"⊢ answer = 7", ["simp", "norm_num [h_answer]"])])
     result, _ = await _run(
         d.Pipeline.HAR,
-        _verifier(),
+        answer_seven_verifier(),
         solver,
         prover,
         prover_samples=1,
@@ -126,7 +128,7 @@ async def test_bfs_records_duplicates_banned_explored_states_and_the_rest_after_
             ],
         ]
     )
-    verifier = _verifier(steps=_steps())
+    verifier = answer_seven_verifier(steps=_steps())
     result, _ = await _run(d.Pipeline.BFS, verifier, solver, ks=20, solver_samples=4)
     (attempt,) = result.attempts
     assert attempt.solved and attempt.charged == 4  # the early exit charges no further
@@ -149,7 +151,7 @@ async def test_bfs_records_duplicates_banned_explored_states_and_the_rest_after_
 async def test_bfs_records_the_candidates_the_budget_left_unevaluated() -> None:
     solver = Batches([[(WRONG, STOP), (STEP, STOP), (SAME_STATE, STOP), (SUBMIT, STOP)]])
     result, _ = await _run(
-        d.Pipeline.BFS, _verifier(steps=_steps()), solver, ks=2, solver_samples=4
+        d.Pipeline.BFS, answer_seven_verifier(steps=_steps()), solver, ks=2, solver_samples=4
     )
     assert [(r.text, r.reason) for a in result.attempts for r in a.rejected] == [
         (SAME_STATE, "not evaluated: the K_S budget was spent"),

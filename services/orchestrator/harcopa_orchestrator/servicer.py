@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from harcopa import errors, wire
-from harcopa.serving import caller_identity
+from harcopa.interceptors import caller_identity
 from harcopa.v1 import orchestrator_pb2 as pb
 from harcopa.v1 import orchestrator_pb2_grpc as pb_grpc
 from harcopa.validation import check_id, check_run_spec, check_training_request

@@ -43,12 +43,6 @@ from harcopa_model_server.templates import chat_prompt_text, load_template
 
 logger = logging.getLogger(__name__)
 
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "abort": FinishReason.CANCELLED,
-}
-
 
 class VllmConfig(BaseModel):
     """Serve a checkpoint with vLLM's async engine in this process."""
@@ -238,5 +232,5 @@ def _completion(output: Any, params: SamplingParams) -> Completion:
             float(position[token].logprob)
             for token, position in zip(token_ids, output.logprobs, strict=False)
         )
-    finish = _FINISH.get(output.finish_reason or "", FinishReason.STOP)
+    finish = FinishReason.of_openai(output.finish_reason)
     return Completion(output.text, finish, logprobs, num_tokens=len(token_ids))

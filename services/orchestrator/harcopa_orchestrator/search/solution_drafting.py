@@ -40,17 +40,15 @@ from harcopa.fps import (
     extract_single_block,
     find_banned,
     is_submission,
-    strict_audit,
 )
 from harcopa.fps.steps import FENCE
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.search import paper
-from harcopa_orchestrator.search.assembly import inline_gap_proofs, statement_file
+from harcopa_orchestrator.search.assembly import statement_file
 from harcopa_orchestrator.search.candidates import sample
 from harcopa_orchestrator.search.hierarchical import FLAT, Hierarchy
 from harcopa_orchestrator.search.restarts import in_one_session
-from harcopa_orchestrator.search.submission import check_text
-from harcopa_orchestrator.search.whole_generation import DraftTry, gap_search
+from harcopa_orchestrator.search.whole_generation import DraftTry, check_proved_draft, gap_search
 
 logger = logging.getLogger(__name__)
 
@@ -155,21 +153,7 @@ async def prove_draft(
     gaps = await gap_search(ctx, hierarchy, gap_state)
     if not gaps.proved:
         return attempt.done(ctx, AttemptOutcome.GAP_UNPROVEN, samples, detail="a gap is unproven")
-    final_ok, detail = None, ""
-    forbidden: tuple[str, ...] = ()
-    inlined = inline_gap_proofs(draft, gaps.scripts)
-    if ctx.strict:
-        final_ok, detail = False, "cannot inline gap proofs"
-        if inlined is not None:
-            final_ok, detail, forbidden = await check_text(ctx, statement_file(problem, inlined))
-    outcome = AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED
-    return attempt.done(
-        ctx,
-        outcome,
-        samples,
-        final_check_ok=final_ok,
-        detail=detail,
-        gap_proof=gaps.proof,
-        forbidden_axioms=forbidden,
-        strict_audit_passed=None if ctx.strict else strict_audit(inlined or draft)[0],
+    outcome, fields = await check_proved_draft(
+        ctx, draft, gaps, lambda text: statement_file(problem, text)
     )
+    return attempt.done(ctx, outcome, samples, **fields)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harcopa.domain import (
@@ -143,22 +144,30 @@ async def one_draft(
         return attempt.done(
             ctx, AttemptOutcome.WRONG_ANSWER, submission=submission, gap_proof=gaps.proof
         )
+    outcome, fields = await check_proved_draft(
+        ctx, draft, gaps, lambda text: solving_file(problem, session.parsed, text)
+    )
+    return attempt.done(ctx, outcome, 1, submission=submission, rpe_tactic=rpe, **fields)
+
+
+async def check_proved_draft(
+    ctx: SearchContext, draft: str, gaps: GapOutcome, file_of: Callable[[str], str]
+) -> tuple[AttemptOutcome, dict[str, object]]:
+    """A draft whose gaps are all proved: in strict mode, the draft with its gap proofs inlined,
+    made a file by ``file_of``, is checked as one file (the final check and axiom audit); in
+    paper mode it is audited against the strict filter. Its outcome and the Attempt's fields."""
     final_ok, detail = None, ""
     forbidden: tuple[str, ...] = ()
     inlined = inline_gap_proofs(draft, gaps.scripts)
     if ctx.strict:
         final_ok, detail = False, "cannot inline gap proofs"
         if inlined is not None:
-            text = solving_file(problem, session.parsed, inlined)
-            final_ok, detail, forbidden = await check_text(ctx, text)
-    return attempt.done(
-        ctx,
-        AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED,
-        submission=submission,
-        rpe_tactic=rpe,
-        final_check_ok=final_ok,
-        detail=detail,
-        gap_proof=gaps.proof,
-        forbidden_axioms=forbidden,
-        strict_audit_passed=None if ctx.strict else strict_audit(inlined or draft)[0],
-    )
+            final_ok, detail, forbidden = await check_text(ctx, file_of(inlined))
+    outcome = AttemptOutcome.SOLVED if final_ok is not False else AttemptOutcome.REJECTED
+    return outcome, {
+        "final_check_ok": final_ok,
+        "detail": detail,
+        "gap_proof": gaps.proof,
+        "forbidden_axioms": forbidden,
+        "strict_audit_passed": None if ctx.strict else strict_audit(inlined or draft)[0],
+    }
