@@ -204,7 +204,8 @@ def report(rows: Sequence[Row], calls: int) -> str:
 async def run(args: argparse.Namespace) -> list[Row]:
     levels = sorted({1, args.concurrency})
     rows = [await direct(n, args.calls, args.warmup) for n in levels]
-    async with verifier_server(max(levels) + 1, args.in_process) as target:
+    # One process per session, the parse pass's reserved one and one checking process.
+    async with verifier_server(max(levels) + 2, args.in_process) as target:
         rows += [await through_grpc(target, n, args.calls, args.warmup) for n in levels]
     return rows
 

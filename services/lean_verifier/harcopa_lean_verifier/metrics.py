@@ -26,6 +26,11 @@ REPL_RESTARTS = counter(
     "REPL processes destroyed (and replaced), by reason.",
     ("reason",),
 )
+REPL_EVICTIONS = counter(
+    "harcopa_verifier_repl_evictions_total",
+    "Idle REPL processes of one key killed to start one for another key (the pool was full).",
+)
+REPL_STARTS = counter("harcopa_verifier_repl_starts_total", "REPL processes started.")
 # One histogram cannot carry two bucket sets; LONG_BUCKETS is TACTIC_BUCKETS extended to 300 s.
 CALL_DURATION = histogram(
     "harcopa_verifier_call_duration_seconds",

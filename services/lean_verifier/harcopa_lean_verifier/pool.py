@@ -3,9 +3,14 @@
 Mechanics (STYLE.md §5, verifier-anchors.md §2.2 and §10): at most ``size`` processes over all
 keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the explicit-printing
 parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
-processes and the rest for the default key; ``acquire`` takes an idle process of the key, else
-spawns one in a free slot, else evicts the longest-idle process of another key (beyond that
-key's reservation), else waits at most ``acquire_timeout_seconds`` (then Overloaded). A process goes
+processes and the rest for the default key, at most ``max_parallel_starts`` at once (default:
+the core count), and with ``wait_all=False`` returns as soon as the reserved processes and one
+default-key process are warm (the rest warm in the background; ``warm_count`` says how many
+are). ``acquire`` takes an idle process of the key, else spawns one in a free slot, else evicts
+the longest-idle process of another key (beyond that key's reservation), else waits at most
+``acquire_timeout_seconds`` (then Overloaded). A key with a reservation (the parse pass) evicts
+nothing while its reservation is met: it waits for its own processes, so parsing a new problem
+never costs a session's warm process. A process goes
 back idle after use unless it must be destroyed: it died, a call timed out or was cancelled, it
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
@@ -29,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -65,8 +71,8 @@ class PoolConfig:
     acquire_timeout_seconds: float = 30.0
     #: Destroy a process that wrote to stderr after ``ready.`` (panics make answers suspect).
     recycle_on_stderr: bool = True
-    #: Most processes importing at the same time (imports are disk-heavy).
-    max_parallel_starts: int = 4
+    #: Most processes importing at the same time (default: the core count).
+    max_parallel_starts: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     tactic_timeout_seconds: float = 60.0
     draft_timeout_seconds: float = 120.0
     file_timeout_seconds: float = 300.0
@@ -108,6 +114,9 @@ class ReplPool:
         self._pinned: set[Any] = set()
         self._pins_starting = 0
         self._sampler: asyncio.Task[None] | None = None
+        #: Processes started and idle processes evicted so far (the benchmarks print them).
+        self.starts = 0
+        self.evictions = 0
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -122,6 +131,11 @@ class ReplPool:
     @property
     def starting_count(self) -> int:
         return self._starting
+
+    @property
+    def warm_count(self) -> int:
+        """Processes started and ready (idle or busy); below ``size`` while warming up."""
+        return self.idle_count + len(self._busy)
 
     @property
     def total(self) -> int:
@@ -154,20 +168,32 @@ class ReplPool:
     def _count(self, key: PoolKey) -> int:
         return len(self._idle.get(key, ())) + sum(1 for k in self._busy.values() if k == key)
 
-    async def start(self) -> None:
+    async def start(self, *, wait_all: bool = True) -> None:
         """Warm the reserved processes and the rest for the default key; BackendUnavailable if
-        none starts."""
-        keys = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
-        keys += [self.default_key] * (self.config.size - len(keys))
-        self._starting += len(keys)
+        no default-key process starts. ``wait_all=False`` returns once the reserved processes
+        and one default-key process are warm; the others keep starting in the background."""
+        reserved = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
+        defaults = self.config.size - len(reserved)
+        self._starting += self.config.size
         self._changed()
-        results = await asyncio.gather(*(self._fill(k) for k in keys), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if len(errors) == len(results):
+        # Created in this order, so the reserved processes take the first start slots.
+        first = [asyncio.create_task(self._fill(k)) for k in reserved]
+        rest = [asyncio.create_task(self._fill(self.default_key)) for _ in range(defaults)]
+        for task in first + rest:
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+            task.add_done_callback(_forget)
+        if wait_all:
+            await asyncio.gather(*first, *rest, return_exceptions=True)
+        else:
+            await asyncio.gather(*first, return_exceptions=True)
+            await _first_success(rest)
+        errors = [e for t in first + rest if (e := _failure(t)) is not None]
+        if all(_failure(t) is not None for t in rest):
             raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
         if errors:
             logger.warning(
-                "%d of %d REPLs failed to start: %s", len(errors), len(results), errors[0]
+                "%d of %d REPLs failed to start: %s", len(errors), self.config.size, errors[0]
             )
         if self.config.max_rss_bytes is not None and self._sampler is None:
             self._sampler = asyncio.create_task(self._sample_forever(), name="repl-rss-sampler")
@@ -273,7 +299,9 @@ class ReplPool:
                         self._pinned.add(repl)
                     self._publish()
                     return repl
-                if self.total < self.config.size or self._evict_other(key):
+                if self.total < self.config.size or (
+                    self._may_evict(key) and self._evict_other(key)
+                ):
                     self._starting += 1
                     self._pins_starting += int(pin)
                     self._publish()
@@ -295,6 +323,11 @@ class ReplPool:
             self._discard_idle(repl)
         return None
 
+    def _may_evict(self, key: PoolKey) -> bool:
+        """Whether ``key`` may evict another key's process: not while its reservation is met."""
+        reserved = self._reserved.get(key, 0)
+        return reserved == 0 or self._count(key) < reserved
+
     def _evict_other(self, key: PoolKey) -> bool:
         """Destroy the longest-idle process of another key to make room; False if none."""
         oldest: tuple[float, PoolKey] | None = None
@@ -307,6 +340,8 @@ class ReplPool:
             return False
         repl, _since = self._idle[oldest[1]].popleft()
         logger.info("evicting idle %s to start a REPL for another key", repl)
+        metrics.REPL_EVICTIONS.inc()
+        self.evictions += 1
         repl.kill()
         self._background(self._reaps, repl.close())
         return True
@@ -405,6 +440,8 @@ class ReplPool:
             if self._closed:
                 raise BackendUnavailable("the REPL pool is closed")
             repl = self._factory(config)
+            self.starts += 1
+            metrics.REPL_STARTS.inc()
             self._launching.add(repl)
             try:
                 await repl.start()
@@ -455,3 +492,27 @@ class ReplPool:
         for wakeup in self._wakeups:
             if not wakeup.done():
                 wakeup.set_result(None)
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    """Why a finished start failed (a cancelled one: the pool closed); None while running or
+    on success."""
+    if not task.done():
+        return None
+    if task.cancelled():
+        return BackendUnavailable("the REPL pool is closed")
+    return task.exception()
+
+
+def _forget(task: asyncio.Task[None]) -> None:
+    """Done callback of a background start: its failure is counted by ``start``, not raised."""
+    _failure(task)
+
+
+async def _first_success(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until one of ``tasks`` succeeded or all are done."""
+    pending = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if any(t.exception() is None for t in done if not t.cancelled()):
+            return

@@ -64,7 +64,7 @@ def repl_config(settings: VerifierSettings) -> ReplConfig:
 
 
 def pool_config(settings: VerifierSettings) -> PoolConfig:
-    return PoolConfig(
+    config = PoolConfig(
         size=settings.pool_size,
         max_uses=settings.max_uses,
         max_rss_bytes=settings.max_rss_bytes,
@@ -75,6 +75,9 @@ def pool_config(settings: VerifierSettings) -> PoolConfig:
         ready_timeout_seconds=settings.ready_timeout_seconds,
         hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )
+    if settings.parallel_starts is None:  # the pool's default: the core count
+        return config
+    return dataclasses.replace(config, max_parallel_starts=settings.parallel_starts)
 
 
 def stack_info(settings: VerifierSettings) -> VerifierInfo:

@@ -73,6 +73,13 @@ class VerifierSettings(ServiceSettings):
         description="Pool processes kept warm for the explicit-printing parse pass (never "
         "evicted); applied when pool_size leaves at least 3 other processes.",
     )
+    parallel_starts: int | None = Field(
+        None,
+        ge=1,
+        description="Most REPL processes starting (importing) at once (None: the core count). "
+        "The service reports ready once the parse process and one session process are warm; "
+        "Describe reports how many of pool_size are warm.",
+    )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(
         None,

@@ -107,7 +107,7 @@ class PantographVerifier:
         return self.timeouts.for_mode(record.mode)
 
     async def start(self) -> None:
-        await self.pool.start()
+        await self.pool.start(wait_all=False)  # serve while the other processes warm
         await self.sessions.start()
 
     async def close(self) -> None:
@@ -395,6 +395,7 @@ class PantographVerifier:
         return dataclasses.replace(
             self._stack,
             pool_size=self.pool.config.size,
+            processes_warm=self.pool.warm_count,
             session_capacity=self.pool.session_capacity,
             sessions_open=len(self.sessions),
         )
