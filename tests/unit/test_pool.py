@@ -79,7 +79,12 @@ def restarts(reason: str) -> float:
 
 def make_pool(factory: Factory, **overrides: Any) -> ReplPool:
     config = PoolConfig(**{"size": 2, "acquire_timeout_seconds": 0.3, **overrides})
-    repl_config = ReplConfig(executable=Path("stand-in"), imports=("Mathlib",), options=("a=1",))
+    repl_config = ReplConfig(
+        executable=Path("stand-in"),
+        imports=("Mathlib",),
+        options=("a=1",),
+        hard_ceiling_seconds=7.0,
+    )
     return ReplPool(config, repl_config, repl_factory=factory)
 
 
@@ -98,7 +103,7 @@ async def test_start_warms_size_and_lease_reuses_processes() -> None:
     assert pool.idle_count == 2 and len(factory.made) == 2
     async with pool.lease() as first:
         assert first.config.imports == ("Mathlib",) and first.config.options == ("a=1",)
-        assert first.config.hard_ceiling_seconds == pool.config.hard_ceiling_seconds
+        assert first.config.hard_ceiling_seconds == 7.0  # the launch description is kept
         assert pool.busy_count == 1
     async with pool.lease() as second:
         assert second is first  # the most recently used process is reused

@@ -37,7 +37,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -49,7 +49,9 @@ from harcopa.errors import (
     Overloaded,
 )
 from harcopa_lean_verifier import metrics
-from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
+from harcopa_lean_verifier.backends import pantograph
+from harcopa_lean_verifier.backends.launcher import ReplConfig
+from harcopa_lean_verifier.repl import Repl, ReplFactory
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,6 @@ WAIT_LOG_SECONDS = 5.0
 
 #: (imports, options) of a REPL process.
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
-ReplFactory = Callable[[ReplConfig], Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,12 +74,6 @@ class PoolConfig:
     recycle_on_stderr: bool = True
     #: Most processes importing at the same time (default: the core count).
     max_parallel_starts: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    tactic_timeout_seconds: float = 60.0
-    draft_timeout_seconds: float = 120.0
-    file_timeout_seconds: float = 300.0
-    #: Overrides ReplConfig.ready_timeout_seconds when set.
-    ready_timeout_seconds: float | None = None
-    hard_ceiling_seconds: float = 1200.0
     #: How often processes in use are checked against ``max_rss_bytes``.
     rss_sample_seconds: float = 5.0
 
@@ -94,24 +89,24 @@ class ReplPool:
         self,
         config: PoolConfig,
         repl_config: ReplConfig,
-        repl_factory: ReplFactory = Repl,
+        repl_factory: ReplFactory = pantograph.Repl,
     ) -> None:
         self.config = config
         self.default_key: PoolKey = (tuple(repl_config.imports), tuple(repl_config.options))
         self._repl_config = repl_config
         self._factory = repl_factory
-        self._idle: dict[PoolKey, deque[tuple[Any, float]]] = {}
-        self._busy: dict[Any, PoolKey] = {}
+        self._idle: dict[PoolKey, deque[tuple[Repl, float]]] = {}
+        self._busy: dict[Repl, PoolKey] = {}
         self._starting = 0
         self._waiters = 0
         self._closed = False
         self._wakeups: set[asyncio.Future[None]] = set()
         self._start_slots = asyncio.Semaphore(config.max_parallel_starts)
-        self._launching: set[Any] = set()
+        self._launching: set[Repl] = set()
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
         self._reserved: dict[PoolKey, int] = {}
-        self._pinned: set[Any] = set()
+        self._pinned: set[Repl] = set()
         self._pins_starting = 0
         self._sampler: asyncio.Task[None] | None = None
         #: Processes started and idle processes evicted so far (the benchmarks print them).
@@ -221,7 +216,7 @@ class ReplPool:
     # -- acquire / release -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def lease(self, key: PoolKey | None = None) -> AsyncIterator[Any]:
+    async def lease(self, key: PoolKey | None = None) -> AsyncIterator[Repl]:
         """Hold a process for the body; destroyed if the body timed out, crashed or was cut off."""
         repl = await self.acquire(key)
         try:
@@ -235,7 +230,7 @@ class ReplPool:
             raise
         await self.release(repl, destroy=False)
 
-    async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Any:
+    async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Repl:
         """A started process for ``key`` (default key if None), exclusively the caller's;
         ``pin`` marks it held by a session (at most ``session_capacity`` are).
 
@@ -273,7 +268,7 @@ class ReplPool:
             self._changed()
         return repl
 
-    async def _take_or_reserve(self, key: PoolKey, pin: bool, purpose: str) -> Any:
+    async def _take_or_reserve(self, key: PoolKey, pin: bool, purpose: str) -> Repl | None:
         """An idle process of ``key``; or None after reserving a start slot for the caller."""
         started = time.monotonic()
         logged = False
@@ -314,7 +309,7 @@ class ReplPool:
             finally:
                 self._wakeups.discard(wakeup)
 
-    def _take_idle(self, key: PoolKey) -> Any:
+    def _take_idle(self, key: PoolKey) -> Repl | None:
         queue = self._idle.get(key)
         while queue:
             repl, _since = queue.pop()  # the most recently used one is the warmest
@@ -346,7 +341,7 @@ class ReplPool:
         self._background(self._reaps, repl.close())
         return True
 
-    async def release(self, repl: Any, *, destroy: bool, reason: str | None = None) -> None:
+    async def release(self, repl: Repl, *, destroy: bool, reason: str | None = None) -> None:
         """Give back a process from ``acquire``; ``destroy`` kills (and replaces) it."""
         key = self._busy.get(repl)
         self._pinned.discard(repl)
@@ -364,13 +359,13 @@ class ReplPool:
         self._put_idle(repl, key)
         self._changed()
 
-    async def _recycle_reason(self, repl: Any) -> str | None:
+    async def _recycle_reason(self, repl: Repl) -> str | None:
         """Why a process that finished normally must not go back idle (None: it may)."""
         if not repl.alive:
             return repl.last_failure or "crash"
         if repl.uses >= self.config.max_uses:
             return "max_uses"
-        if self.config.recycle_on_stderr and getattr(repl, "stderr_noise", False):
+        if self.config.recycle_on_stderr and repl.stderr_noise:
             return "stderr"
         if self.config.max_rss_bytes is not None:
             rss = await repl.rss_bytes()
@@ -379,7 +374,7 @@ class ReplPool:
                 return "rss"
         return None
 
-    def _discard(self, repl: Any, reason: str | None) -> None:
+    def _discard(self, repl: Repl, reason: str | None) -> None:
         """Kill a busy process now; reap and replace it in the background (sync, no await)."""
         key = self._busy.pop(repl, None)
         self._pinned.discard(repl)
@@ -392,12 +387,12 @@ class ReplPool:
             self._refill(key)
         self._changed()
 
-    def _discard_idle(self, repl: Any) -> None:
+    def _discard_idle(self, repl: Repl) -> None:
         """An idle process found dead: count it, reap it and replace it."""
         metrics.count_restart(repl.last_failure or "crash")
         self._background(self._reaps, repl.close())
 
-    def _put_idle(self, repl: Any, key: PoolKey) -> None:
+    def _put_idle(self, repl: Repl, key: PoolKey) -> None:
         self._idle.setdefault(key, deque()).append((repl, time.monotonic()))
 
     # -- memory sampling -------------------------------------------------------------------
@@ -425,17 +420,8 @@ class ReplPool:
 
     # -- spawning --------------------------------------------------------------------------
 
-    async def _spawn(self, key: PoolKey) -> Any:
-        config = dataclasses.replace(
-            self._repl_config,
-            imports=key[0],
-            options=key[1],
-            hard_ceiling_seconds=self.config.hard_ceiling_seconds,
-        )
-        if self.config.ready_timeout_seconds is not None:
-            config = dataclasses.replace(
-                config, ready_timeout_seconds=self.config.ready_timeout_seconds
-            )
+    async def _spawn(self, key: PoolKey) -> Repl:
+        config = dataclasses.replace(self._repl_config, imports=key[0], options=key[1])
         async with self._start_slots:
             if self._closed:
                 raise BackendUnavailable("the REPL pool is closed")
@@ -449,7 +435,7 @@ class ReplPool:
                 self._launching.discard(repl)
             return repl
 
-    async def _start_reserved(self, key: PoolKey) -> Any:
+    async def _start_reserved(self, key: PoolKey) -> Repl:
         """Start a process for ``key`` in a slot already counted in ``_starting``."""
         try:
             repl = await self._spawn(key)
@@ -481,7 +467,7 @@ class ReplPool:
             logger.warning("could not replace a REPL process: %s", exc)
 
     @staticmethod
-    def _background(tasks: set[asyncio.Task[None]], coro: Any) -> None:
+    def _background(tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         tasks.add(task)
         task.add_done_callback(tasks.discard)

@@ -15,11 +15,9 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from harcopa.settings import ServiceSettings
-from harcopa_lean_verifier.backends.launcher import DEFAULT_OPTIONS, NetworkIsolation
+from harcopa_lean_verifier.backends.launcher import NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
-
-#: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
-CORE_OPTIONS: tuple[str, ...] = DEFAULT_OPTIONS
+from harcopa_lean_verifier.lean_options import LEAN_OPTIONS
 
 
 class PantographConfig(BaseModel):
@@ -59,7 +57,7 @@ class VerifierSettings(ServiceSettings):
         description="This replica's name; session ids start with it (default: the hostname).",
     )
     lean_options: tuple[str, ...] = Field(
-        CORE_OPTIONS, description="Lean `key=value` options passed to every REPL."
+        LEAN_OPTIONS, description="Lean `key=value` options passed to every REPL."
     )
     pool_size: int = Field(
         4,
