@@ -293,6 +293,7 @@ async def serving(
                 metrics_enabled=False,
                 replica_id="reference" if reference else "ours",
                 pool_size=args.verifier_processes,
+                parallel_starts=args.parallel_starts or None,
                 backend=SimulatedConfig(scenario_path=lean),
                 acquire_timeout_seconds=600,
             )

@@ -391,6 +391,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--time-scale", type=float, default=0.02, help="services mode only")
     parser.add_argument("--ks", type=int, default=80, help="K_S (services mode)")
+    parser.add_argument(
+        "--parallel-starts",
+        type=int,
+        default=0,
+        help="REPL processes starting at once (services mode; 0: the verifier's default, the"
+        " core count)",
+    )
     args = parser.parse_args(argv)
     mode = 1 if args.backend == "services" else 0
     for name, values in defaults.items():

@@ -165,26 +165,24 @@ class ReplPool:
 
     async def start(self, *, wait_all: bool = True) -> None:
         """Warm the reserved processes and the rest for the default key; BackendUnavailable if
-        no default-key process starts. ``wait_all=False`` returns once the reserved processes
-        and one default-key process are warm; the others keep starting in the background."""
+        no default-key process starts. All start at once (up to ``max_parallel_starts``, reserved
+        ones first): holding back the rest until the first are warm made readiness earlier
+        but the whole warm-up, and a search run, slower. ``wait_all=False`` returns once the
+        reserved processes and one default-key process are warm; the others keep starting in
+        the background."""
         reserved = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
         defaults = self.config.size - len(reserved)
         self._starting += self.config.size
         self._changed()
-        # Created in this order, so the reserved processes take the first start slots.
-        first = [asyncio.create_task(self._fill(k)) for k in reserved]
-        rest = [asyncio.create_task(self._fill(self.default_key)) for _ in range(defaults)]
-        for task in first + rest:
-            self._refills.add(task)
-            task.add_done_callback(self._refills.discard)
-            task.add_done_callback(_forget)
+        # Launched in this order, so the reserved processes take the first start slots.
+        tasks = [self._launch(k) for k in reserved + [self.default_key] * defaults]
         if wait_all:
-            await asyncio.gather(*first, *rest, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         else:
-            await asyncio.gather(*first, return_exceptions=True)
-            await _first_success(rest)
-        errors = [e for t in first + rest if (e := _failure(t)) is not None]
-        if all(_failure(t) is not None for t in rest):
+            await asyncio.gather(*tasks[: len(reserved)], return_exceptions=True)
+            await _first_success(tasks[len(reserved) :])
+        errors = [e for t in tasks if (e := _failure(t)) is not None]
+        if all(_failure(t) is not None for t in tasks[len(reserved) :]):
             raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
         if errors:
             logger.warning(
@@ -192,6 +190,14 @@ class ReplPool:
             )
         if self.config.max_rss_bytes is not None and self._sampler is None:
             self._sampler = asyncio.create_task(self._sample_forever(), name="repl-rss-sampler")
+
+    def _launch(self, key: PoolKey) -> asyncio.Task[None]:
+        """Fill one slot counted in ``_starting`` in the background (``close`` cancels it)."""
+        task = asyncio.create_task(self._fill(key))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+        task.add_done_callback(_forget)
+        return task
 
     async def close(self) -> None:
         """Kill every process (idle, busy and starting) and stop the refills."""
@@ -202,10 +208,11 @@ class ReplPool:
             self._sampler = None
         for task in list(self._refills):
             task.cancel()
-        for repl in list(self._launching):
+        launching = list(self._launching)  # killed, then reaped with the others below
+        for repl in launching:
             repl.kill()
         await asyncio.gather(*self._refills, return_exceptions=True)
-        repls = [r for q in self._idle.values() for r, _ in q] + list(self._busy)
+        repls = [r for q in self._idle.values() for r, _ in q] + list(self._busy) + launching
         self._idle.clear()
         self._busy.clear()
         for repl in repls:
