@@ -24,6 +24,9 @@ and the restart after parsing) and per RPE check (one import). Each import is em
 CheckFile of ``example : True := by simulated_mathlib_import``, a lean-sim rule that takes the
 scaled import time: it holds one of the same pool's processes for that long, on the problem's
 critical path, before OpenSession (twice) and before CheckEquivalence (once).
+
+Over 400 lines: the workload, the simulated latencies and the printed figures of one benchmark
+stay together so that a run's numbers can be read against its code.
 """
 
 from __future__ import annotations
@@ -186,6 +189,21 @@ def lean_busy_seconds() -> float:
     return sum(_metric(name, {"kind": k}) for k in CALL_KINDS)
 
 
+def verifier_counts() -> dict[str, float]:
+    """The verifier's process starts, evictions and REPL commands by Pantograph command (this
+    process's metrics: both services run in it)."""
+    counts = {
+        "starts": _metric("harcopa_verifier_repl_starts_total", {}),
+        "evictions": _metric("harcopa_verifier_repl_evictions_total", {}),
+    }
+    for metric in REGISTRY.collect():
+        if metric.name == "harcopa_verifier_repl_commands":
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    counts[sample.labels["command"]] = sample.value
+    return counts
+
+
 class FreshProcesses:
     """The reference's fresh REPLs: two imports before each session, one before each RPE."""
 
@@ -227,12 +245,16 @@ class ServiceTime:
     def __init__(self, inner: Generator, request_seconds: float, token_seconds: float) -> None:
         self._inner, self._request, self._token = inner, request_seconds, token_seconds
         self.seconds = 0.0
+        #: time.monotonic() of the first request (None before it).
+        self.first_request: float | None = None
 
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> Generation:
+        if self.first_request is None:
+            self.first_request = time.monotonic()
         generation = await self._inner.generate(prompt, params)
         longest = max((c.num_tokens for c in generation.completions), default=0)
         self.seconds += self._request + self._token * longest
@@ -241,18 +263,29 @@ class ServiceTime:
 
 @dataclass
 class Measured:
+    """One schedule's figures; wall and first request count from the verifier's start."""
+
     wall_seconds: float
     solved: int
     lean_seconds: float
     model_seconds: float
     imports: int
+    first_request_seconds: float
+    ready_seconds: float
+    counts: dict[str, float]
+
+    def commands_per_solved(self) -> float:
+        sent = sum(v for k, v in self.counts.items() if k not in ("starts", "evictions"))
+        return sent / max(self.solved, 1)
 
 
 @asynccontextmanager
 async def serving(
     args: argparse.Namespace, items: Sequence[Scripted], reference: bool
-) -> AsyncIterator[tuple[VerifierClient, ServiceTime]]:
-    """Both services in-process on port 0 (pool warm), and connected clients."""
+) -> AsyncIterator[tuple[VerifierClient, ServiceTime, float]]:
+    """Both services in-process on port 0 and connected clients, as soon as the verifier is
+    ready (its parse process and one session process warm); also yields the monotonic time
+    the verifier began to start."""
     with tempfile.TemporaryDirectory() as tmp:
         lean, model = Path(tmp) / "lean.json", Path(tmp) / "model.json"
         lean.write_text(json.dumps(lean_scenario(items, args)), encoding="utf-8")
@@ -263,6 +296,7 @@ async def serving(
                 metrics_enabled=False,
                 replica_id="reference" if reference else "ours",
                 pool_size=args.verifier_processes,
+                parallel_starts=args.parallel_starts or None,
                 backend=SimulatedConfig(scenario_path=lean),
                 acquire_timeout_seconds=600,
             )
@@ -272,15 +306,16 @@ async def serving(
                 port=0, metrics_enabled=False, backend=ModelSimConfig(scenario_path=model)
             )
         )
-        await verifier_runner.start()
         await model_runner.start()
+        began = time.monotonic()
+        await verifier_runner.start()
         verifier = VerifierClient(f"127.0.0.1:{verifier_runner.port}", retries=False)
         client = ModelClient(f"127.0.0.1:{model_runner.port}", retries=False)
         await client.start()
         scale = args.time_scale
         metered = ServiceTime(client, args.request_seconds * scale, args.token_seconds * scale)
         try:
-            yield verifier, metered
+            yield verifier, metered, began
         finally:
             await verifier.close()
             await client.close()
@@ -289,17 +324,19 @@ async def serving(
 
 
 async def measure(args: argparse.Namespace, items: list[Scripted], reference: bool) -> Measured:
-    async with serving(args, items, reference) as (verifier, model):
-        problems, lean_before = [i.problem for i in items], lean_busy_seconds()
-        started = time.monotonic()
+    lean_before, counts_before = lean_busy_seconds(), verifier_counts()
+    async with serving(args, items, reference) as (verifier, model, began):
+        problems, ready = [i.problem for i in items], time.monotonic() - began
+        fresh = FreshProcesses(verifier)
         if reference:
-            fresh = FreshProcesses(verifier)
             solved = await _reference(args, problems, fresh, model)
         else:
             solved = await _ours(args, problems, verifier, model)
-        wall = time.monotonic() - started
+        wall = time.monotonic() - began
         lean = lean_busy_seconds() - lean_before
-    return Measured(wall, solved, lean, model.seconds, fresh.imports if reference else 0)
+        first = (model.first_request or began) - began
+    counts = {k: v - counts_before.get(k, 0.0) for k, v in verifier_counts().items()}
+    return Measured(wall, solved, lean, model.seconds, fresh.imports, first, ready, counts)
 
 
 def _params(args: argparse.Namespace) -> SearchParams:
@@ -370,3 +407,16 @@ def report(args: argparse.Namespace) -> None:
         f"  speed-up {ref.wall_seconds / max(ours.wall_seconds, 1e-9):.1f}x; "
         f"ours / bound {ours.wall_seconds / max(bound, 1e-9):.2f}"
     )
+    start = args.import_seconds * args.time_scale
+    for name, run in (("ours", ours), ("reference", ref)):
+        commands = ", ".join(
+            f"{k} {v:.0f}"
+            for k, v in sorted(run.counts.items())
+            if k not in ("starts", "evictions")
+        )
+        print(
+            f"  {name}: ready {run.ready_seconds:.2f} s, first model request"
+            f" {run.first_request_seconds:.2f} s (one process start {start:.2f} s); process starts"
+            f" {run.counts.get('starts', 0):.0f}, evictions {run.counts.get('evictions', 0):.0f};"
+            f" Lean commands per solved problem {run.commands_per_solved():.1f} ({commands})"
+        )

@@ -14,6 +14,9 @@ It prints our wall time, the lower bound max(total model time / model parallelis
 time / verifier processes), and the same workload scheduled as the reference does it
 (16 problems in flight, one request at a time per problem, a fresh Lean process with a
 Mathlib import per attempt (two: start and the restart after parsing) and per RPE check).
+
+Over 400 lines: the workload, the simulated latencies and the printed figures of one benchmark
+stay together so that a run's numbers can be read against its code.
 """
 
 from __future__ import annotations
@@ -391,6 +394,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--time-scale", type=float, default=0.02, help="services mode only")
     parser.add_argument("--ks", type=int, default=80, help="K_S (services mode)")
+    parser.add_argument(
+        "--parallel-starts",
+        type=int,
+        default=0,
+        help="REPL processes starting at once (services mode; 0: the verifier's default, the"
+        " core count)",
+    )
     args = parser.parse_args(argv)
     mode = 1 if args.backend == "services" else 0
     for name, values in defaults.items():

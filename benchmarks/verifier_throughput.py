@@ -6,10 +6,14 @@ prover), so the numbers measure our own overhead, not Lean:
 
 (a) direct: ``Repl.goal_tactic`` on one simulator process per session (client + pty framing);
 (b) gRPC: ``RunTactic`` through ``VerifierClient`` -> VerifierService (its own server process,
-    or this process with ``--in-process``) -> session -> pool -> the same simulator.
+    or this process with ``--in-process``) -> session -> pool -> the same simulator;
+(c) gRPC floor: ``Describe`` through the same client and service (interceptors included), which
+    touches no REPL: the transport's own cost on this machine.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
-calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a).
+calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and how much of it
+is the transport, (c), and how much the verifier's own work (sessions, FPS checks, wire
+conversion), (b) - (a) - (c).
 """
 
 from __future__ import annotations
@@ -132,6 +136,16 @@ async def through_grpc(target: str, sessions: int, calls: int, warmup: int) -> R
                 await client.close_session(session.session_id)
 
 
+async def grpc_floor(target: str, sessions: int, calls: int, warmup: int) -> Row:
+    """(c) Describe through the same client and service: no REPL, no session."""
+    async with VerifierClient(target, timeout_seconds=120, retries=False) as client:
+
+        async def one_call(index: int) -> None:
+            await client.describe()
+
+        return await measure("(c) gRPC Describe (floor)", sessions, calls, warmup, one_call)
+
+
 def server_environment(port: int, pool_size: int) -> dict[str, str]:
     """HARCOPA_VERIFIER_* settings of a benchmark server on the simulator backend."""
     return {
@@ -190,22 +204,32 @@ def report(rows: Sequence[Row], calls: int) -> str:
             f"{row.quantile(0.5) * 1e3:>9.3f} {row.quantile(0.99) * 1e3:>9.3f}"
         )
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
+    floor_rows = {r.sessions: r for r in rows if r.path.startswith("(c)")}
     for row in rows:
-        base = direct_rows.get(row.sessions)
+        base, floor = direct_rows.get(row.sessions), floor_rows.get(row.sessions)
         if row.path.startswith("(b)") and base is not None:
-            lines.append(
-                f"overhead per call (b - a), {row.sessions} session(s): "
-                f"p50 +{(row.quantile(0.5) - base.quantile(0.5)) * 1e3:.3f} ms, "
+            p50 = row.quantile(0.5) - base.quantile(0.5)
+            line = (
+                f"overhead per call (b - a), {row.sessions} session(s): p50 +{p50 * 1e3:.3f} ms, "
                 f"mean +{(row.mean - base.mean) * 1e3:.3f} ms"
             )
+            if floor is not None:
+                own = p50 - floor.quantile(0.5)
+                line += (
+                    f"; of it transport (c) {floor.quantile(0.5) * 1e3:.3f} ms, "
+                    f"verifier's own (b - a - c) {own * 1e3:+.3f} ms"
+                )
+            lines.append(line)
     return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
     levels = sorted({1, args.concurrency})
     rows = [await direct(n, args.calls, args.warmup) for n in levels]
-    async with verifier_server(max(levels) + 1, args.in_process) as target:
+    # One process per session, the parse pass's reserved one and one checking process.
+    async with verifier_server(max(levels) + 2, args.in_process) as target:
         rows += [await through_grpc(target, n, args.calls, args.warmup) for n in levels]
+        rows += [await grpc_floor(target, n, args.calls, args.warmup) for n in levels]
     return rows
 
 

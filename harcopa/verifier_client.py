@@ -171,6 +171,7 @@ class VerifierClient:
             pool_size=sum(i.pool_size for i in infos),
             session_capacity=sum(i.session_capacity for i in infos),
             sessions_open=sum(i.sessions_open for i in infos),
+            processes_warm=sum(i.processes_warm for i in infos),
         )
 
     # ------------------------------------------------------------------ sessions

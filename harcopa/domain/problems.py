@@ -111,5 +111,6 @@ class VerifierInfo:
     pantograph_version: str = ""
     pool_size: int = 0
     session_capacity: int = 0
+    processes_warm: int = 0
     sessions_open: int = 0
     imports: tuple[str, ...] = ()

@@ -221,7 +221,7 @@ class DescribeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DescribeResponse(_message.Message):
-    __slots__ = ("replica_id", "backend", "version", "lean_version", "mathlib_version", "pantograph_version", "pool_size", "session_capacity", "sessions_open", "imports")
+    __slots__ = ("replica_id", "backend", "version", "lean_version", "mathlib_version", "pantograph_version", "pool_size", "session_capacity", "sessions_open", "imports", "processes_warm")
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +232,7 @@ class DescribeResponse(_message.Message):
     SESSION_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_OPEN_FIELD_NUMBER: _ClassVar[int]
     IMPORTS_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_WARM_FIELD_NUMBER: _ClassVar[int]
     replica_id: str
     backend: str
     version: str
@@ -242,4 +243,5 @@ class DescribeResponse(_message.Message):
     session_capacity: int
     sessions_open: int
     imports: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, replica_id: _Optional[str] = ..., backend: _Optional[str] = ..., version: _Optional[str] = ..., lean_version: _Optional[str] = ..., mathlib_version: _Optional[str] = ..., pantograph_version: _Optional[str] = ..., pool_size: _Optional[int] = ..., session_capacity: _Optional[int] = ..., sessions_open: _Optional[int] = ..., imports: _Optional[_Iterable[str]] = ...) -> None: ...
+    processes_warm: int
+    def __init__(self, replica_id: _Optional[str] = ..., backend: _Optional[str] = ..., version: _Optional[str] = ..., lean_version: _Optional[str] = ..., mathlib_version: _Optional[str] = ..., pantograph_version: _Optional[str] = ..., pool_size: _Optional[int] = ..., session_capacity: _Optional[int] = ..., sessions_open: _Optional[int] = ..., imports: _Optional[_Iterable[str]] = ..., processes_warm: _Optional[int] = ...) -> None: ...

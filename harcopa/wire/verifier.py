@@ -126,6 +126,7 @@ _INFO_FIELDS = (
     "pool_size",
     "session_capacity",
     "sessions_open",
+    "processes_warm",
 )
 
 

@@ -2,7 +2,8 @@
 
 The stub speaks Pantograph's framing (``ready.``, one request line -> one JSON line) and reports
 what it saw (argv, cwd, environment, limits, the raw request bytes), so these tests pin the
-launch and wire details that lean-sim does not expose.
+launch and wire details that lean-sim does not expose. Over 400 lines: one stub harness for the
+launcher and the I/O session together, as a real process sees both.
 """
 
 from __future__ import annotations

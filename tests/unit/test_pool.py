@@ -1,9 +1,14 @@
-"""Unit tests of the REPL pool's logic, with in-memory stand-in processes as the factory."""
+"""Unit tests of the REPL pool's logic, with in-memory stand-in processes as the factory.
+
+One module for one class (pool.py): acquire, recycle, eviction, reservations, parallel and
+partial warm-up share the same fakes, hence its length.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +83,12 @@ def restarts(reason: str) -> float:
 
 def make_pool(factory: Factory, **overrides: Any) -> ReplPool:
     config = PoolConfig(**{"size": 2, "acquire_timeout_seconds": 0.3, **overrides})
-    repl_config = ReplConfig(executable=Path("stand-in"), imports=("Mathlib",), options=("a=1",))
+    repl_config = ReplConfig(
+        executable=Path("stand-in"),
+        imports=("Mathlib",),
+        options=("a=1",),
+        hard_ceiling_seconds=7.0,
+    )
     return ReplPool(config, repl_config, repl_factory=factory)
 
 
@@ -97,7 +107,7 @@ async def test_start_warms_size_and_lease_reuses_processes() -> None:
     assert pool.idle_count == 2 and len(factory.made) == 2
     async with pool.lease() as first:
         assert first.config.imports == ("Mathlib",) and first.config.options == ("a=1",)
-        assert first.config.hard_ceiling_seconds == pool.config.hard_ceiling_seconds
+        assert first.config.hard_ceiling_seconds == 7.0  # the launch description is kept
         assert pool.busy_count == 1
     async with pool.lease() as second:
         assert second is first  # the most recently used process is reused
@@ -402,3 +412,102 @@ def test_reservations_leave_a_session_and_a_checking_process() -> None:
         pool.reserve((("Mathlib",), ("x",)), 2)
     pool.reserve((("Mathlib",), ("x",)), 1)
     assert pool.session_capacity == 1
+
+
+class GatedFactory(Factory):
+    """Stand-ins whose start waits on ``gate``; ``starting`` counts starts in progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.starting = 0
+        self.most_starting = 0
+
+    def __call__(self, config: ReplConfig) -> StandInRepl:
+        repl = super().__call__(config)
+        plain_start = repl.start
+
+        async def gated_start() -> None:
+            self.starting += 1
+            self.most_starting = max(self.most_starting, self.starting)
+            try:
+                await self.gate.wait()
+                await plain_start()
+            finally:
+                self.starting -= 1
+
+        repl.start = gated_start  # type: ignore[method-assign]
+        return repl
+
+
+async def test_starts_run_in_parallel_up_to_the_limit() -> None:
+    factory = GatedFactory()
+    pool = make_pool(factory, size=6, max_parallel_starts=3)
+    starting = asyncio.create_task(pool.start())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert factory.starting == 3 and pool.starting_count == 6 and pool.warm_count == 0
+    factory.gate.set()
+    await starting
+    assert factory.most_starting == 3 and pool.warm_count == 6 and pool.starts == 6
+    await pool.close()
+
+
+def test_parallel_starts_default_to_the_core_count() -> None:
+    assert PoolConfig().max_parallel_starts == (os.cpu_count() or 1)
+
+
+async def test_partial_start_returns_once_the_reservation_and_one_process_are_warm() -> None:
+    factory = Factory()
+    factory.delays = [0.0, 0.0, 30.0, 30.0]  # the parse process, one session process, two slow
+    pool = make_pool(factory, size=4)
+    parse_key = (("Mathlib",), ("a=1", "pp=1"))
+    pool.reserve(parse_key, 1)
+    await asyncio.wait_for(pool.start(wait_all=False), 10)
+    assert pool.warm_count == 2 and pool.starting_count == 2
+    assert pool.idle_count == 2
+    async with pool.lease(parse_key) as parser, pool.lease() as checker:
+        assert parser.config.options == ("a=1", "pp=1") and checker.config.options == ("a=1",)
+    await pool.close()
+    assert all(r.closed or not r.alive for r in factory.made)
+
+
+async def test_the_parse_pass_waits_for_its_own_process_instead_of_evicting() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=4, acquire_timeout_seconds=5)
+    parse_key = (("Mathlib",), ("a=1", "pp=1"))
+    pool.reserve(parse_key, 1)
+    await pool.start()
+    sessions = [await pool.acquire(pin=True) for _ in range(pool.session_capacity)]
+    first = await pool.acquire(parse_key)
+    second = asyncio.create_task(pool.acquire(parse_key))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not second.done()  # the idle checking process is not evicted for it
+    await pool.release(first, destroy=False)
+    assert await asyncio.wait_for(second, 5) is first
+    assert pool.evictions == 0 and len(factory.made) == 4 and len(factory.live()) == 4
+    await pool.release(first, destroy=False)
+    for repl in sessions:
+        await pool.release(repl, destroy=False)
+    await pool.close()
+
+
+async def test_a_new_key_takes_a_free_slot_without_evicting() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=3)
+    await pool.start()
+    factory.fail = True  # the replacement of the destroyed process fails: a slot stays free
+    held = await pool.acquire()
+    await pool.release(held, destroy=True)
+    await settle(pool)
+    assert pool.total == 2
+    factory.fail = False
+    other = (("Mathlib",), ("b=2",))
+    async with pool.lease(other) as repl:
+        assert repl.config.options == ("b=2",)
+    assert pool.evictions == 0 and pool.idle_count == 3
+    async with pool.lease((("Mathlib",), ("c=3",))):
+        pass
+    assert pool.evictions == 1  # now the pool was full
+    await pool.close()

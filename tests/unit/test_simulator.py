@@ -2,7 +2,8 @@
 
 stdout goes through a raw-mode pseudo-terminal and stdin through a pipe, as the Pantograph
 client does; covers framing, buffering, conformance (official-impl §3.7), the FPS solving
-flow (§2.2), faults and scenarios.
+flow (§2.2), faults and scenarios. One module because every test drives the same subprocess
+harness; over 400 lines for the breadth of the protocol it pins.
 """
 
 from __future__ import annotations

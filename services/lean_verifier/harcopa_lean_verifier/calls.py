@@ -8,12 +8,12 @@ crashes) propagate as harcopa.errors exceptions for the caller to handle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from harcopa.domain import Goal, ProofComplete, ProofState, TacticError, TacticResult
 from harcopa.errors import StateNotFound
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
 from harcopa_lean_verifier.metrics import TACTIC_RESULTS
+from harcopa_lean_verifier.repl import Repl
 
 
 def counted(result: TacticResult) -> TacticResult:
@@ -45,7 +45,7 @@ def rejection(*messages: str) -> TacticError:
 
 
 async def tactic_call(
-    repl: Any,
+    repl: Repl,
     state_id: int,
     goal_id: int,
     *,

@@ -26,6 +26,16 @@ REPL_RESTARTS = counter(
     "REPL processes destroyed (and replaced), by reason.",
     ("reason",),
 )
+REPL_EVICTIONS = counter(
+    "harcopa_verifier_repl_evictions_total",
+    "Idle REPL processes of one key killed to start one for another key (the pool was full).",
+)
+REPL_STARTS = counter("harcopa_verifier_repl_starts_total", "REPL processes started.")
+REPL_COMMANDS = counter(
+    "harcopa_verifier_repl_commands_total",
+    "Requests sent to REPL processes, by Pantograph command (goal.tactic, goal.print, ...).",
+    ("command",),
+)
 # One histogram cannot carry two bucket sets; LONG_BUCKETS is TACTIC_BUCKETS extended to 300 s.
 CALL_DURATION = histogram(
     "harcopa_verifier_call_duration_seconds",
@@ -68,9 +78,12 @@ def call_kind(command: str, payload: dict[str, object]) -> str:
     return "other"
 
 
-def observe_call(kind: str, seconds: float) -> None:
-    """Record the duration of one REPL request of ``kind`` (one of CALL_KINDS)."""
+def observe_call(kind: str, seconds: float, command: str = "") -> None:
+    """Record the duration of one REPL request of ``kind`` (one of CALL_KINDS) and count its
+    Pantograph ``command``."""
     CALL_DURATION.labels(kind).observe(seconds)
+    if command:
+        REPL_COMMANDS.labels(command).inc()
 
 
 def count_restart(reason: str) -> None:

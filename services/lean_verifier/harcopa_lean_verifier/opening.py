@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from harcopa.domain import FormalProblem, Framework, Goal, Mode, ParsedProblem
+from harcopa.domain import FormalProblem, Framework, Goal, ParsedProblem
 from harcopa.errors import InvalidRequest
 from harcopa.fps import (
     ANSWER_NAME,
@@ -30,38 +29,10 @@ from harcopa.fps import (
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
 from harcopa_lean_verifier.calls import TacticReply, tactic_call
 from harcopa_lean_verifier.messages import describe, errors_of, unit_messages
+from harcopa_lean_verifier.repl import Repl
+from harcopa_lean_verifier.timeouts import Timeouts
 
 logger = logging.getLogger(__name__)
-
-#: Options added for the parsing pass: fully explicit pretty printing (official-impl §3.1).
-PARSING_EXTRA_OPTIONS: tuple[str, ...] = (
-    "pp.numericTypes=true",
-    "pp.structureInstances=false",
-    "pp.safeShadowing=false",
-    "pp.fieldNotation.generalized=false",
-    "pp.explicit=true",
-    "pp.deepTerms=true",
-    "pp.proofs=true",
-    "pp.maxSteps=1000000",
-    "pp.notation=false",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Wall-clock limits (seconds) of REPL calls, from the verifier settings."""
-
-    tactic: float = 60.0
-    draft: float = 120.0
-    file: float = 300.0
-    #: Every REPL call of a paper-mode session (the reference waits up to 300 s for each).
-    paper: float = 300.0
-
-    def for_mode(self, mode: Mode) -> Timeouts:
-        """The limits of a session in ``mode``: paper mode uses ``paper`` for every call."""
-        if mode is Mode.PAPER:
-            return Timeouts(self.paper, self.paper, self.paper, self.paper)
-        return self
 
 
 #: What a paper-mode session built only on the statement knows of the problem: the reference's
@@ -82,7 +53,7 @@ class BuiltFramework:
 
 
 async def compile_sorry_statement(
-    repl: Any, text: str, timeouts: Timeouts, what: str
+    repl: Repl, text: str, timeouts: Timeouts, what: str
 ) -> tuple[int, tuple[Goal, ...]]:
     """``frontend.process`` with sorrys; the last unit's goal state (no error messages allowed)."""
     try:
@@ -97,7 +68,7 @@ async def compile_sorry_statement(
     return int(units[-1]["goalStateId"]), goals_from_json(units[-1].get("goals", []))
 
 
-async def parse_problem(repl: Any, problem: FormalProblem, timeouts: Timeouts) -> ParsedProblem:
+async def parse_problem(repl: Repl, problem: FormalProblem, timeouts: Timeouts) -> ParsedProblem:
     """The FPS form of ``problem``; ``repl`` must run with PARSING_EXTRA_OPTIONS."""
     text = remove_comments(problem.effective_header + "\n" + problem.formal_statement)
     state_id, goals = await compile_sorry_statement(repl, text, timeouts, "statement")
@@ -112,7 +83,7 @@ async def parse_problem(repl: Any, problem: FormalProblem, timeouts: Timeouts) -
 class _Builder:
     """Runs one framework's tactic script on the session REPL, tracking intermediate states."""
 
-    def __init__(self, repl: Any, timeouts: Timeouts, kind: Framework) -> None:
+    def __init__(self, repl: Repl, timeouts: Timeouts, kind: Framework) -> None:
         self.repl, self.timeouts, self.kind = repl, timeouts, kind
         self.created: list[int] = []
 
@@ -213,7 +184,7 @@ async def _statement(b: _Builder, header: str, problem: FormalProblem) -> BuiltF
 
 
 async def build_framework(
-    repl: Any,
+    repl: Repl,
     kind: Framework,
     problem: FormalProblem,
     parsed: ParsedProblem,

@@ -3,9 +3,14 @@
 Mechanics (STYLE.md §5, verifier-anchors.md §2.2 and §10): at most ``size`` processes over all
 keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the explicit-printing
 parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
-processes and the rest for the default key; ``acquire`` takes an idle process of the key, else
-spawns one in a free slot, else evicts the longest-idle process of another key (beyond that
-key's reservation), else waits at most ``acquire_timeout_seconds`` (then Overloaded). A process goes
+processes and the rest for the default key, at most ``max_parallel_starts`` at once (default:
+the core count), and with ``wait_all=False`` returns as soon as the reserved processes and one
+default-key process are warm (the rest warm in the background; ``warm_count`` says how many
+are). ``acquire`` takes an idle process of the key, else spawns one in a free slot, else evicts
+the longest-idle process of another key (beyond that key's reservation), else waits at most
+``acquire_timeout_seconds`` (then Overloaded). A key with a reservation (the parse pass) evicts
+nothing while its reservation is met: it waits for its own processes, so parsing a new problem
+never costs a session's warm process. A process goes
 back idle after use unless it must be destroyed: it died, a call timed out or was cancelled, it
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
@@ -21,7 +26,8 @@ one that grew past the limit (its session is lost and recovered by the client; r
 Invariant: ``starting + idle + busy <= size`` and ``pinned <= session_capacity``. Every state
 change is synchronous (no ``await`` in between), so the event loop makes it atomic; after each
 one every waiter is woken and re-checks (``_changed``), so a waiter that times out never
-swallows a wake-up.
+swallows a wake-up. (Over 400 lines: starting, admission, eviction, recycling and refills all
+change the same counts under that invariant, so they stay in one class.)
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,7 +50,9 @@ from harcopa.errors import (
     Overloaded,
 )
 from harcopa_lean_verifier import metrics
-from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
+from harcopa_lean_verifier.backends import pantograph
+from harcopa_lean_verifier.backends.launcher import ReplConfig
+from harcopa_lean_verifier.repl import Repl, ReplFactory
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +61,6 @@ WAIT_LOG_SECONDS = 5.0
 
 #: (imports, options) of a REPL process.
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
-ReplFactory = Callable[[ReplConfig], Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,14 +73,8 @@ class PoolConfig:
     acquire_timeout_seconds: float = 30.0
     #: Destroy a process that wrote to stderr after ``ready.`` (panics make answers suspect).
     recycle_on_stderr: bool = True
-    #: Most processes importing at the same time (imports are disk-heavy).
-    max_parallel_starts: int = 4
-    tactic_timeout_seconds: float = 60.0
-    draft_timeout_seconds: float = 120.0
-    file_timeout_seconds: float = 300.0
-    #: Overrides ReplConfig.ready_timeout_seconds when set.
-    ready_timeout_seconds: float | None = None
-    hard_ceiling_seconds: float = 1200.0
+    #: Most processes importing at the same time (default: the core count).
+    max_parallel_starts: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     #: How often processes in use are checked against ``max_rss_bytes``.
     rss_sample_seconds: float = 5.0
 
@@ -88,26 +90,29 @@ class ReplPool:
         self,
         config: PoolConfig,
         repl_config: ReplConfig,
-        repl_factory: ReplFactory = Repl,
+        repl_factory: ReplFactory = pantograph.Repl,
     ) -> None:
         self.config = config
         self.default_key: PoolKey = (tuple(repl_config.imports), tuple(repl_config.options))
         self._repl_config = repl_config
         self._factory = repl_factory
-        self._idle: dict[PoolKey, deque[tuple[Any, float]]] = {}
-        self._busy: dict[Any, PoolKey] = {}
+        self._idle: dict[PoolKey, deque[tuple[Repl, float]]] = {}
+        self._busy: dict[Repl, PoolKey] = {}
         self._starting = 0
         self._waiters = 0
         self._closed = False
         self._wakeups: set[asyncio.Future[None]] = set()
         self._start_slots = asyncio.Semaphore(config.max_parallel_starts)
-        self._launching: set[Any] = set()
+        self._launching: set[Repl] = set()
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
         self._reserved: dict[PoolKey, int] = {}
-        self._pinned: set[Any] = set()
+        self._pinned: set[Repl] = set()
         self._pins_starting = 0
         self._sampler: asyncio.Task[None] | None = None
+        #: Processes started and idle processes evicted so far (the benchmarks print them).
+        self.starts = 0
+        self.evictions = 0
 
     # -- counts ----------------------------------------------------------------------------
 
@@ -122,6 +127,11 @@ class ReplPool:
     @property
     def starting_count(self) -> int:
         return self._starting
+
+    @property
+    def warm_count(self) -> int:
+        """Processes started and ready (idle or busy); below ``size`` while warming up."""
+        return self.idle_count + len(self._busy)
 
     @property
     def total(self) -> int:
@@ -154,23 +164,41 @@ class ReplPool:
     def _count(self, key: PoolKey) -> int:
         return len(self._idle.get(key, ())) + sum(1 for k in self._busy.values() if k == key)
 
-    async def start(self) -> None:
+    async def start(self, *, wait_all: bool = True) -> None:
         """Warm the reserved processes and the rest for the default key; BackendUnavailable if
-        none starts."""
-        keys = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
-        keys += [self.default_key] * (self.config.size - len(keys))
-        self._starting += len(keys)
+        no default-key process starts. All start at once (up to ``max_parallel_starts``, reserved
+        ones first): holding back the rest until the first are warm made readiness earlier
+        but the whole warm-up, and a search run, slower. ``wait_all=False`` returns once the
+        reserved processes and one default-key process are warm; the others keep starting in
+        the background."""
+        reserved = [k for k, n in self._reserved.items() for _ in range(n) if k != self.default_key]
+        defaults = self.config.size - len(reserved)
+        self._starting += self.config.size
         self._changed()
-        results = await asyncio.gather(*(self._fill(k) for k in keys), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if len(errors) == len(results):
+        # Launched in this order, so the reserved processes take the first start slots.
+        tasks = [self._launch(k) for k in reserved + [self.default_key] * defaults]
+        if wait_all:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        else:
+            await asyncio.gather(*tasks[: len(reserved)], return_exceptions=True)
+            await _first_success(tasks[len(reserved) :])
+        errors = [e for t in tasks if (e := _failure(t)) is not None]
+        if all(_failure(t) is not None for t in tasks[len(reserved) :]):
             raise BackendUnavailable(f"no REPL process started: {errors[0]}") from errors[0]
         if errors:
             logger.warning(
-                "%d of %d REPLs failed to start: %s", len(errors), len(results), errors[0]
+                "%d of %d REPLs failed to start: %s", len(errors), self.config.size, errors[0]
             )
         if self.config.max_rss_bytes is not None and self._sampler is None:
             self._sampler = asyncio.create_task(self._sample_forever(), name="repl-rss-sampler")
+
+    def _launch(self, key: PoolKey) -> asyncio.Task[None]:
+        """Fill one slot counted in ``_starting`` in the background (``close`` cancels it)."""
+        task = asyncio.create_task(self._fill(key))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+        task.add_done_callback(_forget)
+        return task
 
     async def close(self) -> None:
         """Kill every process (idle, busy and starting) and stop the refills."""
@@ -181,10 +209,11 @@ class ReplPool:
             self._sampler = None
         for task in list(self._refills):
             task.cancel()
-        for repl in list(self._launching):
+        launching = list(self._launching)  # killed, then reaped with the others below
+        for repl in launching:
             repl.kill()
         await asyncio.gather(*self._refills, return_exceptions=True)
-        repls = [r for q in self._idle.values() for r, _ in q] + list(self._busy)
+        repls = [r for q in self._idle.values() for r, _ in q] + list(self._busy) + launching
         self._idle.clear()
         self._busy.clear()
         for repl in repls:
@@ -195,7 +224,7 @@ class ReplPool:
     # -- acquire / release -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def lease(self, key: PoolKey | None = None) -> AsyncIterator[Any]:
+    async def lease(self, key: PoolKey | None = None) -> AsyncIterator[Repl]:
         """Hold a process for the body; destroyed if the body timed out, crashed or was cut off."""
         repl = await self.acquire(key)
         try:
@@ -209,7 +238,7 @@ class ReplPool:
             raise
         await self.release(repl, destroy=False)
 
-    async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Any:
+    async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Repl:
         """A started process for ``key`` (default key if None), exclusively the caller's;
         ``pin`` marks it held by a session (at most ``session_capacity`` are).
 
@@ -247,7 +276,7 @@ class ReplPool:
             self._changed()
         return repl
 
-    async def _take_or_reserve(self, key: PoolKey, pin: bool, purpose: str) -> Any:
+    async def _take_or_reserve(self, key: PoolKey, pin: bool, purpose: str) -> Repl | None:
         """An idle process of ``key``; or None after reserving a start slot for the caller."""
         started = time.monotonic()
         logged = False
@@ -273,7 +302,9 @@ class ReplPool:
                         self._pinned.add(repl)
                     self._publish()
                     return repl
-                if self.total < self.config.size or self._evict_other(key):
+                if self.total < self.config.size or (
+                    self._may_evict(key) and self._evict_other(key)
+                ):
                     self._starting += 1
                     self._pins_starting += int(pin)
                     self._publish()
@@ -286,7 +317,7 @@ class ReplPool:
             finally:
                 self._wakeups.discard(wakeup)
 
-    def _take_idle(self, key: PoolKey) -> Any:
+    def _take_idle(self, key: PoolKey) -> Repl | None:
         queue = self._idle.get(key)
         while queue:
             repl, _since = queue.pop()  # the most recently used one is the warmest
@@ -294,6 +325,11 @@ class ReplPool:
                 return repl
             self._discard_idle(repl)
         return None
+
+    def _may_evict(self, key: PoolKey) -> bool:
+        """Whether ``key`` may evict another key's process: not while its reservation is met."""
+        reserved = self._reserved.get(key, 0)
+        return reserved == 0 or self._count(key) < reserved
 
     def _evict_other(self, key: PoolKey) -> bool:
         """Destroy the longest-idle process of another key to make room; False if none."""
@@ -307,11 +343,13 @@ class ReplPool:
             return False
         repl, _since = self._idle[oldest[1]].popleft()
         logger.info("evicting idle %s to start a REPL for another key", repl)
+        metrics.REPL_EVICTIONS.inc()
+        self.evictions += 1
         repl.kill()
         self._background(self._reaps, repl.close())
         return True
 
-    async def release(self, repl: Any, *, destroy: bool, reason: str | None = None) -> None:
+    async def release(self, repl: Repl, *, destroy: bool, reason: str | None = None) -> None:
         """Give back a process from ``acquire``; ``destroy`` kills (and replaces) it."""
         key = self._busy.get(repl)
         self._pinned.discard(repl)
@@ -329,13 +367,13 @@ class ReplPool:
         self._put_idle(repl, key)
         self._changed()
 
-    async def _recycle_reason(self, repl: Any) -> str | None:
+    async def _recycle_reason(self, repl: Repl) -> str | None:
         """Why a process that finished normally must not go back idle (None: it may)."""
         if not repl.alive:
             return repl.last_failure or "crash"
         if repl.uses >= self.config.max_uses:
             return "max_uses"
-        if self.config.recycle_on_stderr and getattr(repl, "stderr_noise", False):
+        if self.config.recycle_on_stderr and repl.stderr_noise:
             return "stderr"
         if self.config.max_rss_bytes is not None:
             rss = await repl.rss_bytes()
@@ -344,7 +382,7 @@ class ReplPool:
                 return "rss"
         return None
 
-    def _discard(self, repl: Any, reason: str | None) -> None:
+    def _discard(self, repl: Repl, reason: str | None) -> None:
         """Kill a busy process now; reap and replace it in the background (sync, no await)."""
         key = self._busy.pop(repl, None)
         self._pinned.discard(repl)
@@ -357,12 +395,12 @@ class ReplPool:
             self._refill(key)
         self._changed()
 
-    def _discard_idle(self, repl: Any) -> None:
+    def _discard_idle(self, repl: Repl) -> None:
         """An idle process found dead: count it, reap it and replace it."""
         metrics.count_restart(repl.last_failure or "crash")
         self._background(self._reaps, repl.close())
 
-    def _put_idle(self, repl: Any, key: PoolKey) -> None:
+    def _put_idle(self, repl: Repl, key: PoolKey) -> None:
         self._idle.setdefault(key, deque()).append((repl, time.monotonic()))
 
     # -- memory sampling -------------------------------------------------------------------
@@ -390,21 +428,14 @@ class ReplPool:
 
     # -- spawning --------------------------------------------------------------------------
 
-    async def _spawn(self, key: PoolKey) -> Any:
-        config = dataclasses.replace(
-            self._repl_config,
-            imports=key[0],
-            options=key[1],
-            hard_ceiling_seconds=self.config.hard_ceiling_seconds,
-        )
-        if self.config.ready_timeout_seconds is not None:
-            config = dataclasses.replace(
-                config, ready_timeout_seconds=self.config.ready_timeout_seconds
-            )
+    async def _spawn(self, key: PoolKey) -> Repl:
+        config = dataclasses.replace(self._repl_config, imports=key[0], options=key[1])
         async with self._start_slots:
             if self._closed:
                 raise BackendUnavailable("the REPL pool is closed")
             repl = self._factory(config)
+            self.starts += 1
+            metrics.REPL_STARTS.inc()
             self._launching.add(repl)
             try:
                 await repl.start()
@@ -412,7 +443,7 @@ class ReplPool:
                 self._launching.discard(repl)
             return repl
 
-    async def _start_reserved(self, key: PoolKey) -> Any:
+    async def _start_reserved(self, key: PoolKey) -> Repl:
         """Start a process for ``key`` in a slot already counted in ``_starting``."""
         try:
             repl = await self._spawn(key)
@@ -444,7 +475,7 @@ class ReplPool:
             logger.warning("could not replace a REPL process: %s", exc)
 
     @staticmethod
-    def _background(tasks: set[asyncio.Task[None]], coro: Any) -> None:
+    def _background(tasks: set[asyncio.Task[None]], coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -455,3 +486,27 @@ class ReplPool:
         for wakeup in self._wakeups:
             if not wakeup.done():
                 wakeup.set_result(None)
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    """Why a finished start failed (a cancelled one: the pool closed); None while running or
+    on success."""
+    if not task.done():
+        return None
+    if task.cancelled():
+        return BackendUnavailable("the REPL pool is closed")
+    return task.exception()
+
+
+def _forget(task: asyncio.Task[None]) -> None:
+    """Done callback of a background start: its failure is counted by ``start``, not raised."""
+    _failure(task)
+
+
+async def _first_success(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until one of ``tasks`` succeeded or all are done."""
+    pending = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if any(t.exception() is None for t in done if not t.cancelled()):
+            return

@@ -14,10 +14,10 @@ from harcopa.domain import VerifierInfo
 from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
-from harcopa_lean_verifier.opening import Timeouts
 from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
+from harcopa_lean_verifier.timeouts import Timeouts
 from harcopa_lean_verifier.verifier import PantographVerifier
 from harcopa_lean_verifier.versions import (
     LEAN_VERSION,
@@ -29,7 +29,19 @@ from harcopa_lean_verifier.versions import (
 METRICS_SERVICE = "verifier"
 
 
-def repl_config(settings: VerifierSettings) -> ReplConfig:
+def timeouts(settings: VerifierSettings) -> Timeouts:
+    """The one timeouts object of the service, from its settings."""
+    return Timeouts(
+        tactic=settings.tactic_timeout_seconds,
+        draft=settings.draft_timeout_seconds,
+        file=settings.file_timeout_seconds,
+        paper=settings.paper_timeout_seconds,
+        ready=settings.ready_timeout_seconds,
+        ceiling=settings.hard_ceiling_seconds,
+    )
+
+
+def repl_config(settings: VerifierSettings, limits: Timeouts) -> ReplConfig:
     """The REPL launch description for the configured backend (a match, no registry)."""
     match settings.backend:
         case PantographConfig() as cfg:
@@ -51,7 +63,7 @@ def repl_config(settings: VerifierSettings) -> ReplConfig:
     return dataclasses.replace(
         base,
         options=tuple(settings.lean_options),
-        ready_timeout_seconds=settings.ready_timeout_seconds,
+        ready_timeout_seconds=limits.ready,
         max_memory_bytes=settings.max_memory_bytes,
         max_cpu_seconds=settings.max_cpu_seconds,
         max_file_bytes=settings.max_file_bytes,
@@ -59,22 +71,20 @@ def repl_config(settings: VerifierSettings) -> ReplConfig:
         network_isolation=settings.network_isolation,
         temp_root=settings.temp_root,
         cpu_affinity=settings.cpu_affinity,
-        hard_ceiling_seconds=settings.hard_ceiling_seconds,
+        hard_ceiling_seconds=limits.ceiling,
     )
 
 
 def pool_config(settings: VerifierSettings) -> PoolConfig:
-    return PoolConfig(
+    config = PoolConfig(
         size=settings.pool_size,
         max_uses=settings.max_uses,
         max_rss_bytes=settings.max_rss_bytes,
         acquire_timeout_seconds=settings.acquire_timeout_seconds,
-        tactic_timeout_seconds=settings.tactic_timeout_seconds,
-        draft_timeout_seconds=settings.draft_timeout_seconds,
-        file_timeout_seconds=settings.file_timeout_seconds,
-        ready_timeout_seconds=settings.ready_timeout_seconds,
-        hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )
+    if settings.parallel_starts is None:  # the pool's default: the core count
+        return config
+    return dataclasses.replace(config, max_parallel_starts=settings.parallel_starts)
 
 
 def stack_info(settings: VerifierSettings) -> VerifierInfo:
@@ -104,25 +114,20 @@ def stack_info(settings: VerifierSettings) -> VerifierInfo:
 
 def build_verifier(settings: VerifierSettings) -> PantographVerifier:
     """The FPS operations on a (not yet started) pool for the configured backend."""
-    repl = repl_config(settings)
+    limits = timeouts(settings)
+    repl = repl_config(settings, limits)
     pool = ReplPool(pool_config(settings), repl)
     verifier = PantographVerifier(
         pool,
         imports=repl.imports,
         options=repl.options,
         replica_id=settings.replica_id,
-        timeouts=Timeouts(
-            tactic=settings.tactic_timeout_seconds,
-            draft=settings.draft_timeout_seconds,
-            file=settings.file_timeout_seconds,
-            paper=settings.paper_timeout_seconds,
-        ),
+        timeouts=limits,
         session_idle_seconds=settings.session_idle_seconds,
         lease_seconds=settings.lease_seconds,
         max_sessions_per_client=settings.max_sessions_per_client,
         stack=stack_info(settings),
         max_states_per_session=settings.max_states_per_session,
-        hard_ceiling_seconds=settings.hard_ceiling_seconds,
     )
     # Keep the explicit-printing parse pass warm: a new problem never evicts a session's
     # process (and pays a Mathlib import) just to be parsed. A pool too small to leave a

@@ -3,7 +3,7 @@
 Registered by the verifier's server (server.py). Every request is checked here before any work
 (sizes, counts, ids, enum values: INVALID_ARGUMENT with field violations, harcopa.validation);
 everything else lives in verifier.py. Exceptions become status codes in the common
-error-mapping interceptor (harcopa/serving.py).
+error-mapping interceptor (harcopa/interceptors.py).
 """
 
 from __future__ import annotations

@@ -15,11 +15,9 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from harcopa.settings import ServiceSettings
-from harcopa_lean_verifier.backends.launcher import DEFAULT_OPTIONS, NetworkIsolation
+from harcopa_lean_verifier.backends.launcher import NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
-
-#: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
-CORE_OPTIONS: tuple[str, ...] = DEFAULT_OPTIONS
+from harcopa_lean_verifier.lean_options import LEAN_OPTIONS
 
 
 class PantographConfig(BaseModel):
@@ -59,7 +57,7 @@ class VerifierSettings(ServiceSettings):
         description="This replica's name; session ids start with it (default: the hostname).",
     )
     lean_options: tuple[str, ...] = Field(
-        CORE_OPTIONS, description="Lean `key=value` options passed to every REPL."
+        LEAN_OPTIONS, description="Lean `key=value` options passed to every REPL."
     )
     pool_size: int = Field(
         4,
@@ -72,6 +70,13 @@ class VerifierSettings(ServiceSettings):
         ge=0,
         description="Pool processes kept warm for the explicit-printing parse pass (never "
         "evicted); applied when pool_size leaves at least 3 other processes.",
+    )
+    parallel_starts: int | None = Field(
+        None,
+        ge=1,
+        description="Most REPL processes starting (importing) at once (None: the core count). "
+        "The service reports ready once the parse process and one session process are warm; "
+        "Describe reports how many of pool_size are warm.",
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(

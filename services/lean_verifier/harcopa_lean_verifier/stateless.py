@@ -32,7 +32,9 @@ from harcopa_lean_verifier.messages import (
     forbidden_axioms,
     unit_messages,
 )
-from harcopa_lean_verifier.opening import Timeouts
+from harcopa_lean_verifier.pool import PoolKey, ReplPool
+from harcopa_lean_verifier.repl import Repl
+from harcopa_lean_verifier.timeouts import Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ CHECK_ATTEMPTS = 2
 
 
 async def check_file(
-    pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
+    pool: ReplPool, key: PoolKey, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
     """``compile_and_audit``, retried on a fresh process when the process crashed or hung.
 
@@ -73,7 +75,7 @@ async def check_file(
 
 
 async def compile_and_audit(
-    pool: Any, key: Any, text: str, imports: Sequence[str], timeout_seconds: float
+    pool: ReplPool, key: PoolKey, text: str, imports: Sequence[str], timeout_seconds: float
 ) -> FileCheck:
     """Compile a whole file (no sorrys as goals) once, without the text filter; ok iff no error,
     no sorry, every declaration audited and no axiom outside the allowlist."""
@@ -120,8 +122,8 @@ class _Progress:
 
 
 async def check_equivalence(
-    pool: Any,
-    key: Any,
+    pool: ReplPool,
+    key: PoolKey,
     header: str,
     parsed: ParsedProblem,
     submission: str,
@@ -161,7 +163,7 @@ async def check_equivalence(
 
 
 async def _rpe_attempt(
-    repl: Any, text: str, progress: _Progress, notes: list[str], timeouts: Timeouts
+    repl: Repl, text: str, progress: _Progress, notes: list[str], timeouts: Timeouts
 ) -> Equivalence:
     progress.compiling = True
     units = await repl.frontend_process(text, sorrys=True, timeout_seconds=timeouts.file)

@@ -46,14 +46,14 @@ from harcopa.errors import (
 from harcopa.fps import is_submission
 from harcopa_lean_verifier import stateless, submission
 from harcopa_lean_verifier.calls import TacticReply, counted, rejection, tactic_call
+from harcopa_lean_verifier.lean_options import PARSING_EXTRA_OPTIONS
 from harcopa_lean_verifier.opening import (
-    PARSING_EXTRA_OPTIONS,
     UNPARSED,
-    Timeouts,
     build_framework,
     parse_problem,
 )
 from harcopa_lean_verifier.sessions import SessionRecord, SessionRegistry, StateRef
+from harcopa_lean_verifier.timeouts import Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,6 @@ class PantographVerifier:
         lease_seconds: float = 15.0,
         max_sessions_per_client: int | None = None,
         max_states_per_session: int = 20000,
-        hard_ceiling_seconds: float = 1200.0,
         stack: VerifierInfo | None = None,
     ) -> None:
         self.pool = pool
@@ -92,7 +91,6 @@ class PantographVerifier:
         self.replica_id = replica_id
         self.timeouts = timeouts
         self.max_states = max_states_per_session
-        self.hard_ceiling_seconds = hard_ceiling_seconds
         self.sessions = SessionRegistry(
             replica_id,
             session_idle_seconds,
@@ -107,7 +105,7 @@ class PantographVerifier:
         return self.timeouts.for_mode(record.mode)
 
     async def start(self) -> None:
-        await self.pool.start()
+        await self.pool.start(wait_all=False)  # serve while the other processes warm
         await self.sessions.start()
 
     async def close(self) -> None:
@@ -383,7 +381,7 @@ class PantographVerifier:
         if missing:
             raise InvalidRequest(f"imports {missing} are not loaded by this verifier")
         seconds = timeout_seconds if timeout_seconds > 0 else self.timeouts.file
-        seconds = min(seconds, self.hard_ceiling_seconds)
+        seconds = self.timeouts.capped(seconds)
         return await stateless.check_file(self.pool, self.default_key, text, self.imports, seconds)
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
@@ -395,6 +393,7 @@ class PantographVerifier:
         return dataclasses.replace(
             self._stack,
             pool_size=self.pool.config.size,
+            processes_warm=self.pool.warm_count,
             session_capacity=self.pool.session_capacity,
             sessions_open=len(self.sessions),
         )

@@ -43,20 +43,12 @@ from pathlib import Path
 from typing import Literal
 
 from harcopa.errors import BackendUnavailable
+from harcopa_lean_verifier.lean_options import LEAN_OPTIONS
 
 logger = logging.getLogger(__name__)
 
 NetworkIsolation = Literal["auto", "require", "off"]
 DEFAULT_IMPORTS: tuple[str, ...] = ("Mathlib", "Aesop")
-#: Lean options every REPL runs with (official-impl §3.1, ``CORE_OPTIONS``).
-DEFAULT_OPTIONS: tuple[str, ...] = (
-    "maxHeartbeats=0",
-    "maxRecDepth=100000",
-    "tactic.hygienic=false",
-    "pp.fullNames=true",
-    "pp.funBinderTypes=true",
-    "pp.piBinderTypes=true",
-)
 #: The trampoline's exit status when ``network_isolation="require"`` cannot be met.
 SANDBOX_EXIT_CODE = 126
 PRIVATE_DIR_PREFIX = "harcopa-repl-"
@@ -68,7 +60,7 @@ class ReplConfig:
 
     executable: Path
     imports: tuple[str, ...] = DEFAULT_IMPORTS
-    options: tuple[str, ...] = DEFAULT_OPTIONS
+    options: tuple[str, ...] = LEAN_OPTIONS
     project_root: Path | None = None
     lean_path: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)

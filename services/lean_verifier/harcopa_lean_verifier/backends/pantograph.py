@@ -370,7 +370,7 @@ class Repl:
             if sent:
                 elapsed = time.monotonic() - started
                 self.busy_seconds += elapsed
-                metrics.observe_call(metrics.call_kind(command, payload), elapsed)
+                metrics.observe_call(metrics.call_kind(command, payload), elapsed, command)
         try:
             reply = json.loads(text)
         except ValueError:
