@@ -9,6 +9,8 @@ tests/service/test_paper_mode_run.py.
 
 from __future__ import annotations
 
+import pytest
+
 from harcopa import domain as d
 from harcopa.errors import BackendUnavailable, FailedPrecondition
 from harcopa.fps import is_submission
@@ -240,6 +242,22 @@ async def test_item8_a_try_that_raises_moves_on_in_paper_mode_unless_infrastruct
             assert str(error) in result.attempts[0].detail
             if expected[-1] is Outcome.ERROR:
                 assert result.status is d.ProblemStatus.ERRORED
+
+
+async def test_item8_an_unmapped_timeout_or_os_error_is_never_an_outcome() -> None:
+    """A timeout or OS error that reaches the search unmapped is an infrastructure failure in
+    paper mode too: it leaves the search (the run manager records an errored attempt and
+    retries the problem) instead of becoming the reference's rejected try or rollout."""
+    for error in (TimeoutError("no reply in time"), ConnectionResetError("peer reset")):
+        verifier = _verifier(steps=[(r"^broken", StepRule(raises=error)), *_verifier().steps])
+        for pipeline, outputs in (
+            (d.Pipeline.WG, [f"```lean4\nbroken\n{SUBMIT}\n```"]),
+            (d.Pipeline.AR, ["broken"]),
+        ):
+            pattern = r"Initial Solution State" if pipeline is d.Pipeline.WG else ROOT
+            solver = ScriptedGenerator([(pattern, outputs)])
+            with pytest.raises(type(error)):
+                await _run(pipeline, verifier, solver, mode=d.Mode.PAPER, ks=4, kw=2)
 
 
 async def test_item8_a_rollout_that_raises_ends_and_restarts_in_paper_mode() -> None:

@@ -40,10 +40,11 @@ class RolloutEnded(Exception):
 
 def infrastructure(error: BaseException) -> bool:
     """True for an infrastructure failure (a service unavailable, lost, overloaded or too
-    slow): an errored attempt in both modes, never an ordinary outcome."""
-    return isinstance(error, HarcopaError) and not isinstance(
-        error, InvalidRequest | FailedPrecondition
-    )
+    slow, or a timeout or OS error that no client mapped): an errored attempt in both modes,
+    never an ordinary outcome."""
+    if isinstance(error, HarcopaError):
+        return not isinstance(error, InvalidRequest | FailedPrecondition)
+    return isinstance(error, TimeoutError | OSError)
 
 
 def reference_raise(ctx: SearchContext, error: BaseException) -> str | None:
