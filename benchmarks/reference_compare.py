@@ -42,6 +42,7 @@ from benchmarks.reference_side import (
     reference_decisions,
     reference_imports,
     run_reference,
+    written_results,
 )
 from benchmarks.reference_workload import PROBLEMS, Workload, lean_scenario, workloads
 from harcopa.domain import Generation, LogprobsMode, Prompt, SamplingParams
@@ -147,15 +148,7 @@ async def run_harcopa(pipeline: str, run: dict[str, Any], reference: Path, work:
         )
         async with asyncio.timeout(run["timeout"]):
             await process.wait()
-    return run_folder_samples(work, f"harcopa's {pipeline}")
-
-
-def run_folder_samples(work: Path, what: str) -> Path:
-    """``samples.jsonl`` of the newest run folder in ``work``; RuntimeError naming ``what``."""
-    found = sorted(work.glob("*/samples.jsonl"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise RuntimeError(f"{what} wrote no run folder in {work}")
-    return found[-1]
+    return written_results(work, f"harcopa's {pipeline}", "*/samples.jsonl")  # its run folder
 
 
 def harcopa_decisions(pipeline: str, results: Path, count: int) -> list[list[Decision]]:

@@ -153,9 +153,10 @@ def _launch(
     return [str(python), "-m", module, *evaluator_args(pipeline, run)], env, open(log, "wb")
 
 
-def written_results(folder: Path, what: str) -> Path:
-    """The newest results file (JSONL) in ``folder``; RuntimeError naming ``what`` if none."""
-    found = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+def written_results(folder: Path, what: str, pattern: str = "*.jsonl") -> Path:
+    """The newest results file matching ``pattern`` in ``folder``; RuntimeError naming ``what``
+    if none."""
+    found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
     if not found:
         raise RuntimeError(f"{what} wrote no results in {folder}")
     return found[-1]

@@ -38,25 +38,20 @@ def add_spec_arguments(parser: argparse.ArgumentParser, *, required: bool = True
     parser.add_argument("--problems", help="indices, e.g. 0,3,10-12 (default all)")
     parser.add_argument("--mode", choices=["strict", "paper"], help="acceptance rules (strict)")
     parser.add_argument("--name", help="a label for the run")
-    parser.add_argument("--ks", type=int, help="K_S: step candidates per problem (default 80)")
-    parser.add_argument(
-        "--solver-samples", type=int, help="completions per solver request (default 8)"
+    budgets, spec = d.SearchParams(), d.RunSpec(d.Pipeline.HAR, "")  # the defaults named below
+    flags: tuple[tuple[str, type, str, object], ...] = (
+        ("--ks", int, "K_S: step candidates per problem", budgets.ks),
+        ("--solver-samples", int, "completions per solver request", budgets.solver_samples),
+        ("--prover-expansions", int, "model calls per proof search", budgets.prover_expansions),
+        ("--prover-samples", int, "tactics per prover expansion", budgets.prover_samples),
+        ("--kw", int, "K_W: whole drafts per problem", budgets.tries_for(d.Pipeline.WG)),
+        ("--temperature", float, "sampling temperature", budgets.temperature),
+        ("--solver-max-tokens", int, "tokens per solver completion", budgets.solver_max_tokens),
+        ("--prover-max-tokens", int, "tokens per prover completion", budgets.prover_max_tokens),
+        ("--concurrency", int, "problems in flight", spec.max_concurrent_problems),
     )
-    parser.add_argument(
-        "--prover-expansions", type=int, help="model calls per proof search (default 16)"
-    )
-    parser.add_argument(
-        "--prover-samples", type=int, help="tactics per prover expansion (default 4)"
-    )
-    parser.add_argument("--kw", type=int, help="K_W: whole drafts per problem (default 8)")
-    parser.add_argument("--temperature", type=float, help="sampling temperature (default 0.7)")
-    parser.add_argument(
-        "--solver-max-tokens", type=int, help="token limit of a solver completion (default 2048)"
-    )
-    parser.add_argument(
-        "--prover-max-tokens", type=int, help="token limit of a prover completion (default 256)"
-    )
-    parser.add_argument("--concurrency", type=int, help="problems in flight (default 16)")
+    for flag, kind, what, default in flags:
+        parser.add_argument(flag, type=kind, help=f"{what} (default {default})")
     parser.add_argument("--seed", type=int, help="sampling seed (default: unseeded)")
     parser.add_argument(
         "--limit", type=int, help="only the first N selected problems (default: all)"
