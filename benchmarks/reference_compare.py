@@ -120,7 +120,9 @@ def harcopa_args(pipeline: str, run: dict[str, Any], reference: Path, work: Path
     args += ["--model-endpoint", run["url"], "--model-name", run["model"]]
     args += ["--reference", str(reference), "--verifier-backend", "sim"]
     args += ["--lean-scenario", run["lean_scenario"], "--temperature", str(run["temperature"])]
-    args += ["--concurrency", "1", "--pool-size", "4"]
+    args += ["--pool-size", str(run.get("pool_size", 4))]
+    concurrency = run.get("harcopa_concurrency", 1)
+    args += ["--concurrency", str(concurrency)] if concurrency else []
     if pipeline in WHOLE_DRAFT:
         args += ["--kw", str(run["kw"])]  # for step pipelines --kw would be the rollout sets
     else:

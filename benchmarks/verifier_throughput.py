@@ -6,14 +6,15 @@ prover), so the numbers measure our own overhead, not Lean:
 
 (a) direct: ``Repl.goal_tactic`` on one simulator process per session (client + pty framing);
 (b) gRPC: ``RunTactic`` through ``VerifierClient`` -> VerifierService (its own server process,
-    or this process with ``--in-process``) -> session -> pool -> the same simulator;
+    or this process with ``--in-process``) -> session -> pool -> the same simulator, on the
+    client's session stream (``Exchange``, its default) and as one unary RPC per call;
 (c) gRPC floor: ``Describe`` through the same client and service (interceptors included), which
     touches no REPL: the transport's own cost on this machine.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
-calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and how much of it
-is the transport, (c), and how much the verifier's own work (sessions, FPS checks, wire
-conversion), (b) - (a) - (c).
+calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and for the unary
+calls how much of it is the transport, (c), and how much the verifier's own work (sessions, FPS
+checks, wire conversion), (b) - (a) - (c).
 """
 
 from __future__ import annotations
@@ -114,10 +115,15 @@ async def direct(sessions: int, calls: int, warmup: int) -> Row:
         await asyncio.gather(*(r.close() for r in repls))
 
 
-async def through_grpc(target: str, sessions: int, calls: int, warmup: int) -> Row:
-    """(b) RunTactic through the VerifierClient and the VerifierService."""
+async def through_grpc(
+    target: str, sessions: int, calls: int, warmup: int, *, streams: bool = True
+) -> Row:
+    """(b) RunTactic through the VerifierClient and the VerifierService: on the session stream
+    (Exchange, the client's default) or, ``streams=False``, one unary RPC per call."""
     problem = FormalProblem(benchmark="throughput", index=0, formal_statement=FPS_STATEMENT)
-    async with VerifierClient(target, timeout_seconds=120, retries=False) as client:
+    client = VerifierClient(target, timeout_seconds=120, retries=False, streams=streams)
+    path = "(b) gRPC RunTactic, stream" if streams else "(b) gRPC RunTactic, unary"
+    async with client:
         opened = [
             await client.open_session(problem, [Framework.FORWARD_REASONING])
             for _ in range(sessions)
@@ -130,7 +136,7 @@ async def through_grpc(target: str, sessions: int, calls: int, warmup: int) -> R
                 raise RuntimeError(f"unexpected result {result}")
 
         try:
-            return await measure("(b) gRPC RunTactic", sessions, calls, warmup, one_call)
+            return await measure(path, sessions, calls, warmup, one_call)
         finally:
             for session in opened:
                 await client.close_session(session.session_id)
@@ -196,11 +202,11 @@ async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str
 def report(rows: Sequence[Row], calls: int) -> str:
     lines = [
         f"lean-sim (simulator, zero latency): `{TACTIC}` x {calls} calls per session",
-        f"{'path':<30} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}",
+        f"{'path':<32} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}",
     ]
     for row in rows:
         lines.append(
-            f"{row.path:<30} {row.sessions:>8} {row.calls_per_second:>10.0f} "
+            f"{row.path:<32} {row.sessions:>8} {row.calls_per_second:>10.0f} "
             f"{row.quantile(0.5) * 1e3:>9.3f} {row.quantile(0.99) * 1e3:>9.3f}"
         )
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
@@ -210,10 +216,11 @@ def report(rows: Sequence[Row], calls: int) -> str:
         if row.path.startswith("(b)") and base is not None:
             p50 = row.quantile(0.5) - base.quantile(0.5)
             line = (
-                f"overhead per call (b - a), {row.sessions} session(s): p50 +{p50 * 1e3:.3f} ms, "
+                f"overhead per call {row.path[4:]} (b - a), {row.sessions} session(s):"
+                f" p50 +{p50 * 1e3:.3f} ms, "
                 f"mean +{(row.mean - base.mean) * 1e3:.3f} ms"
             )
-            if floor is not None:
+            if floor is not None and row.path.endswith("unary"):
                 own = p50 - floor.quantile(0.5)
                 line += (
                     f"; of it transport (c) {floor.quantile(0.5) * 1e3:.3f} ms, "
@@ -229,6 +236,9 @@ async def run(args: argparse.Namespace) -> list[Row]:
     # One process per session, the parse pass's reserved one and one checking process.
     async with verifier_server(max(levels) + 2, args.in_process) as target:
         rows += [await through_grpc(target, n, args.calls, args.warmup) for n in levels]
+        rows += [
+            await through_grpc(target, n, args.calls, args.warmup, streams=False) for n in levels
+        ]
         rows += [await grpc_floor(target, n, args.calls, args.warmup) for n in levels]
     return rows
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from prometheus_client import Counter, Histogram
 
 from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
@@ -56,6 +57,14 @@ def _wrap_handler(
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(
             wrap(handler.unary_stream, True),
+            request_deserializer=decode,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_stream is not None and deserializer is not None:
+        # A bidirectional stream answers per message itself (each message its own status);
+        # only a message that does not decode is its to refuse.
+        return grpc.stream_stream_rpc_method_handler(
+            handler.stream_stream,
             request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )
@@ -142,6 +151,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(
                 deny_stream, request_deserializer=lambda _bytes: None
             )
+        if handler is not None and handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                deny, request_deserializer=lambda _bytes: None
+            )
         return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda _bytes: None)
 
 
@@ -207,23 +220,29 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         return _wrap_handler(handler, wrap, guarded)
 
 
+def call_metrics(service: str) -> tuple[Counter, Histogram]:
+    """``harcopa_<service>_requests_total`` (method, code) and
+    ``harcopa_<service>_request_duration_seconds`` (method): every call's count and latency,
+    whether it came as its own RPC or on a stream."""
+    requests = counter(
+        f"harcopa_{service}_requests_total", "gRPC calls by method and code.", ("method", "code")
+    )
+    duration = histogram(
+        f"harcopa_{service}_request_duration_seconds",
+        "gRPC call latency.",
+        ("method",),
+        buckets=LONG_BUCKETS,
+    )
+    return requests, duration
+
+
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times every call twice over: ``harcopa_<service>_requests_total`` and
     ``..._request_duration_seconds`` (method, code), and the standard ``grpc_server_*`` series
     (grpc_service, grpc_method, grpc_type, grpc_code) that stock gRPC dashboards query."""
 
     def __init__(self, service: str, services: Sequence[str] = ()) -> None:
-        self.requests = counter(
-            f"harcopa_{service}_requests_total",
-            "gRPC calls by method and code.",
-            ("method", "code"),
-        )
-        self.duration = histogram(
-            f"harcopa_{service}_request_duration_seconds",
-            "gRPC call latency.",
-            ("method",),
-            buckets=LONG_BUCKETS,
-        )
+        self.requests, self.duration = call_metrics(service)
         for _service, method, _kind in grpc_metrics.initialize(services):
             self.duration.labels(method)
             for code in grpc_metrics.INITIAL_CODES:

@@ -30,12 +30,20 @@ from harcopa.channels import RECONNECT_SECONDS, auth_metadata, reconnecting
 from harcopa.replicas import ReplicaSet
 from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
+from harcopa.verifier_stream import SessionStream
 
 logger = logging.getLogger(__name__)
 
 SERVICE = "harcopa.v1.VerifierService"
 #: The longest RPE check: statement plus five tactics at the paper-mode limit, and room to answer.
 RPE_DEADLINE_SECONDS = 6 * 300.0 + 30.0
+#: Exchange's call fields -> the unary methods they stand for.
+METHODS = {
+    "apply_step": "ApplyStep",
+    "run_tactic": "RunTactic",
+    "validate_submission": "ValidateSubmission",
+    "read_submission": "ReadSubmission",
+}
 T = TypeVar("T")
 
 
@@ -56,9 +64,13 @@ class VerifierClient:
         credentials: grpc.ChannelCredentials | None = None,
         reconnect_seconds: float = RECONNECT_SECONDS,
         open_wait_seconds: float = 600.0,
+        streams: bool = True,
     ) -> None:
         """``target``: ``host:port``, ``dns:///name:port`` (every replica the name resolves
-        to) or ``ipv4:a:port,b:port``; sessions are pinned to the replica that opened them."""
+        to) or ``ipv4:a:port,b:port``; sessions are pinned to the replica that opened them.
+        ``streams``: send session calls (steps, tactics, submissions) on one Exchange stream
+        per replica (harcopa.verifier_stream) instead of one RPC each; replicas without
+        Exchange get unary calls either way."""
         self.target = target
         self.client_id = uuid.uuid4().hex
         self.replicas = ReplicaSet(
@@ -70,6 +82,8 @@ class VerifierClient:
         self._reconnect_seconds = reconnect_seconds
         self._open_wait_seconds = open_wait_seconds
         self._renewer: asyncio.Task[None] | None = None
+        self._streams_enabled = streams
+        self._streams: dict[Any, SessionStream] = {}
 
     async def __aenter__(self) -> VerifierClient:
         await self.start()
@@ -93,6 +107,9 @@ class VerifierClient:
                 await self._renewer
             self._renewer = None
         await self._renew_all(release=True)
+        streams, self._streams = self._streams, {}
+        for stream in streams.values():
+            await stream.close()
         await self.replicas.close()
 
     async def _renew_forever(self) -> None:
@@ -138,12 +155,44 @@ class VerifierClient:
                 reconnect_seconds=self._reconnect_seconds,
             )
         except grpc.aio.AioRpcError as exc:
-            error = errors.from_rpc_error(exc)
-            if session_id is not None and isinstance(error, errors.StateNotFound):
-                self.replicas.forget(session_id)
-            if session_id is not None and isinstance(error, errors.BackendUnavailable):
-                self.replicas.forget(session_id)  # its replica went away with it
-            raise error from exc
+            raise self._failed(exc, session_id) from exc
+
+    def _failed(self, exc: grpc.aio.AioRpcError, session_id: str | None) -> errors.HarcopaError:
+        """The exception a failed call raises; a session its replica no longer knows, or whose
+        replica went away with it, is forgotten."""
+        error = errors.from_rpc_error(exc)
+        if session_id is not None and isinstance(
+            error, errors.StateNotFound | errors.BackendUnavailable
+        ):
+            self.replicas.forget(session_id)
+        return error
+
+    async def _session_call(
+        self, session_id: str, kind: str, request: Any, deadline: float | None = None
+    ) -> Any:
+        """One call of a session on its replica: on the replica's Exchange stream, else (a
+        replica without Exchange, or ``streams=False``) as its unary method; errors as
+        ``_call``'s."""
+        stub = self.replicas.for_session(session_id)
+        stream = self._stream(stub)
+        if stream is None:
+            method = getattr(stub, METHODS[kind])
+            return await self._call(method, request, deadline, session_id=session_id)
+        try:
+            return await stream.call(kind, request, deadline or self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            if not stream.supported:  # learnt just now: this replica has no Exchange
+                method = getattr(stub, METHODS[kind])
+                return await self._call(method, request, deadline, session_id=session_id)
+            raise self._failed(exc, session_id) from exc
+
+    def _stream(self, stub: Any) -> SessionStream | None:
+        if not self._streams_enabled:
+            return None
+        stream = self._streams.get(stub)
+        if stream is None:
+            stream = self._streams[stub] = SessionStream(stub, self._metadata)
+        return stream if stream.supported else None
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> d.Lease:
         """Renew ``client_id``'s lease on every replica this client knows (sessions summed)."""
@@ -250,11 +299,7 @@ class VerifierClient:
         request = pb.ApplyStepRequest(
             state=wire.to_handle(state), goal_index=goal_index, step=step, whole=whole
         )
-        reply = await self._call(
-            self.replicas.for_session(state.session_id).ApplyStep,
-            request,
-            session_id=state.session_id,
-        )
+        reply = await self._session_call(state.session_id, "apply_step", request)
         return wire.from_draft(reply)
 
     async def run_tactic(
@@ -266,11 +311,7 @@ class VerifierClient:
             tactic=tactic,
             ignored_goals=ignored_goals,
         )
-        reply = await self._call(
-            self.replicas.for_session(state.session_id).RunTactic,
-            request,
-            session_id=state.session_id,
-        )
+        reply = await self._session_call(state.session_id, "run_tactic", request)
         return wire.from_tactic_result(reply.result)
 
     # ------------------------------------------------------------------ submissions
@@ -281,18 +322,12 @@ class VerifierClient:
         request = pb.ValidateSubmissionRequest(
             session_id=session_id, path=list(path), submission=submission
         )
-        reply = await self._call(
-            self.replicas.for_session(session_id).ValidateSubmission, request, session_id=session_id
-        )
+        reply = await self._session_call(session_id, "validate_submission", request)
         return wire.from_validation(reply)
 
     async def read_submission(self, state: d.StateHandle) -> str | None:
         request = pb.ReadSubmissionRequest(state=wire.to_handle(state))
-        reply = await self._call(
-            self.replicas.for_session(state.session_id).ReadSubmission,
-            request,
-            session_id=state.session_id,
-        )
+        reply = await self._session_call(state.session_id, "read_submission", request)
         return reply.submission if reply.HasField("submission") else None
 
     async def check_equivalence(self, session_id: str, submission: str) -> d.Equivalence:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib
 import shlex
 import sys
 from pathlib import Path
@@ -247,8 +249,20 @@ async def _evaluate(args: argparse.Namespace, plan: Plan, run_id_out: list[str])
                 run_id_out.append(run_id)
             logs = run_logs.adopt(logs, args.output_dir, run_id)
             print(f"harcopa eval: run {run_id} (logs in {logs})", file=sys.stderr)
+            # The report's modules (matplotlib takes seconds) load while the run goes.
+            preload = asyncio.create_task(asyncio.to_thread(_load_report_modules))
             await follow(client, run_id)
+            await preload
     return await _finish(args, run_id, provenance)
+
+
+def _load_report_modules() -> None:
+    """Import what writing the run folder needs, plotting included when it is installed."""
+    from harcopa_cli.outputs import plots
+
+    importlib.import_module("harcopa_cli.outputs.folder")
+    with contextlib.suppress(plots.PlottingUnavailable):
+        plots.pyplot()
 
 
 async def _print_estimate(args: argparse.Namespace, target: str) -> None:

@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,25 +198,31 @@ class LocalStack:
     model: str | None  # None: the model is an external OpenAI-compatible endpoint
 
 
-async def _backends(
-    plan: Plan, endpoint: Mapping[str, str], logs: Path, started: list[ServiceProcess]
-) -> tuple[ServiceProcess, dict[str, str]]:
-    """Start the verifier and (unless an external endpoint) the model server side by side;
-    the verifier and the model map's entry for ``solver``."""
-    verifier = _service(
-        "harcopa_lean_verifier", "VerifierService", "VERIFIER", plan.verifier_env, logs
-    )
-    started.append(verifier)
-    tasks = [verifier.start()]
+def _backends(
+    plan: Plan, endpoint: Mapping[str, str], logs: Path
+) -> tuple[list[ServiceProcess], dict[str, str]]:
+    """The verifier and (unless an external endpoint) the model server, not started yet; the
+    model map's entry for ``solver``."""
+    services = [
+        _service("harcopa_lean_verifier", "VerifierService", "VERIFIER", plan.verifier_env, logs)
+    ]
     model_endpoint = {**endpoint, "api_key_env": "HARCOPA_API_KEY"}
     if plan.model_env is not None:
         model = _service("harcopa_model_server", "ModelService", "MODEL", plan.model_env, logs)
-        started.append(model)
-        tasks.append(model.start())
+        services.append(model)
         model_endpoint = {"target": model.target}
-    print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
-    await asyncio.gather(*tasks)
-    return verifier, model_endpoint
+    return services, model_endpoint
+
+
+async def _start_all(services: Sequence[ServiceProcess]) -> None:
+    """Start ``services`` side by side; the first failure cancels the others' starts and is
+    raised as it is (the caller stops whatever did start)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for service in services:
+                group.create_task(service.start())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 @contextlib.asynccontextmanager
@@ -230,7 +236,11 @@ async def local_services(
 ) -> AsyncIterator[LocalStack]:
     """Verifier, model server (unless ``plan`` names an external endpoint, ``endpoint``) and
     orchestrator as local processes, their logs in ``logs`` (default ``workdir/logs``); yields
-    their targets, stops them on exit.
+    their targets once all three are ready, stops them on exit.
+
+    The three start side by side: their ports are chosen first, and the orchestrator reads the
+    verifier's capacity once the verifier answers (it waits for a starting verifier), so its own
+    start-up overlaps the verifier's REPL warm-up instead of following it.
 
     The orchestrator's store is ``workdir/harcopa.sqlite`` and its one model is ``solver``;
     it resumes nothing by itself and marks its runs interrupted when it stops (the caller owns
@@ -240,7 +250,8 @@ async def local_services(
     logs.mkdir(parents=True, exist_ok=True)
     started: list[ServiceProcess] = []
     try:
-        verifier, model_endpoint = await _backends(plan, endpoint, logs, started)
+        backends, model_endpoint = _backends(plan, endpoint, logs)
+        verifier = backends[0]
         models_file = workdir / "models.json"
         models_file.write_text(
             json.dumps({"default": "solver", "models": {"solver": model_endpoint}})
@@ -258,8 +269,9 @@ async def local_services(
         orchestrator = _service(
             "harcopa_orchestrator", "OrchestratorService", "ORCHESTRATOR", settings, logs
         )
-        started.append(orchestrator)
-        await orchestrator.start()
+        started += [*backends, orchestrator]
+        print(f"harcopa: starting local services (logs in {logs})", file=sys.stderr)
+        await _start_all(started)
         model = model_endpoint["target"] if plan.model_env is not None else None
         yield LocalStack(orchestrator.target, verifier.target, model)
     finally:

@@ -8,6 +8,52 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ExchangeRequest(_message.Message):
+    __slots__ = ("id", "timeout_seconds", "apply_step", "run_tactic", "validate_submission", "read_submission", "cancel")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    APPLY_STEP_FIELD_NUMBER: _ClassVar[int]
+    RUN_TACTIC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    READ_SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    timeout_seconds: float
+    apply_step: ApplyStepRequest
+    run_tactic: RunTacticRequest
+    validate_submission: ValidateSubmissionRequest
+    read_submission: ReadSubmissionRequest
+    cancel: bool
+    def __init__(self, id: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., apply_step: _Optional[_Union[ApplyStepRequest, _Mapping]] = ..., run_tactic: _Optional[_Union[RunTacticRequest, _Mapping]] = ..., validate_submission: _Optional[_Union[ValidateSubmissionRequest, _Mapping]] = ..., read_submission: _Optional[_Union[ReadSubmissionRequest, _Mapping]] = ..., cancel: _Optional[bool] = ...) -> None: ...
+
+class ExchangeResponse(_message.Message):
+    __slots__ = ("id", "apply_step", "run_tactic", "validate_submission", "read_submission", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    APPLY_STEP_FIELD_NUMBER: _ClassVar[int]
+    RUN_TACTIC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    READ_SUBMISSION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    apply_step: ApplyStepResponse
+    run_tactic: RunTacticResponse
+    validate_submission: ValidateSubmissionResponse
+    read_submission: ReadSubmissionResponse
+    error: CallError
+    def __init__(self, id: _Optional[int] = ..., apply_step: _Optional[_Union[ApplyStepResponse, _Mapping]] = ..., run_tactic: _Optional[_Union[RunTacticResponse, _Mapping]] = ..., validate_submission: _Optional[_Union[ValidateSubmissionResponse, _Mapping]] = ..., read_submission: _Optional[_Union[ReadSubmissionResponse, _Mapping]] = ..., error: _Optional[_Union[CallError, _Mapping]] = ...) -> None: ...
+
+class CallError(_message.Message):
+    __slots__ = ("code", "message", "status_details", "error_class")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CLASS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    status_details: bytes
+    error_class: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., status_details: _Optional[bytes] = ..., error_class: _Optional[str] = ...) -> None: ...
+
 class OpenSessionRequest(_message.Message):
     __slots__ = ("problem", "frameworks", "mode", "imports", "client_id")
     PROBLEM_FIELD_NUMBER: _ClassVar[int]

@@ -91,6 +91,11 @@ class VerifierServiceStub:
                 request_serializer=harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.Exchange = channel.stream_stream(
+                '/harcopa.v1.VerifierService/Exchange',
+                request_serializer=harcopa_dot_v1_dot_verifier__pb2.ExchangeRequest.SerializeToString,
+                response_deserializer=harcopa_dot_v1_dot_verifier__pb2.ExchangeResponse.FromString,
+                _registered_method=True)
 
 
 class VerifierServiceServicer:
@@ -175,6 +180,17 @@ class VerifierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exchange(self, request_iterator, context):
+        """The session calls above (ApplyStep, RunTactic, ValidateSubmission, ReadSubmission) over one
+        long-lived stream: each request carries an id, each reply the id it answers. Calls run
+        concurrently, as separate unary calls would, and are answered as they finish; a failed call
+        is an error reply with the status the unary call would have ended with, and the stream
+        goes on. One stream costs far less per call than one RPC per call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VerifierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +248,11 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.FromString,
                     response_serializer=harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.SerializeToString,
+            ),
+            'Exchange': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exchange,
+                    request_deserializer=harcopa_dot_v1_dot_verifier__pb2.ExchangeRequest.FromString,
+                    response_serializer=harcopa_dot_v1_dot_verifier__pb2.ExchangeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -533,6 +554,33 @@ class VerifierService:
             '/harcopa.v1.VerifierService/Describe',
             harcopa_dot_v1_dot_verifier__pb2.DescribeRequest.SerializeToString,
             harcopa_dot_v1_dot_verifier__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exchange(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/harcopa.v1.VerifierService/Exchange',
+            harcopa_dot_v1_dot_verifier__pb2.ExchangeRequest.SerializeToString,
+            harcopa_dot_v1_dot_verifier__pb2.ExchangeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,7 +62,8 @@ def time_parts(stats: d.SearchStats) -> tuple[float, float, float, float]:
     return stats.generator_seconds, stats.lean_seconds, overhead, stats.wait_seconds
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend; PlottingUnavailable without it."""
     try:
         import matplotlib
     except ImportError as error:
@@ -89,7 +90,7 @@ def _rate_axis(ax: Any, curve: Curve, budgets: list[int], solved: list[int]) -> 
 
 def solved_vs_budget(curve: Curve, title: str, path: Path) -> Path:
     """The solved-vs-budget curve of one run."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     budgets, solved = curve.points()
     _rate_axis(ax, curve, budgets, solved)
@@ -103,7 +104,7 @@ def solved_vs_budget(curve: Curve, title: str, path: Path) -> Path:
 
 def time_split(groups: Sequence[tuple[str, d.SearchStats]], title: str, path: Path) -> Path:
     """Stacked bars of where the seconds went, one bar per (label, stats) group."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 1.4 + 0.5 * len(groups)), dpi=110)
     labels = [label for label, _ in groups]
     parts = [time_parts(stats) for _, stats in groups]
@@ -125,7 +126,7 @@ def time_split(groups: Sequence[tuple[str, d.SearchStats]], title: str, path: Pa
 
 def comparison(curves: Sequence[Curve], rates: Sequence[float], path: Path) -> Path:
     """Several runs: their solved-vs-budget curves side by side with their solve rates."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(11, 4.4), dpi=110, gridspec_kw={"width_ratios": [3, 2]}
     )

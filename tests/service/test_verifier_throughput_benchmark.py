@@ -28,7 +28,9 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
     )
     out = capsys.readouterr().out
     assert "simulator" in out
-    for label in ("(a) direct", "(b) gRPC", "(c) gRPC Describe"):
+    labels = ("(a) direct", "(b) gRPC RunTactic, stream", "(b) gRPC RunTactic, unary", "(c)")
+    for label in labels:
         assert sum(line.startswith(label) for line in out.splitlines()) == 2, out
-    assert out.count("overhead per call (b - a)") == 2
-    assert out.count("verifier's own (b - a - c)") == 2
+    assert out.count("stream (b - a)") == 2
+    assert out.count("unary (b - a)") == 2
+    assert out.count("verifier's own (b - a - c)") == 2  # the unary rows only

@@ -121,3 +121,31 @@ def test_the_workload_is_well_formed(tmp_path: Path) -> None:
     assert covered == {str(i) for i in range(1, 10)}
     assert lean_scenario(5)["rules"][-1]["delay_seconds"] == 5
     assert "delay_seconds" not in lean_scenario(0)["rules"][-1]
+
+
+def test_the_speed_workload_runs_both_systems_on_the_same_subset(tmp_path: Path) -> None:
+    from benchmarks.reference_speed import parse_args, workload_files
+
+    root = tmp_path / "bench"
+    root.mkdir()
+    (root / "formal_math500.json").write_text(json.dumps(PROBLEMS))
+    args = parse_args(["--reference", str(tmp_path), "--benchmark-root", str(root)])
+    args.problems = 3
+    run = workload_files(args, tmp_path / "work")
+    subset = json.loads(Path(run["benchmark_root"], "formal_math500.json").read_text())
+    assert subset == PROBLEMS[:3] and run["problems"] == 3
+    Scenario.model_validate(run["model_scenario"])
+    assert run["model_scenario"]["latency"] == {
+        "request_seconds": 0.1,
+        "token_seconds": 0.02,
+        "slots": 8,
+    }
+    faults = json.loads(Path(run["lean_scenario"]).read_text())["faults"]
+    assert faults == {"latency": 0.05, "ready_delay_seconds": 3.0}
+    run |= {"url": "http://127.0.0.1:1/v1", "log_root": "/l", "mode": "paper"}
+    theirs = evaluator_args("har", run)
+    assert theirs[theirs.index("--num_concurrency") + 1] == "12"  # the evaluator's default
+    assert theirs[theirs.index("--solver_max_search_trials") + 1] == "8"
+    ours = harcopa_args("har", run, Path("/ref"), Path("/w"))
+    assert ours[ours.index("--pool-size") + 1] == "18" and "--concurrency" not in ours
+    assert ours[ours.index("--ks") + 1] == "8"

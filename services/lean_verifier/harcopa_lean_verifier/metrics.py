@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from harcopa.metrics import LONG_BUCKETS, counter, gauge, histogram
 
+#: The ``<service>`` of the per-call series ``harcopa_<service>_requests_total`` and friends.
+METRICS_SERVICE = "verifier"
+
 #: ``state`` of a REPL process: ``starting`` (spawned, before ``ready.``), ``idle``, ``busy``.
 REPL_STATES = ("starting", "idle", "busy")
 #: Why a REPL process was destroyed (and, when the pool is open, replaced).

@@ -14,6 +14,7 @@ from harcopa.domain import VerifierInfo
 from harcopa.serving import Service, ServiceRunner, run_service
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig, simulator_executable
+from harcopa_lean_verifier.metrics import METRICS_SERVICE
 from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
@@ -25,8 +26,6 @@ from harcopa_lean_verifier.versions import (
     SIMULATED_LEAN_VERSION,
     project_versions,
 )
-
-METRICS_SERVICE = "verifier"
 
 
 def timeouts(settings: VerifierSettings) -> Timeouts:

@@ -8,7 +8,7 @@ error-mapping interceptor (harcopa/interceptors.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ from harcopa.protocols import Verifier
 from harcopa.v1 import verifier_pb2 as v
 from harcopa.v1 import verifier_pb2_grpc
 from harcopa.validation import MAX_ID_CHARS, Checker, check_id
+from harcopa_lean_verifier import exchange
 from harcopa_lean_verifier.settings import VerifierLimits
 
 SERVICE_NAME = "harcopa.v1.VerifierService"
@@ -172,6 +173,11 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
         check_id("client_id", request.client_id, what="client id")
         lease = await self.verifier.renew_lease(request.client_id, release=request.release)
         return v.RenewLeaseResponse(sessions=lease.sessions, lease_seconds=lease.seconds)
+
+    async def Exchange(self, requests: AsyncIterator[Any], context: Any) -> None:
+        """The session calls above on one stream (exchange.py)."""
+        methods = {kind: getattr(self, name) for kind, name in exchange.METHODS.items()}
+        await exchange.serve(methods, requests, context)
 
     async def Describe(self, request: v.DescribeRequest, context: Any) -> Any:
         return wire.to_verifier_info(await self.verifier.describe())
