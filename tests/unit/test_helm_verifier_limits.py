@@ -53,6 +53,20 @@ def test_sandbox_values_reach_the_verifier(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.max_sessions_per_client == 6
 
 
+def test_parallel_starts_follow_the_pods_cpus_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = values_of("default-values.yaml")
+    settings = _settings(_verifier_env(values), monkeypatch)
+    assert settings.parallel_starts == 8  # poolSize 8 x 1000 millicores: the pod's 8 CPUs
+    values["verifier"] = {
+        **values.get("verifier", {}),
+        "poolSize": 3,
+        "sizing": {"replCpuMillis": 500},  # merged with the chart's other sizing values
+    }
+    assert _settings(_verifier_env(values), monkeypatch).parallel_starts == 2  # 1.5 CPUs, up
+    values["verifier"]["parallelStarts"] = 5
+    assert _settings(_verifier_env(values), monkeypatch).parallel_starts == 5
+
+
 def test_the_model_servers_http_front_is_opt_in() -> None:
     values = values_of("default-values.yaml")
     off = render(values)

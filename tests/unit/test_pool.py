@@ -17,7 +17,8 @@ from prometheus_client import REGISTRY
 
 from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded, Overloaded
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
-from harcopa_lean_verifier.pool import PoolConfig, ReplPool
+from harcopa_lean_verifier.pool import STARTS_CEILING_FACTOR, PoolConfig, ReplPool
+from harcopa_lean_verifier.starts import StartGate
 
 _ids = itertools.count()
 
@@ -31,6 +32,7 @@ class StandInRepl:
         self.alive = False
         self.uses = 0
         self.rss = 0
+        self.cpu: float | None = None
         self.last_failure: str | None = None
         self.stderr_noise = False
         self.closed = False
@@ -54,6 +56,9 @@ class StandInRepl:
 
     async def rss_bytes(self) -> int:
         return self.rss
+
+    async def cpu_seconds(self) -> float | None:
+        return self.cpu  # None: unknown, so the start counts as CPU-bound throughout
 
 
 class Factory:
@@ -415,16 +420,19 @@ def test_reservations_leave_a_session_and_a_checking_process() -> None:
 
 
 class GatedFactory(Factory):
-    """Stand-ins whose start waits on ``gate``; ``starting`` counts starts in progress."""
+    """Stand-ins whose start waits on ``gate``; ``starting`` counts starts in progress; ``cpu``
+    is what their CPU time reads (None: unknown)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: float | None = None) -> None:
         super().__init__()
+        self.cpu = cpu
         self.gate = asyncio.Event()
         self.starting = 0
         self.most_starting = 0
 
     def __call__(self, config: ReplConfig) -> StandInRepl:
         repl = super().__call__(config)
+        repl.cpu = self.cpu
         plain_start = repl.start
 
         async def gated_start() -> None:
@@ -450,6 +458,23 @@ async def test_starts_run_in_parallel_up_to_the_limit() -> None:
     factory.gate.set()
     await starting
     assert factory.most_starting == 3 and pool.warm_count == 6 and pool.starts == 6
+    await pool.close()
+
+
+async def test_starts_that_use_no_cpu_do_not_hold_the_others_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(StartGate, "SAMPLE_SECONDS", 0.02)
+    factory = GatedFactory(cpu=0.0)  # each start only waits (as lean-sim's sleep does)
+    pool = make_pool(factory, size=12, max_parallel_starts=2)
+    starting = asyncio.create_task(pool.start())
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    # Past the 2 CPU-bound starts, up to the ceiling: 4 x 2 at once.
+    assert factory.starting == STARTS_CEILING_FACTOR * 2, factory.starting
+    factory.gate.set()
+    await starting
+    assert factory.most_starting == 8 and pool.warm_count == 12
     await pool.close()
 
 

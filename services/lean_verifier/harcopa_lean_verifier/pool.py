@@ -3,14 +3,16 @@
 Mechanics (STYLE.md §5, verifier-anchors.md §2.2 and §10): at most ``size`` processes over all
 keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the explicit-printing
 parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
-processes and the rest for the default key, at most ``max_parallel_starts`` at once (default:
-the core count), and with ``wait_all=False`` returns as soon as the reserved processes and one
-default-key process are warm (the rest warm in the background; ``warm_count`` says how many
-are). ``acquire`` takes an idle process of the key, else spawns one in a free slot, else evicts
-the longest-idle process of another key (beyond that key's reservation), else waits at most
-``acquire_timeout_seconds`` (then Overloaded). A key with a reservation (the parse pass) evicts
-nothing while its reservation is met: it waits for its own processes, so parsing a new problem
-never costs a session's warm process. A process goes
+processes and the rest for the default key, at most ``max_parallel_starts`` CPU-bound ones at
+once (default: the core count; starts that only wait, on the disk or in a simulator, do not
+count, up to ``STARTS_CEILING_FACTOR`` times that in all: starts.py), and with
+``wait_all=False`` returns as soon as the reserved processes and one default-key process are
+warm (the rest warm in the background; ``warm_count`` says how many are). ``acquire`` takes an
+idle process of the key, else spawns one in a free slot, else evicts the longest-idle process
+of another key (beyond that key's reservation), else waits at most ``acquire_timeout_seconds``
+(then Overloaded). A key with a reservation (the parse pass) evicts nothing while its
+reservation is met: it waits for its own processes, so parsing a new problem never costs a
+session's warm process. A process goes
 back idle after use unless it must be destroyed: it died, a call timed out or was cancelled, it
 served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it wrote to stderr.
 Every destroyed process is replaced in the background so the pool refills.
@@ -53,11 +55,14 @@ from harcopa_lean_verifier import metrics
 from harcopa_lean_verifier.backends import pantograph
 from harcopa_lean_verifier.backends.launcher import ReplConfig
 from harcopa_lean_verifier.repl import Repl, ReplFactory
+from harcopa_lean_verifier.starts import StartGate
 
 logger = logging.getLogger(__name__)
 
 #: A wait for a process longer than this is logged (every wait is measured).
 WAIT_LOG_SECONDS = 5.0
+#: Starts at once, CPU-bound or not, as a multiple of ``max_parallel_starts``.
+STARTS_CEILING_FACTOR = 4
 
 #: (imports, options) of a REPL process.
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
@@ -73,7 +78,7 @@ class PoolConfig:
     acquire_timeout_seconds: float = 30.0
     #: Destroy a process that wrote to stderr after ``ready.`` (panics make answers suspect).
     recycle_on_stderr: bool = True
-    #: Most processes importing at the same time (default: the core count).
+    #: Most processes importing at the same time while using CPU (default: the core count).
     max_parallel_starts: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     #: How often processes in use are checked against ``max_rss_bytes``.
     rss_sample_seconds: float = 5.0
@@ -102,7 +107,9 @@ class ReplPool:
         self._waiters = 0
         self._closed = False
         self._wakeups: set[asyncio.Future[None]] = set()
-        self._start_slots = asyncio.Semaphore(config.max_parallel_starts)
+        self._start_gate = StartGate(
+            config.max_parallel_starts, STARTS_CEILING_FACTOR * config.max_parallel_starts
+        )
         self._launching: set[Repl] = set()
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
@@ -220,6 +227,7 @@ class ReplPool:
             repl.kill()
         self._changed()
         await asyncio.gather(*(r.close() for r in repls), *self._reaps, return_exceptions=True)
+        await self._start_gate.close()
 
     # -- acquire / release -----------------------------------------------------------------
 
@@ -430,10 +438,11 @@ class ReplPool:
 
     async def _spawn(self, key: PoolKey) -> Repl:
         config = dataclasses.replace(self._repl_config, imports=key[0], options=key[1])
-        async with self._start_slots:
+        async with self._start_gate.slot() as admitted:
             if self._closed:
                 raise BackendUnavailable("the REPL pool is closed")
             repl = self._factory(config)
+            admitted.watch(repl.cpu_seconds)
             self.starts += 1
             metrics.REPL_STARTS.inc()
             self._launching.add(repl)

@@ -35,6 +35,10 @@ class Repl(Protocol):
 
     async def rss_bytes(self) -> int: ...
 
+    async def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the process tree so far (None: not running)."""
+        ...
+
     async def frontend_process(
         self, file: str, *, sorrys: bool, timeout_seconds: float
     ) -> list[dict[str, Any]]: ...

@@ -74,9 +74,10 @@ class VerifierSettings(ServiceSettings):
     parallel_starts: int | None = Field(
         None,
         ge=1,
-        description="Most REPL processes starting (importing) at once (None: the core count). "
-        "The service reports ready once the parse process and one session process are warm; "
-        "Describe reports how many of pool_size are warm.",
+        description="Most REPL processes starting (importing) at once while using CPU (None: "
+        "the core count); starts that only wait (on the disk, or lean-sim's sleep) do not count, "
+        "up to 4 times this many in all. The service reports ready once the parse process and "
+        "one session process are warm; Describe reports how many of pool_size are warm.",
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(

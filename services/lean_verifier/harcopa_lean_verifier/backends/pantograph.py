@@ -328,6 +328,13 @@ class Repl:
             return 0
         return await asyncio.to_thread(_tree_rss, self.pid)
 
+    async def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the process tree so far (None before the spawn or
+        after the exit); the pool's start admission reads it (starts.py)."""
+        if self._proc is None or self._proc.returncode is not None:
+            return None
+        return await asyncio.to_thread(_tree_cpu, self._proc.pid)
+
     # -- requests --------------------------------------------------------------------------
 
     async def request(
@@ -488,16 +495,36 @@ class Repl:
         return await self._call("expr.echo", {"expr": expr}, timeout_seconds)
 
 
-def _tree_rss(pid: int) -> int:
+def _tree(pid: int) -> list[Any] | None:
+    """The process ``pid`` and all its descendants (psutil), or None when it is gone."""
     import psutil  # the verifier extra; imported here so the client module stays light
 
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return None
+
+
+def _tree_cpu(pid: int) -> float | None:
+    import psutil
+
+    processes = _tree(pid)
+    if processes is None:
+        return None
+    total = 0.0
     for process in processes:
+        with suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    total = 0
+    for process in _tree(pid) or ():
         with suppress(psutil.Error):
             total += process.memory_info().rss
     return total
