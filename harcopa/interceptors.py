@@ -34,8 +34,8 @@ def _wrap_handler(
     wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]],
     deserializer: Callable[[Any], Any] | None = None,
 ) -> grpc.RpcMethodHandler:
-    """Return ``handler`` with its behaviour wrapped (unary and server-streaming methods) and,
-    when given, its request deserializer replaced."""
+    """Return ``handler`` with its behaviour wrapped (unary, server-streaming and coroutine
+    bidirectional methods) and, when given, its request deserializer replaced."""
     if handler is None:
         return handler
     decode = deserializer or handler.request_deserializer
@@ -60,11 +60,14 @@ def _wrap_handler(
             request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )
-    if handler.stream_stream is not None and deserializer is not None:
-        # A bidirectional stream answers per message itself (each message its own status);
-        # only a message that does not decode is its to refuse.
+    if handler.stream_stream is not None and not inspect.isasyncgenfunction(
+        handler.stream_stream
+    ):
+        # A bidirectional stream written with ``context.write`` (Exchange): wrapped as one call
+        # (counted, timed, its own failure mapped); it answers each message itself and refuses
+        # one that does not decode (the request iterator yields the decoder's stand-in).
         return grpc.stream_stream_rpc_method_handler(
-            handler.stream_stream,
+            wrap(handler.stream_stream, False),
             request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )

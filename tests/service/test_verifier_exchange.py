@@ -96,8 +96,19 @@ def _requests(method: str, code: str) -> float:
     return REGISTRY.get_sample_value("harcopa_verifier_requests_total", labels) or 0.0
 
 
+def _handled(method: str, code: str) -> float:
+    labels = {
+        "grpc_service": "harcopa.v1.VerifierService",
+        "grpc_method": method,
+        "grpc_type": "unary",
+        "grpc_code": code,
+    }
+    return REGISTRY.get_sample_value("grpc_server_handled_total", labels) or 0.0
+
+
 async def test_stream_and_unary_calls_answer_alike(tmp_path: Path) -> None:
     before = [_requests("RunTactic", code) for code in ("OK", "INVALID_ARGUMENT", "NOT_FOUND")]
+    standard = [_handled("RunTactic", code) for code in ("OK", "InvalidArgument", "NotFound")]
     async with _running(sim_settings(pool_size=4)) as target:
         async with VerifierClient(target, retries=False) as streamed:
             on_stream = await _flow(streamed)
@@ -111,6 +122,9 @@ async def test_stream_and_unary_calls_answer_alike(tmp_path: Path) -> None:
     # flow, three answered tactics, one bad goal index, one unknown state.
     after = [_requests("RunTactic", code) for code in ("OK", "INVALID_ARGUMENT", "NOT_FOUND")]
     assert [a - b for a, b in zip(after, before, strict=True)] == [2 * 3, 2 * 1, 2 * 1]
+    # ... and in the standard series dashboards and alerts query.
+    now = [_handled("RunTactic", code) for code in ("OK", "InvalidArgument", "NotFound")]
+    assert [a - b for a, b in zip(now, standard, strict=True)] == [2 * 3, 2 * 1, 2 * 1]
 
 
 async def _collect(call: Any) -> dict[int, list[Any]]:
@@ -221,16 +235,37 @@ async def test_too_many_unanswered_calls_are_resource_exhausted(
             assert isinstance(await slow, ProofComplete)
 
 
-class _WithoutExchange(VerifierServicer):
-    """A servicer as an older release serves it: no Exchange (UNIMPLEMENTED)."""
+class _NoExchange(grpc.GenericRpcHandler):
+    """The service's handlers as an older release serves them: no Exchange (UNIMPLEMENTED)."""
 
-    Exchange = pb_grpc.VerifierServiceServicer.Exchange
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def service(self, details: Any) -> Any:
+        if str(details.method).endswith("/Exchange"):
+            return None
+        return self.inner.service(details)
+
+
+def _register_without_exchange(servicer: VerifierServicer, server: Any) -> None:
+    class Capture:
+        handlers: tuple[Any, ...] = ()
+
+        def add_generic_rpc_handlers(self, handlers: tuple[Any, ...]) -> None:
+            self.handlers = handlers
+
+        def add_registered_method_handlers(self, name: str, handlers: Any) -> None:
+            pass
+
+    capture = Capture()
+    pb_grpc.add_VerifierServiceServicer_to_server(servicer, capture)
+    server.add_generic_rpc_handlers(tuple(_NoExchange(h) for h in capture.handlers))
 
 
 async def test_client_falls_back_to_unary_calls_without_exchange(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("harcopa_lean_verifier.server.VerifierServicer", _WithoutExchange)
+    monkeypatch.setattr("harcopa_lean_verifier.server.register", _register_without_exchange)
     async with _running(sim_settings()) as target:
         async with VerifierClient(target, retries=False) as client:
             session = await client.open_session(problem(SIMPLE), ALL)

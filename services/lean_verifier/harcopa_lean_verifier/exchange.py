@@ -3,8 +3,11 @@
 Each ExchangeRequest runs as its own task through the same servicer method as its unary call
 (same checks, same verifier call, same answer), under its own deadline; its reply, or an error
 reply carrying the status the unary call would have ended with, is written as soon as it is
-ready. Calls are counted and timed in the same ``harcopa_verifier_requests_total`` and
-``..._request_duration_seconds`` series, under their unary method's name. Limits: at most
+ready. Calls are counted and timed in the same series as their unary calls, under their unary
+method's name: ``harcopa_verifier_requests_total`` and ``..._request_duration_seconds``, and the
+standard ``grpc_server_started_total``, ``grpc_server_handled_total`` and
+``grpc_server_handling_seconds`` with ``grpc_type="unary"``, so dashboards and alerts see every
+call whichever way it came. The Exchange RPC itself is in none of them. Limits: at most
 ``MAX_PENDING`` unanswered calls per stream (more are answered RESOURCE_EXHAUSTED), ids must be
 positive and unique among the unanswered ones (INVALID_ARGUMENT). When the client ends its side
 the unanswered calls still finish and are answered; when the stream breaks they are cancelled.
@@ -22,7 +25,7 @@ from typing import Any
 
 import grpc
 
-from harcopa import errors, status
+from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
 from harcopa.interceptors import REQUEST_ID_KEY, call_metrics
 from harcopa.v1 import verifier_pb2 as v
@@ -74,8 +77,9 @@ def _failure(call_id: int, exc: BaseException, method: str) -> tuple[Any, grpc.S
     return error_reply(call_id, code, f"internal error: {type(exc).__name__}"), code
 
 
-async def answer(methods: dict[str, Method], request: Any) -> Any:
-    """Run one call through its unary method; its reply (never raises but CancelledError)."""
+async def answer(service: str, methods: dict[str, Method], request: Any) -> Any:
+    """Run one call of ``service`` through its unary method; its reply (never raises but
+    CancelledError)."""
     kind = request.WhichOneof("call")
     method = METHODS[kind]
     started, code = time.perf_counter(), grpc.StatusCode.OK
@@ -97,12 +101,19 @@ async def answer(methods: dict[str, Method], request: Any) -> Any:
         reply, code = _failure(request.id, exc, method)
         return reply
     finally:
+        elapsed = time.perf_counter() - started
         _REQUESTS.labels(method, code.name).inc()
-        _DURATION.labels(method).observe(time.perf_counter() - started)
+        _DURATION.labels(method).observe(elapsed)
+        labels = (service, method, "unary")  # the standard series, as the unary call would be
+        grpc_metrics.STARTED.labels(*labels).inc()
+        grpc_metrics.HANDLED.labels(*labels, grpc_metrics.code_label(code)).inc()
+        grpc_metrics.HANDLING.labels(*labels).observe(elapsed)
 
 
-async def serve(methods: dict[str, Method], requests: AsyncIterator[Any], context: Any) -> None:
-    """Answer every call of one stream (see the module's docstring)."""
+async def serve(
+    service: str, methods: dict[str, Method], requests: AsyncIterator[Any], context: Any
+) -> None:
+    """Answer every call of one stream of ``service`` (see the module's docstring)."""
     pending: dict[int, asyncio.Task[None]] = {}
     write = asyncio.Lock()
     metadata = dict(context.invocation_metadata() or ())
@@ -114,7 +125,7 @@ async def serve(methods: dict[str, Method], requests: AsyncIterator[Any], contex
 
     async def run(request: Any) -> None:
         hlog.request_id.set(f"{stream_id}.{request.id}")
-        await reply(await answer(methods, request))
+        await reply(await answer(service, methods, request))
 
     try:
         async for request in requests:

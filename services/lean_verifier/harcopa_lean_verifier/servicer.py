@@ -177,7 +177,7 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
     async def Exchange(self, requests: AsyncIterator[Any], context: Any) -> None:
         """The session calls above on one stream (exchange.py)."""
         methods = {kind: getattr(self, name) for kind, name in exchange.METHODS.items()}
-        await exchange.serve(methods, requests, context)
+        await exchange.serve(SERVICE_NAME, methods, requests, context)
 
     async def Describe(self, request: v.DescribeRequest, context: Any) -> Any:
         return wire.to_verifier_info(await self.verifier.describe())
