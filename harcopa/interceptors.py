@@ -60,9 +60,7 @@ def _wrap_handler(
             request_deserializer=decode,
             response_serializer=handler.response_serializer,
         )
-    if handler.stream_stream is not None and not inspect.isasyncgenfunction(
-        handler.stream_stream
-    ):
+    if handler.stream_stream is not None and not inspect.isasyncgenfunction(handler.stream_stream):
         # A bidirectional stream written with ``context.write`` (Exchange): wrapped as one call
         # (counted, timed, its own failure mapped); it answers each message itself and refuses
         # one that does not decode (the request iterator yields the decoder's stand-in).
