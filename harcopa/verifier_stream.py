@@ -81,9 +81,7 @@ class SessionStream:
                         grpc.StatusCode.UNAVAILABLE, "the verifier ended the session stream"
                     )
                     break
-                future = self._pending.pop(reply.id, None)
-                if future is not None and not future.done():
-                    future.set_result(reply)
+                self._answered(reply)
         except grpc.aio.AioRpcError as exc:
             failure = exc
             if exc.code() is grpc.StatusCode.UNIMPLEMENTED:
@@ -91,6 +89,12 @@ class SessionStream:
         except asyncio.CancelledError:
             failure = _rpc_error(grpc.StatusCode.CANCELLED, "the client closed the session stream")
             raise
+        except Exception as exc:  # anything else: the stream is unusable, say so and fail calls
+            logger.error("the verifier session stream failed", exc_info=exc)
+            failure = _rpc_error(
+                grpc.StatusCode.UNAVAILABLE,
+                f"the verifier session stream failed: {type(exc).__name__}",
+            )
         finally:
             if self._call is call:
                 self._call = None
@@ -98,6 +102,11 @@ class SessionStream:
             for future in pending.values():
                 if not future.done():
                     future.set_exception(failure)
+
+    def _answered(self, reply: Any) -> None:
+        future = self._pending.pop(reply.id, None)
+        if future is not None and not future.done():
+            future.set_result(reply)
 
     async def call(self, kind: str, request: Any, deadline_seconds: float | None) -> Any:
         """Send ``request`` as the ``kind`` field (``run_tactic``, ...); the reply's field of

@@ -274,3 +274,23 @@ async def test_client_falls_back_to_unary_calls_without_exchange(
             assert isinstance(drafted, ProofState)
             assert not next(iter(client._streams.values())).supported
             assert isinstance(await client.run_tactic(drafted.handle, 0, "exfalso"), ProofState)
+
+
+async def test_a_stream_that_fails_oddly_fails_its_calls_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reply the reader cannot handle ends the stream: its calls fail as a verifier that went
+    away (BackendUnavailable), at once, instead of waiting out their deadlines."""
+    async with _running(sim_settings()) as target:
+        async with VerifierClient(target, retries=False, timeout_seconds=60) as client:
+            session = await client.open_session(problem(SIMPLE), ALL)
+            state = session.state(Framework.FORWARD_REASONING).handle
+
+            def broken(self: Any, reply: Any) -> Any:
+                raise RuntimeError("a reply the reader cannot handle")
+
+            monkeypatch.setattr(
+                "harcopa.verifier_stream.SessionStream._answered", broken, raising=True
+            )
+            with pytest.raises(errors.BackendUnavailable, match="stream failed"):
+                await asyncio.wait_for(client.run_tactic(state, 0, "exfalso"), 10)
