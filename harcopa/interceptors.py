@@ -180,10 +180,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                 return _Undecodable(f"{type(exc).__name__}")
 
         async def fail(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
-            if isinstance(exc, errors.HarcopaError):
-                await context.abort_with_status(status.status_of(exc))
-            logger.error("unhandled error in %s", method, exc_info=exc)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
+            await context.abort_with_status(status.failure_status(exc, method))
 
         async def refuse(request: _Undecodable, context: grpc.aio.ServicerContext) -> None:
             logger.warning("%s: a request that does not decode (%s)", method, request.error)

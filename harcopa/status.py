@@ -7,6 +7,7 @@ field description (a 10 MB run id in a request cannot blow the client's metadata
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import grpc
@@ -15,6 +16,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from harcopa.errors import ERROR_CLASS_KEY, HarcopaError, InvalidRequest, Overloaded
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 1000
 MAX_FIELD_CHARS = 300
@@ -50,6 +53,19 @@ def status_of(error: HarcopaError) -> grpc.Status:
     converted = rpc_status.to_status(status)
     trailing = (*tuple(converted.trailing_metadata), (ERROR_CLASS_KEY, type(error).__name__))
     return _Status(converted.code, converted.details, trailing)
+
+
+#: The trailer carrying the serialized google.rpc.Status of a failed call.
+DETAILS_KEY = "grpc-status-details-bin"
+
+
+def failure_status(error: BaseException, method: str) -> grpc.Status:
+    """The status a handler of ``method`` fails with for ``error``: a harcopa exception's own
+    (``status_of``), anything else INTERNAL naming only its class, logged with its traceback."""
+    if isinstance(error, HarcopaError):
+        return status_of(error)
+    logger.error("unhandled error in %s", method, exc_info=error)
+    return _Status(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}", ())
 
 
 class _Status(grpc.Status):

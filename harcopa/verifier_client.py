@@ -30,20 +30,13 @@ from harcopa.channels import RECONNECT_SECONDS, auth_metadata, reconnecting
 from harcopa.replicas import ReplicaSet
 from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
-from harcopa.verifier_stream import SessionStream
+from harcopa.verifier_stream import CALLS, SessionStream
 
 logger = logging.getLogger(__name__)
 
 SERVICE = "harcopa.v1.VerifierService"
 #: The longest RPE check: statement plus five tactics at the paper-mode limit, and room to answer.
 RPE_DEADLINE_SECONDS = 6 * 300.0 + 30.0
-#: Exchange's call fields -> the unary methods they stand for.
-METHODS = {
-    "apply_step": "ApplyStep",
-    "run_tactic": "RunTactic",
-    "validate_submission": "ValidateSubmission",
-    "read_submission": "ReadSubmission",
-}
 T = TypeVar("T")
 
 
@@ -176,13 +169,13 @@ class VerifierClient:
         stub = self.replicas.for_session(session_id)
         stream = self._stream(stub)
         if stream is None:
-            method = getattr(stub, METHODS[kind])
+            method = getattr(stub, CALLS[kind])
             return await self._call(method, request, deadline, session_id=session_id)
         try:
             return await stream.call(kind, request, deadline or self._timeout)
         except grpc.aio.AioRpcError as exc:
             if not stream.supported:  # learnt just now: this replica has no Exchange
-                method = getattr(stub, METHODS[kind])
+                method = getattr(stub, CALLS[kind])
                 return await self._call(method, request, deadline, session_id=session_id)
             raise self._failed(exc, session_id) from exc
 

@@ -22,11 +22,18 @@ from typing import Any
 import grpc
 
 from harcopa.errors import ERROR_CLASS_KEY
+from harcopa.status import DETAILS_KEY
 from harcopa.v1 import verifier_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-DETAILS_KEY = "grpc-status-details-bin"
+#: Exchange's call fields -> the unary methods they stand for (client and server use this).
+CALLS = {
+    "apply_step": "ApplyStep",
+    "run_tactic": "RunTactic",
+    "validate_submission": "ValidateSubmission",
+    "read_submission": "ReadSubmission",
+}
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 

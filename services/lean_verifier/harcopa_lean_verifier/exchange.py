@@ -29,20 +29,13 @@ from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
 from harcopa.interceptors import REQUEST_ID_KEY, call_metrics
 from harcopa.v1 import verifier_pb2 as v
+from harcopa.verifier_stream import CALLS
 from harcopa_lean_verifier.metrics import METRICS_SERVICE
 
 logger = logging.getLogger(__name__)
 
 #: Unanswered calls one stream may hold.
 MAX_PENDING = 1024
-#: The oneof field of each call -> its unary method on the servicer.
-METHODS = {
-    "apply_step": "ApplyStep",
-    "run_tactic": "RunTactic",
-    "validate_submission": "ValidateSubmission",
-    "read_submission": "ReadSubmission",
-}
-DETAILS_KEY = "grpc-status-details-bin"
 
 Method = Callable[[Any, Any], Awaitable[Any]]
 
@@ -59,29 +52,25 @@ def error_reply(
 
 
 def _failure(call_id: int, exc: BaseException, method: str) -> tuple[Any, grpc.StatusCode]:
-    """The error reply for ``exc`` as the error-mapping interceptor would answer it."""
-    if isinstance(exc, errors.HarcopaError):
-        mapped = status.status_of(exc)
-        trailing = dict(mapped.trailing_metadata or ())
-        details = trailing.get(DETAILS_KEY, b"")
-        reply = error_reply(
-            call_id,
-            mapped.code,
-            mapped.details,
-            details if isinstance(details, bytes) else details.encode(),
-            str(trailing.get(errors.ERROR_CLASS_KEY, "")),
-        )
-        return reply, mapped.code
-    logger.error("unhandled error in %s (Exchange)", method, exc_info=exc)
-    code = grpc.StatusCode.INTERNAL
-    return error_reply(call_id, code, f"internal error: {type(exc).__name__}"), code
+    """The error reply for ``exc``: the status the unary call would have ended with."""
+    failed = status.failure_status(exc, method)
+    trailing = dict(failed.trailing_metadata or ())
+    details = trailing.get(status.DETAILS_KEY, b"")
+    reply = error_reply(
+        call_id,
+        failed.code,
+        failed.details,
+        details if isinstance(details, bytes) else details.encode(),
+        str(trailing.get(errors.ERROR_CLASS_KEY, "")),
+    )
+    return reply, failed.code
 
 
 async def answer(service: str, methods: dict[str, Method], request: Any) -> Any:
     """Run one call of ``service`` through its unary method; its reply (never raises but
     CancelledError)."""
     kind = request.WhichOneof("call")
-    method = METHODS[kind]
+    method = CALLS[kind]
     started, code = time.perf_counter(), grpc.StatusCode.OK
     try:
         timeout = request.timeout_seconds if request.timeout_seconds > 0 else None

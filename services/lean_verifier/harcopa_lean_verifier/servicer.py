@@ -19,6 +19,7 @@ from harcopa.protocols import Verifier
 from harcopa.v1 import verifier_pb2 as v
 from harcopa.v1 import verifier_pb2_grpc
 from harcopa.validation import MAX_ID_CHARS, Checker, check_id
+from harcopa.verifier_stream import CALLS
 from harcopa_lean_verifier import exchange
 from harcopa_lean_verifier.settings import VerifierLimits
 
@@ -176,7 +177,7 @@ class VerifierServicer(verifier_pb2_grpc.VerifierServiceServicer):
 
     async def Exchange(self, requests: AsyncIterator[Any], context: Any) -> None:
         """The session calls above on one stream (exchange.py)."""
-        methods = {kind: getattr(self, name) for kind, name in exchange.METHODS.items()}
+        methods = {kind: getattr(self, name) for kind, name in CALLS.items()}
         await exchange.serve(SERVICE_NAME, methods, requests, context)
 
     async def Describe(self, request: v.DescribeRequest, context: Any) -> Any:
