@@ -5,9 +5,7 @@ protocol, its metrics, and the client's fallback to unary calls on a server with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,8 @@ from harcopa.v1 import verifier_pb2 as pb
 from harcopa.v1 import verifier_pb2_grpc as pb_grpc
 from harcopa.verifier_client import VerifierClient
 from harcopa_lean_verifier import exchange
-from harcopa_lean_verifier.server import build_runner
 from harcopa_lean_verifier.servicer import VerifierServicer
-from tests.service.verifier_harness import SIMPLE, problem, sim_settings
+from tests.service.verifier_harness import SIMPLE, problem, running, sim_settings
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,17 +33,6 @@ def _scenario(tmp_path: Path) -> Path:
     rules = [{"tactic": "^slow_tactic$", "result": "close", "delay_seconds": 1.5}]
     path.write_text(json.dumps({"rules": rules}))
     return path
-
-
-@contextlib.asynccontextmanager
-async def _running(settings: Any) -> AsyncIterator[str]:
-    """A started verifier; yields its target."""
-    runner = build_runner(settings)
-    await runner.start()
-    try:
-        yield f"127.0.0.1:{runner.port}"
-    finally:
-        await runner.stop()
 
 
 def _shape(result: Any) -> Any:
@@ -109,7 +95,7 @@ def _handled(method: str, code: str) -> float:
 async def test_stream_and_unary_calls_answer_alike(tmp_path: Path) -> None:
     before = [_requests("RunTactic", code) for code in ("OK", "INVALID_ARGUMENT", "NOT_FOUND")]
     standard = [_handled("RunTactic", code) for code in ("OK", "InvalidArgument", "NotFound")]
-    async with _running(sim_settings(pool_size=4)) as target:
+    async with running(sim_settings(pool_size=4)) as target:
         async with VerifierClient(target, retries=False) as streamed:
             on_stream = await _flow(streamed)
             assert streamed._streams, "session calls went over the Exchange stream"
@@ -136,7 +122,7 @@ async def _collect(call: Any) -> dict[int, list[Any]]:
 
 
 async def test_exchange_protocol_ids_cancel_deadline_and_end(tmp_path: Path) -> None:
-    async with _running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
+    async with running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
         async with VerifierClient(target, retries=False) as client:
             session = await client.open_session(problem(SIMPLE), ALL)
             handle = wire.to_handle(session.state(Framework.FORWARD_REASONING).handle)
@@ -175,7 +161,7 @@ async def test_exchange_protocol_ids_cancel_deadline_and_end(tmp_path: Path) -> 
 
 
 async def test_cancelled_call_is_never_answered_and_the_stream_goes_on(tmp_path: Path) -> None:
-    async with _running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
+    async with running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
         async with VerifierClient(target, retries=False) as client:
             slow = await client.open_session(problem(SIMPLE), ALL)
             fast = await client.open_session(problem(SIMPLE), ALL)
@@ -201,7 +187,7 @@ async def test_cancelled_call_is_never_answered_and_the_stream_goes_on(tmp_path:
 
 
 async def test_undecodable_message_and_unauthenticated_stream(tmp_path: Path) -> None:
-    async with _running(sim_settings(auth_token="s3cret")) as target:
+    async with running(sim_settings(auth_token="s3cret")) as target:
         async with grpc.aio.insecure_channel(target) as channel:
             raw = channel.stream_stream(
                 "/harcopa.v1.VerifierService/Exchange",
@@ -224,7 +210,7 @@ async def test_too_many_unanswered_calls_are_resource_exhausted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(exchange, "MAX_PENDING", 1)
-    async with _running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
+    async with running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
         async with VerifierClient(target, retries=False) as client:
             session = await client.open_session(problem(SIMPLE), ALL)
             state = session.state(Framework.FORWARD_REASONING).handle
@@ -266,7 +252,7 @@ async def test_client_falls_back_to_unary_calls_without_exchange(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("harcopa_lean_verifier.server.register", _register_without_exchange)
-    async with _running(sim_settings()) as target:
+    async with running(sim_settings()) as target:
         async with VerifierClient(target, retries=False) as client:
             session = await client.open_session(problem(SIMPLE), ALL)
             forward = session.state(Framework.FORWARD_REASONING).handle
@@ -281,7 +267,7 @@ async def test_a_stream_that_fails_oddly_fails_its_calls_at_once(
 ) -> None:
     """A reply the reader cannot handle ends the stream: its calls fail as a verifier that went
     away (BackendUnavailable), at once, instead of waiting out their deadlines."""
-    async with _running(sim_settings()) as target:
+    async with running(sim_settings()) as target:
         async with VerifierClient(target, retries=False, timeout_seconds=60) as client:
             session = await client.open_session(problem(SIMPLE), ALL)
             state = session.state(Framework.FORWARD_REASONING).handle

@@ -40,16 +40,25 @@ def sim_settings(scenario: Path | None = None, **overrides: Any) -> VerifierSett
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: VerifierSettings) -> AsyncIterator[VerifierClient]:
-    """Start the verifier, yield a connected client, stop everything afterwards."""
+async def running(settings: VerifierSettings) -> AsyncIterator[str]:
+    """Start the verifier, yield its target, stop it afterwards."""
     runner = build_runner(settings)
     await runner.start()
-    client = VerifierClient(f"127.0.0.1:{runner.port}", timeout_seconds=60, retries=False)
     try:
-        yield client
+        yield f"127.0.0.1:{runner.port}"
     finally:
-        await client.close()
         await runner.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: VerifierSettings) -> AsyncIterator[VerifierClient]:
+    """Start the verifier, yield a connected client, stop everything afterwards."""
+    async with running(settings) as target:
+        client = VerifierClient(target, timeout_seconds=60, retries=False)
+        try:
+            yield client
+        finally:
+            await client.close()
 
 
 def problem(statement: str, header: str | None = None, index: int = 0) -> FormalProblem:

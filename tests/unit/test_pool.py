@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 
 from harcopa.errors import BackendCrashed, BackendUnavailable, DeadlineExceeded, Overloaded
 from harcopa_lean_verifier.backends.pantograph import ReplConfig
-from harcopa_lean_verifier.pool import STARTS_CEILING_FACTOR, PoolConfig, ReplPool
-from harcopa_lean_verifier.starts import StartGate
+from harcopa_lean_verifier.pool import PoolConfig, ReplPool
+from harcopa_lean_verifier.starts import CEILING_FACTOR, StartGate
 
 _ids = itertools.count()
 
@@ -471,7 +471,7 @@ async def test_starts_that_use_no_cpu_do_not_hold_the_others_back(
     for _ in range(50):
         await asyncio.sleep(0.01)
     # Past the 2 CPU-bound starts, up to the ceiling: 4 x 2 at once.
-    assert factory.starting == STARTS_CEILING_FACTOR * 2, factory.starting
+    assert factory.starting == CEILING_FACTOR * 2, factory.starting
     factory.gate.set()
     await starting
     assert factory.most_starting == 8 and pool.warm_count == 12

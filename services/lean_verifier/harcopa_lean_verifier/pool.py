@@ -5,7 +5,7 @@ keys; ``reserve(key, n)`` sets aside ``n`` of them for another key (e.g. the exp
 parse pass), which are warmed at start and never evicted; ``start()`` warms the reserved
 processes and the rest for the default key, at most ``max_parallel_starts`` CPU-bound ones at
 once (default: the core count; starts that only wait, on the disk or in a simulator, do not
-count, up to ``STARTS_CEILING_FACTOR`` times that in all: starts.py), and with
+count, up to ``starts.CEILING_FACTOR`` times that in all), and with
 ``wait_all=False`` returns as soon as the reserved processes and one default-key process are
 warm (the rest warm in the background; ``warm_count`` says how many are). ``acquire`` takes an
 idle process of the key, else spawns one in a free slot, else evicts the longest-idle process
@@ -61,8 +61,6 @@ logger = logging.getLogger(__name__)
 
 #: A wait for a process longer than this is logged (every wait is measured).
 WAIT_LOG_SECONDS = 5.0
-#: Starts at once, CPU-bound or not, as a multiple of ``max_parallel_starts``.
-STARTS_CEILING_FACTOR = 4
 
 #: (imports, options) of a REPL process.
 PoolKey = tuple[tuple[str, ...], tuple[str, ...]]
@@ -107,9 +105,7 @@ class ReplPool:
         self._waiters = 0
         self._closed = False
         self._wakeups: set[asyncio.Future[None]] = set()
-        self._start_gate = StartGate(
-            config.max_parallel_starts, STARTS_CEILING_FACTOR * config.max_parallel_starts
-        )
+        self._start_gate = StartGate(config.max_parallel_starts)
         self._launching: set[Repl] = set()
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()

@@ -18,6 +18,7 @@ from harcopa.settings import ServiceSettings
 from harcopa_lean_verifier.backends.launcher import NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
 from harcopa_lean_verifier.lean_options import LEAN_OPTIONS
+from harcopa_lean_verifier.starts import CEILING_FACTOR
 
 
 class PantographConfig(BaseModel):
@@ -76,8 +77,9 @@ class VerifierSettings(ServiceSettings):
         ge=1,
         description="Most REPL processes starting (importing) at once while using CPU (None: "
         "the core count); starts that only wait (on the disk, or lean-sim's sleep) do not count, "
-        "up to 4 times this many in all. The service reports ready once the parse process and "
-        "one session process are warm; Describe reports how many of pool_size are warm.",
+        f"up to {CEILING_FACTOR} times this many in all. The service reports ready once the "
+        "parse process and one session process are warm; Describe reports how many of "
+        "pool_size are warm.",
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(

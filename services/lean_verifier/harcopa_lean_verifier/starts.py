@@ -19,6 +19,8 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+#: Starts at once, CPU-bound or not, as a multiple of the CPU-bound limit (the default ceiling).
+CEILING_FACTOR = 4
 #: Reads a starting process tree's CPU seconds so far; None while it cannot be read.
 CpuReader = Callable[[], Awaitable[float | None]]
 
@@ -44,10 +46,11 @@ class StartGate:
     SAMPLE_SECONDS = 0.2
     IDLE_SHARE = 0.25
 
-    def __init__(self, limit: int, ceiling: int) -> None:
+    def __init__(self, limit: int, ceiling: int | None = None) -> None:
         if limit < 1:
             raise ValueError("the limit of starts must be positive")
-        self.limit, self.ceiling = limit, max(limit, ceiling)
+        self.limit = limit
+        self.ceiling = max(limit, CEILING_FACTOR * limit if ceiling is None else ceiling)
         self._starts: set[Start] = set()
         self._queue: deque[asyncio.Future[Start]] = deque()
         self._sampler: asyncio.Task[None] | None = None
