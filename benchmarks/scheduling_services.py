@@ -297,6 +297,8 @@ async def serving(
                 replica_id="reference" if reference else "ours",
                 pool_size=args.verifier_processes,
                 parallel_starts=args.parallel_starts or None,
+                # The reference holds a process per problem; ours shares them as configured.
+                sessions_per_process=1 if reference else args.sessions_per_process,
                 backend=SimulatedConfig(scenario_path=lean),
                 acquire_timeout_seconds=600,
             )
@@ -346,9 +348,11 @@ def _params(args: argparse.Namespace) -> SearchParams:
 async def _ours(
     args: argparse.Namespace, items: list[FormalProblem], verifier: VerifierClient, model: Generator
 ) -> int:
-    # Sessions pin a REPL each; parsing, RPE and file checks lease the remaining two.
-    limits = Limits(args.gpu_slots * 2, max(1, args.verifier_processes - 2), len(items))
+    # As many sessions as the verifier holds (its Describe): parsing, RPE and file checks
+    # lease the two processes the sessions may not pin.
+    limits = Limits(args.gpu_slots * 2, len(items), len(items))
     scheduler = Scheduler(verifier, model, model, limits, solve)
+    await scheduler.fit_sessions_to_verifier()
     templates = PromptTemplates.load()
 
     async def one(problem: FormalProblem) -> bool:

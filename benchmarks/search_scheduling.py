@@ -29,6 +29,7 @@ import random
 import selectors
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,9 @@ from harcopa.domain import (
     Variable,
     VerifierInfo,
 )
+from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.prompts import PromptTemplates
+from harcopa_lean_verifier.turns import Turn
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier
 from harcopa_orchestrator.pipelines import solve
@@ -115,21 +118,38 @@ class LeanCosts:
 
 
 @dataclass
+class _SimProcess:
+    """A simulated REPL process: the sessions on it take turns, the oldest first, as on the
+    verifier's shared processes."""
+
+    turn: Turn = field(default_factory=Turn)
+    sessions: int = 0
+
+
+@dataclass
 class _SimSession:
     parsed: ParsedProblem
     key: str
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rank: int
+    process: _SimProcess = field(default_factory=_SimProcess)
+
+    def turn(self) -> AbstractAsyncContextManager[None]:
+        return self.process.turn.taken(self.rank)
 
 
 class VerifierSimulator:
-    """In-process Lean simulator: a session is one process (its calls run one at a time),
-    every unit of Lean work holds one of ``cores``. ``reference`` adds the reference's imports.
+    """In-process Lean simulator: a session's calls run one at a time on its process, which it
+    shares with other sessions as the verifier's pool does (``cores`` processes, sessions
+    spread over them first, then ``sessions_per_process`` at most on each), and every unit of
+    Lean work holds one of ``cores``. ``reference`` adds the reference's imports (and gives
+    every session a process of its own).
     Outcomes: a step drafts with probability 0.7; a tactic closes its goal with 0.4 and splits
     it with 0.1; a submission validates with 0.85 and is right with 0.3 (seeded by text)."""
 
     def __init__(self, costs: LeanCosts, cores: int, ledger: Ledger, reference: bool) -> None:
         self.costs, self.ledger, self.reference = costs, ledger, reference
         self._cores = asyncio.Semaphore(cores)
+        self._processes = [_SimProcess() for _ in range(cores)]
         self._sessions: dict[str, _SimSession] = {}
         self._states: dict[int, tuple[str, tuple[Goal, ...]]] = {}
         self._ids = 0
@@ -164,7 +184,11 @@ class VerifierSimulator:
         self._ids += 1
         session_id = f"s{self._ids}"
         parsed = ParsedProblem((), "ℕ", (Variable("h_answer", "answer = 1"),), "answer = 1")
-        self._sessions[session_id] = _SimSession(parsed, problem.problem_id)
+        session = _SimSession(parsed, problem.problem_id, self._ids)  # the oldest goes first
+        if not self.reference:  # the process with the fewest sessions (the scheduler caps them)
+            session.process = min(self._processes, key=lambda p: p.sessions)
+            session.process.sessions += 1
+        self._sessions[session_id] = session
         if self.reference:  # a fresh REPL, then the restart after parsing
             await self._import()
             await self._import()
@@ -175,7 +199,7 @@ class VerifierSimulator:
 
     async def _tactic(self, state: StateHandle) -> tuple[_SimSession, tuple[Goal, ...]]:
         session = self._sessions[state.session_id]
-        async with session.lock:
+        async with session.turn():
             await self._work(self.costs.tactic_seconds)
         return session, self._states[state.state_id][1]
 
@@ -208,7 +232,7 @@ class VerifierSimulator:
         self, session_id: str, path: Sequence[str], submission: str
     ) -> Validation:
         session = self._sessions[session_id]
-        async with session.lock:
+        async with session.turn():
             await self._work(self.costs.tactic_seconds)
         if _rng(session.key, *path, submission).random() > 0.85:
             return Validation(TacticError(("simulated validation failure",)))
@@ -237,7 +261,9 @@ class VerifierSimulator:
     async def delete_states(self, states: Sequence[StateHandle]) -> None: ...
 
     async def close_session(self, session_id: str) -> float:
-        self._sessions.pop(session_id, None)
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            session.process.sessions -= 1
         return 0.0
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:
@@ -298,7 +324,8 @@ async def _ours(problems: list[FormalProblem], args: argparse.Namespace) -> Outc
     ledger = Ledger()
     verifier = VerifierSimulator(_costs(args), args.verifier_processes, ledger, reference=False)
     model = GeneratorSimulator(args.gpu_slots, args.request_seconds, args.token_seconds, ledger)
-    limits = Limits(args.gpu_slots * 2, args.verifier_processes, args.problems_in_flight)
+    sessions = args.verifier_processes * args.sessions_per_process
+    limits = Limits(args.gpu_slots * 2, sessions, args.problems_in_flight)
     scheduler = Scheduler(verifier, model, model, limits, solve)
     templates, loop = PromptTemplates.load(), asyncio.get_running_loop()
     started = loop.time()
@@ -395,6 +422,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--time-scale", type=float, default=0.02, help="services mode only")
     parser.add_argument("--ks", type=int, default=80, help="K_S (services mode)")
+    parser.add_argument(
+        "--sessions-per-process",
+        type=int,
+        default=SESSIONS_PER_PROCESS,
+        help="sessions sharing one REPL process (services mode: the verifier's setting; virtual"
+        f" mode: sessions in flight are this times the processes; default {SESSIONS_PER_PROCESS})",
+    )
     parser.add_argument(
         "--parallel-starts",
         type=int,

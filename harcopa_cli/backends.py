@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import os
 
+from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.errors import InvalidRequest
 from harcopa_cli.local import Plan
 
@@ -104,7 +105,14 @@ def pool_size(args: argparse.Namespace) -> int:
     return (os.cpu_count() or 2) + 2
 
 
-def session_capacity(pool: int) -> int:
-    """Sessions a pool of ``pool`` holds at once (the verifier's own rule, DESIGN §2.1)."""
+def session_processes(pool: int) -> int:
+    """Processes sessions may hold in a pool of ``pool`` (the verifier's own rule, DESIGN
+    §2.1): one is kept for checks and, from 4 up, one for parsing."""
     parse_reserved = 1 if pool >= 4 else 0
     return max(1, pool - parse_reserved - 1)
+
+
+def session_capacity(pool: int) -> int:
+    """Sessions a pool of ``pool`` holds at once: the verifier's default
+    ``SESSIONS_PER_PROCESS`` on each session process."""
+    return session_processes(pool) * SESSIONS_PER_PROCESS

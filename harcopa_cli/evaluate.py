@@ -105,8 +105,9 @@ def register(subparsers: Any) -> None:
     lean.add_argument(
         "--pool-size",
         type=int,
-        help="REPL processes (default: --concurrency + 2, or cores + 2); each session holds one"
-        " and one is kept for checks (and one for parsing from 4 up)",
+        help="REPL processes (default: --concurrency + 2, or cores + 2); one is kept for checks"
+        " (and one for parsing from 4 up), the sessions hold the rest, 2 at most on each"
+        " (--concurrency defaults to that many)",
     )
     parser.set_defaults(handler=_eval)
 

@@ -33,6 +33,12 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=None, help="gRPC port (0: any free port)")
     serve.add_argument("--metrics-port", type=int, default=None, help="Prometheus port")
     serve.add_argument("--pool-size", type=int, default=None, help="warm REPL processes")
+    serve.add_argument(
+        "--sessions-per-process",
+        type=int,
+        default=None,
+        help="sessions that may share one REPL process (default 2; 1: a process each)",
+    )
     serve.add_argument("--replica-id", default=None, help="session id prefix (default hostname)")
     serve.add_argument("--executable", type=Path, default=None, help="REPL binary path")
     serve.add_argument("--project-root", type=Path, default=None, help="Mathlib project")
@@ -47,6 +53,7 @@ def serve_environment(args: argparse.Namespace, base: dict[str, str]) -> dict[st
         "PORT": args.port,
         "METRICS_PORT": args.metrics_port,
         "POOL_SIZE": args.pool_size,
+        "SESSIONS_PER_PROCESS": args.sessions_per_process,
         "REPLICA_ID": args.replica_id,
         "BACKEND__KIND": args.backend,
         "BACKEND__EXECUTABLE": args.executable,

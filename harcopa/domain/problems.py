@@ -99,6 +99,11 @@ class Lease:
     seconds: float
 
 
+#: Sessions one verifier REPL process holds at most unless configured (the verifier's
+#: ``sessions_per_process``; the local stack's admission counts with it too).
+SESSIONS_PER_PROCESS = 2
+
+
 @dataclass(frozen=True, slots=True)
 class VerifierInfo:
     """What a verifier replica runs (Describe): backend, versions and session capacity."""

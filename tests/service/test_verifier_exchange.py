@@ -161,7 +161,9 @@ async def test_exchange_protocol_ids_cancel_deadline_and_end(tmp_path: Path) -> 
 
 
 async def test_cancelled_call_is_never_answered_and_the_stream_goes_on(tmp_path: Path) -> None:
-    async with running(sim_settings(_scenario(tmp_path), pool_size=4)) as target:
+    # A process per session: the cancelled call kills its process, which must not be fast's.
+    settings = sim_settings(_scenario(tmp_path), pool_size=4, sessions_per_process=1)
+    async with running(settings) as target:
         async with VerifierClient(target, retries=False) as client:
             slow = await client.open_session(problem(SIMPLE), ALL)
             fast = await client.open_session(problem(SIMPLE), ALL)

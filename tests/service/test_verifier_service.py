@@ -142,10 +142,12 @@ async def test_tactic_timeout_is_a_result_and_loses_the_session(tmp_path: Path) 
 
 async def test_cli_serve_runs_the_service_until_sigterm() -> None:
     """``harcopa verifier serve --backend sim`` becomes the service process; SIGTERM stops it."""
-    args = build_parser().parse_args(["verifier", "serve", "--backend", "sim", "--pool-size", "2"])
+    flags = ["--backend", "sim", "--pool-size", "2", "--sessions-per-process", "3"]
+    args = build_parser().parse_args(["verifier", "serve", *flags])
     env = serve_environment(args, {})
     assert env["HARCOPA_VERIFIER_BACKEND__KIND"] == "sim"
     assert env["HARCOPA_VERIFIER_POOL_SIZE"] == "2"
+    assert env["HARCOPA_VERIFIER_SESSIONS_PER_PROCESS"] == "3"
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -161,6 +163,8 @@ async def test_cli_serve_runs_the_service_until_sigterm() -> None:
         "0",
         "--pool-size",
         "2",
+        "--sessions-per-process",
+        "3",
         "--replica-id",
         "cli",
         stdout=asyncio.subprocess.PIPE,
@@ -177,6 +181,7 @@ async def test_cli_serve_runs_the_service_until_sigterm() -> None:
                 except errors.BackendUnavailable:
                     await asyncio.sleep(0.1)
             assert session.session_id.startswith("cli/")
+            assert (await client.describe()).session_capacity == 3  # one process, 3 on it
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -88,6 +88,7 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
     "values",
     [
         {"verifier": {"poolSize": 1}},
+        {"verifier": {"sessionsPerProcess": 0}},
         {"verifier": {"backend": {"kind": "lean3"}}},
         {"modelServer": {"accelerator": "tpu"}},
         {"verifer": {}},

@@ -67,6 +67,13 @@ def test_parallel_starts_follow_the_pods_cpus_unless_set(monkeypatch: pytest.Mon
     assert _settings(_verifier_env(values), monkeypatch).parallel_starts == 5
 
 
+def test_sessions_per_process_reach_the_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = values_of("default-values.yaml")
+    assert _settings(_verifier_env(values), monkeypatch).sessions_per_process == 2
+    values["verifier"] = {**values.get("verifier", {}), "sessionsPerProcess": 1}
+    assert _settings(_verifier_env(values), monkeypatch).sessions_per_process == 1
+
+
 def test_the_model_servers_http_front_is_opt_in() -> None:
     values = values_of("default-values.yaml")
     off = render(values)

@@ -536,3 +536,83 @@ async def test_a_new_key_takes_a_free_slot_without_evicting() -> None:
         pass
     assert pool.evictions == 1  # now the pool was full
     await pool.close()
+
+
+async def test_sessions_spread_over_the_processes_then_share_them() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=3, sessions_per_process=2)
+    await pool.start()
+    assert (pool.process_capacity, pool.session_capacity) == (2, 4)
+    first = await pool.acquire(pin=True)
+    second = await pool.acquire(pin=True)
+    assert first is not second  # an idle process before a shared one
+    third = await pool.acquire(pin=True)
+    fourth = await pool.acquire(pin=True)
+    assert {third, fourth} == {first, second}  # then each takes a second session
+    assert (pool.pinned_count, pool.session_count) == (2, 4)
+    assert pool.turn(first) is pool.turn(third if third is first else fourth)  # one per process
+    with pytest.raises(Overloaded, match="4 sessions"):
+        await pool.acquire(pin=True)  # full: the checking process stays free
+    async with pool.lease() as checker:
+        assert checker not in (first, second)
+    await pool.release(first, destroy=False)  # one of its two sessions leaves
+    assert pool.busy_count == 2 and pool.idle_count == 1  # the process stays with the other
+    fifth = await pool.acquire(pin=True)  # the freed share is taken again
+    assert fifth is first
+    for repl in (first, fifth, second, second):
+        await pool.release(repl, destroy=False)
+    assert (pool.pinned_count, pool.session_count, pool.idle_count) == (0, 0, 3)
+    await pool.close()
+
+
+async def test_a_process_lost_by_one_session_is_lost_by_its_siblings_and_replaced() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=2, sessions_per_process=2)
+    await pool.start()
+    one = await pool.acquire(pin=True)
+    two = await pool.acquire(pin=True)
+    assert one is two
+    await pool.release(one, destroy=True)  # e.g. a call of one session timed out
+    assert not two.alive  # its sibling finds the process gone
+    await pool.release(two, destroy=True)  # and gives it back harmlessly
+    await settle(pool)
+    assert (pool.pinned_count, pool.session_count, pool.total) == (0, 0, 2)
+    fresh = await pool.acquire(pin=True)
+    assert fresh is not one and fresh.alive
+    await pool.release(fresh, destroy=False)
+    await pool.close()
+
+
+async def test_a_used_up_process_takes_no_new_session_and_is_recycled_after_its_last() -> None:
+    factory = Factory()
+    pool = make_pool(factory, size=3, sessions_per_process=2, max_uses=10)
+    await pool.start()
+    first = await pool.acquire(pin=True)
+    second = await pool.acquire(pin=True)
+    first.uses = 10  # served its max_uses while its session ran
+    third = await pool.acquire(pin=True)
+    assert third is second  # the used-up process drains
+    await pool.release(first, destroy=False)
+    await settle(pool)
+    assert first.closed and pool.total == 3  # recycled and replaced
+    for repl in (second, third):
+        await pool.release(repl, destroy=False)
+    await pool.close()
+
+
+async def test_a_session_shares_a_warm_process_rather_than_wait_for_a_start() -> None:
+    factory = Factory()
+    factory.delays = [0.0, 2.0, 2.0]  # the others are slow to start
+    pool = make_pool(factory, size=3, sessions_per_process=2, acquire_timeout_seconds=0.5)
+    await pool.start(wait_all=False)
+    one = await pool.acquire(pin=True)
+    two = await pool.acquire(pin=True)  # no idle process: joins the warm one at once
+    assert one is two and pool.session_count == 2
+    for repl in (one, two):
+        await pool.release(repl, destroy=False)
+    await pool.close()
+
+
+def test_sessions_per_process_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="sessions_per_process"):
+        PoolConfig(sessions_per_process=0)

@@ -13,7 +13,7 @@ from harcopa.domain import Goal, ProofComplete, ProofState, TacticError, TacticR
 from harcopa.errors import StateNotFound
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
 from harcopa_lean_verifier.metrics import TACTIC_RESULTS
-from harcopa_lean_verifier.repl import Repl
+from harcopa_lean_verifier.repl import LeanCommands
 
 
 def counted(result: TacticResult) -> TacticResult:
@@ -45,7 +45,7 @@ def rejection(*messages: str) -> TacticError:
 
 
 async def tactic_call(
-    repl: Repl,
+    repl: LeanCommands,
     state_id: int,
     goal_id: int,
     *,

@@ -46,8 +46,9 @@ CALL_DURATION = histogram(
     ("kind",),
     buckets=LONG_BUCKETS,
 )
-#: What a caller of the pool waited for: a session's process, a check (RPE/CheckFile), parsing.
-WAIT_PURPOSES = ("session", "check", "parse")
+#: What a caller of the pool waited for: a session's process, a check (RPE/CheckFile), parsing,
+#: or (``turn``) a session's call for the process it shares with other sessions.
+WAIT_PURPOSES = ("session", "check", "parse", "turn")
 ACQUIRE_WAIT = histogram(
     "harcopa_verifier_acquire_wait_seconds",
     "Time a caller waited for a REPL process, by purpose.",

@@ -29,7 +29,7 @@ from harcopa.fps import (
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
 from harcopa_lean_verifier.calls import TacticReply, tactic_call
 from harcopa_lean_verifier.messages import describe, errors_of, unit_messages
-from harcopa_lean_verifier.repl import Repl
+from harcopa_lean_verifier.repl import LeanCommands
 from harcopa_lean_verifier.timeouts import Timeouts
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class BuiltFramework:
 
 
 async def compile_sorry_statement(
-    repl: Repl, text: str, timeouts: Timeouts, what: str
+    repl: LeanCommands, text: str, timeouts: Timeouts, what: str
 ) -> tuple[int, tuple[Goal, ...]]:
     """``frontend.process`` with sorrys; the last unit's goal state (no error messages allowed)."""
     try:
@@ -68,7 +68,9 @@ async def compile_sorry_statement(
     return int(units[-1]["goalStateId"]), goals_from_json(units[-1].get("goals", []))
 
 
-async def parse_problem(repl: Repl, problem: FormalProblem, timeouts: Timeouts) -> ParsedProblem:
+async def parse_problem(
+    repl: LeanCommands, problem: FormalProblem, timeouts: Timeouts
+) -> ParsedProblem:
     """The FPS form of ``problem``; ``repl`` must run with PARSING_EXTRA_OPTIONS."""
     text = remove_comments(problem.effective_header + "\n" + problem.formal_statement)
     state_id, goals = await compile_sorry_statement(repl, text, timeouts, "statement")
@@ -83,7 +85,7 @@ async def parse_problem(repl: Repl, problem: FormalProblem, timeouts: Timeouts) 
 class _Builder:
     """Runs one framework's tactic script on the session REPL, tracking intermediate states."""
 
-    def __init__(self, repl: Repl, timeouts: Timeouts, kind: Framework) -> None:
+    def __init__(self, repl: LeanCommands, timeouts: Timeouts, kind: Framework) -> None:
         self.repl, self.timeouts, self.kind = repl, timeouts, kind
         self.created: list[int] = []
 
@@ -184,7 +186,7 @@ async def _statement(b: _Builder, header: str, problem: FormalProblem) -> BuiltF
 
 
 async def build_framework(
-    repl: Repl,
+    repl: LeanCommands,
     kind: Framework,
     problem: FormalProblem,
     parsed: ParsedProblem,

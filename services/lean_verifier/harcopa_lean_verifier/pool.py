@@ -18,14 +18,22 @@ served ``max_uses`` requests, its process tree passed ``max_rss_bytes``, or it w
 Every destroyed process is replaced in the background so the pool refills.
 
 Admission (no deadlock): a session pins its process for its whole life (``acquire(pin=True)``);
-at most ``session_capacity`` = size - reserved - 1 processes are ever pinned, so the parse pass
+at most ``process_capacity`` = size - reserved - 1 processes are ever pinned, so the parse pass
 (its reservation) and at least one checking process (CheckFile, RPE) are always available to
-the sessions that wait on them. A pinning caller beyond the capacity waits like any other.
+the sessions that wait on them. Up to ``sessions_per_process`` sessions share one pinned process
+(``session_capacity`` = process_capacity x that): a new session takes an idle process first,
+then joins the pinned process with the fewest sessions (starting a process in a free slot in
+the background for the next one), and only then starts or evicts one; so sessions spread over
+the processes and share only when every process holds one. The sessions of one process take
+turns on it (``turn``); a process that served ``max_uses`` requests or wrote to stderr takes no
+new session and is recycled when its last session leaves. A pinning caller beyond the capacity
+waits like any other.
 Waits longer than ``WAIT_LOG_SECONDS`` are logged and every wait is measured in metrics. With
 ``max_rss_bytes``, a sampler checks the processes in use every ``rss_sample_seconds`` and kills
 one that grew past the limit (its session is lost and recovered by the client; reason ``rss``).
 
-Invariant: ``starting + idle + busy <= size`` and ``pinned <= session_capacity``. Every state
+Invariant: ``starting + idle + busy <= size``, ``pinned <= process_capacity`` and at most
+``sessions_per_process`` sessions per pinned process. Every state
 change is synchronous (no ``await`` in between), so the event loop makes it atomic; after each
 one every waiter is woken and re-checks (``_changed``), so a waiter that times out never
 swallows a wake-up. (Over 400 lines: starting, admission, eviction, recycling and refills all
@@ -56,6 +64,7 @@ from harcopa_lean_verifier.backends import pantograph
 from harcopa_lean_verifier.backends.launcher import ReplConfig
 from harcopa_lean_verifier.repl import Repl, ReplFactory
 from harcopa_lean_verifier.starts import StartGate
+from harcopa_lean_verifier.turns import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +89,14 @@ class PoolConfig:
     max_parallel_starts: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     #: How often processes in use are checked against ``max_rss_bytes``.
     rss_sample_seconds: float = 5.0
+    #: Sessions that may share one pinned process (their calls take turns on it).
+    sessions_per_process: int = 1
 
     def __post_init__(self) -> None:
-        if self.size < 1 or self.max_uses < 1 or self.max_parallel_starts < 1:
-            raise ValueError("size, max_uses and max_parallel_starts must be positive")
+        if min(self.size, self.max_uses, self.max_parallel_starts, self.sessions_per_process) < 1:
+            raise ValueError(
+                "size, max_uses, max_parallel_starts and sessions_per_process must be positive"
+            )
 
 
 class ReplPool:
@@ -110,7 +123,9 @@ class ReplPool:
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
         self._reserved: dict[PoolKey, int] = {}
-        self._pinned: set[Repl] = set()
+        #: Pinned processes and how many sessions each holds; their turn locks.
+        self._pinned: dict[Repl, int] = {}
+        self._turns: dict[Repl, Turn] = {}
         self._pins_starting = 0
         self._sampler: asyncio.Task[None] | None = None
         #: Processes started and idle processes evicted so far (the benchmarks print them).
@@ -141,13 +156,29 @@ class ReplPool:
         return self._starting + self.idle_count + len(self._busy)
 
     @property
-    def session_capacity(self) -> int:
+    def process_capacity(self) -> int:
         """Most processes pinned at once: the reservations and one checking process stay free."""
         return max(1, self.config.size - sum(self._reserved.values()) - 1)
 
     @property
+    def session_capacity(self) -> int:
+        """Most sessions at once: ``sessions_per_process`` on each pinnable process."""
+        return self.process_capacity * self.config.sessions_per_process
+
+    @property
     def pinned_count(self) -> int:
+        """Processes pinned by sessions."""
         return len(self._pinned)
+
+    @property
+    def session_count(self) -> int:
+        """Sessions holding a pinned process."""
+        return sum(self._pinned.values())
+
+    def turn(self, repl: Repl) -> Turn:
+        """The turn the sessions sharing pinned ``repl`` take (one call at a time, the oldest
+        session first, so a call's own timeout never counts a sibling's call)."""
+        return self._turns.setdefault(repl, Turn())
 
     def _publish(self) -> None:
         metrics.set_repls(starting=self._starting, idle=self.idle_count, busy=len(self._busy))
@@ -243,8 +274,9 @@ class ReplPool:
         await self.release(repl, destroy=False)
 
     async def acquire(self, key: PoolKey | None = None, *, pin: bool = False) -> Repl:
-        """A started process for ``key`` (default key if None), exclusively the caller's;
-        ``pin`` marks it held by a session (at most ``session_capacity`` are).
+        """A started process for ``key`` (default key if None), exclusively the caller's, or
+        with ``pin`` held by a session (it may share it with up to ``sessions_per_process - 1``
+        other sessions; ``turn`` gives their lock).
 
         Waits at most ``acquire_timeout_seconds`` for a slot (Overloaded); a process spawned
         for the caller may then take up to the ready timeout (BackendUnavailable on failure).
@@ -260,7 +292,8 @@ class ReplPool:
         except TimeoutError:
             raise Overloaded(
                 f"no REPL free within {self.config.acquire_timeout_seconds:g} s for a {purpose} "
-                f"({self.busy_count} busy, {len(self._pinned)} held by sessions, "
+                f"({self.busy_count} busy, {len(self._pinned)} held by "
+                f"{self.session_count} sessions, "
                 f"{self._waiters - 1} waiting)"
             ) from None
         finally:
@@ -276,7 +309,7 @@ class ReplPool:
             self._busy[repl] = key
             if pin:
                 self._pins_starting -= 1
-                self._pinned.add(repl)
+                self._pinned[repl] = 1
             self._changed()
         return repl
 
@@ -296,16 +329,24 @@ class ReplPool:
                     waited,
                     self.busy_count,
                     len(self._pinned),
-                    self.session_capacity,
+                    self.process_capacity,
                 )
-            if not pin or len(self._pinned) + self._pins_starting < self.session_capacity:
+            room = not pin or len(self._pinned) + self._pins_starting < self.process_capacity
+            if room:
                 repl = self._take_idle(key)
                 if repl is not None:
                     self._busy[repl] = key
                     if pin:
-                        self._pinned.add(repl)
+                        self._pinned[repl] = 1
                     self._publish()
                     return repl
+            if pin:
+                repl = self._take_shared(key)
+                if repl is not None:
+                    if room:  # a free slot: warm a process for the next session
+                        self._refill(key)
+                    return repl
+            if room:
                 if self.total < self.config.size or (
                     self._may_evict(key) and self._evict_other(key)
                 ):
@@ -329,6 +370,26 @@ class ReplPool:
                 return repl
             self._discard_idle(repl)
         return None
+
+    def _take_shared(self, key: PoolKey) -> Repl | None:
+        """A pinned process of ``key`` with room for one more session (the one with the
+        fewest), counted; None if none. A draining process (used up, or noisy) takes none."""
+        best: Repl | None = None
+        for repl, sessions in self._pinned.items():
+            if (
+                sessions >= self.config.sessions_per_process
+                or self._busy.get(repl) != key
+                or not repl.alive
+                or repl.uses >= self.config.max_uses
+                or (self.config.recycle_on_stderr and repl.stderr_noise)
+            ):
+                continue
+            if best is None or sessions < self._pinned[best]:
+                best = repl
+        if best is not None:
+            self._pinned[best] += 1
+            self._publish()
+        return best
 
     def _may_evict(self, key: PoolKey) -> bool:
         """Whether ``key`` may evict another key's process: not while its reservation is met."""
@@ -354,9 +415,16 @@ class ReplPool:
         return True
 
     async def release(self, repl: Repl, *, destroy: bool, reason: str | None = None) -> None:
-        """Give back a process from ``acquire``; ``destroy`` kills (and replaces) it."""
+        """Give back a process from ``acquire`` (one session's share of a pinned one: the process
+        stays with its other sessions unless ``destroy``); ``destroy`` kills (and replaces) it."""
         key = self._busy.get(repl)
-        self._pinned.discard(repl)
+        sessions = self._pinned.get(repl, 0)
+        if sessions > 1 and not destroy:
+            self._pinned[repl] = sessions - 1
+            self._changed()
+            return
+        self._pinned.pop(repl, None)
+        self._turns.pop(repl, None)
         if key is None:  # unknown, or already discarded (pool closed)
             repl.kill()
             await repl.close()
@@ -389,7 +457,8 @@ class ReplPool:
     def _discard(self, repl: Repl, reason: str | None) -> None:
         """Kill a busy process now; reap and replace it in the background (sync, no await)."""
         key = self._busy.pop(repl, None)
-        self._pinned.discard(repl)
+        self._pinned.pop(repl, None)
+        self._turns.pop(repl, None)
         repl.kill(reason)
         cause = repl.last_failure or reason or "crash"
         metrics.count_restart(cause)

@@ -12,32 +12,9 @@ from typing import Any, Protocol
 from harcopa_lean_verifier.backends.launcher import ReplConfig
 
 
-class Repl(Protocol):
-    """One REPL process: started once, one request at a time, never revived once dead."""
-
-    #: Requests answered so far (the pool recycles a process after ``max_uses``).
-    uses: int
-    #: Seconds spent answering requests (the process's busy time).
-    busy_seconds: float
-    #: Why the process died (``timeout``, ``cancelled``, ``crash``, ``oom``, ...); None if alive.
-    last_failure: str | None
-    #: True once the process wrote to stderr after ``ready.``.
-    stderr_noise: bool
-
-    @property
-    def alive(self) -> bool: ...
-
-    async def start(self) -> None: ...
-
-    def kill(self, reason: str | None = None) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def rss_bytes(self) -> int: ...
-
-    async def cpu_seconds(self) -> float | None:
-        """User + system CPU seconds of the process tree so far (None: not running)."""
-        ...
+class LeanCommands(Protocol):
+    """The Lean commands the FPS operations send: what a process and a session's view of a
+    shared process (sessions.SessionRepl) both offer."""
 
     async def frontend_process(
         self, file: str, *, sorrys: bool, timeout_seconds: float
@@ -63,6 +40,34 @@ class Repl(Protocol):
     ) -> dict[str, Any]: ...
 
     async def goal_delete(self, state_ids: Sequence[int], *, timeout_seconds: float) -> None: ...
+
+
+class Repl(LeanCommands, Protocol):
+    """One REPL process: started once, one request at a time, never revived once dead."""
+
+    #: Requests answered so far (the pool recycles a process after ``max_uses``).
+    uses: int
+    #: Seconds spent answering requests (the process's busy time).
+    busy_seconds: float
+    #: Why the process died (``timeout``, ``cancelled``, ``crash``, ``oom``, ...); None if alive.
+    last_failure: str | None
+    #: True once the process wrote to stderr after ``ready.``.
+    stderr_noise: bool
+
+    @property
+    def alive(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    def kill(self, reason: str | None = None) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def rss_bytes(self) -> int: ...
+
+    async def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the process tree so far (None: not running)."""
+        ...
 
 
 #: Makes a (not yet started) process from its launch description.

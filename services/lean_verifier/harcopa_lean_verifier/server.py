@@ -80,6 +80,7 @@ def pool_config(settings: VerifierSettings) -> PoolConfig:
         max_uses=settings.max_uses,
         max_rss_bytes=settings.max_rss_bytes,
         acquire_timeout_seconds=settings.acquire_timeout_seconds,
+        sessions_per_process=settings.sessions_per_process,
     )
     if settings.parallel_starts is None:  # the pool's default: the core count
         return config

@@ -1,9 +1,16 @@
-"""Verifier sessions: one REPL pinned per session, opaque state handles, leases and expiry.
+"""Verifier sessions: a pinned REPL per session, opaque state handles, leases and expiry.
 
-Used by the pool verifier (verifier.py). A session owns the REPL it was opened on until it is
+Used by the pool verifier (verifier.py). A session holds the REPL it was opened on until it is
 closed, expires, or loses the process (crash or timeout); after that every handle of it
-answers StateNotFound. Handles are session-local numbers mapped to Pantograph state ids, so
-raw process-local ids never leave the replica and ids of a dead incarnation never resolve.
+answers StateNotFound. Several sessions may share one process (the pool's
+``sessions_per_process``): each sees it through a ``SessionRepl``, whose calls take turns on
+the process, so a call's timeout counts only its own work and each session's Lean time is its
+own. Nothing a session compiles persists in the process's environment (``frontend.process``
+runs on a copy, pantograph-protocol §7.18; sessions never send ``env.add``, ``env.load`` or
+``reset``) and each holds only its own state ids, so sessions on one process cannot see each
+other's work; a process that dies (a timeout, a crash) loses every session on it. Handles are
+session-local numbers mapped to Pantograph state ids, so raw process-local ids never leave
+the replica and ids of a dead incarnation never resolve.
 
 Leases: a session opened with a ``client_id`` belongs to that client instance, which renews
 its lease (RenewLease, every few seconds) while it runs; when the lease lapses (the client
@@ -19,7 +26,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +39,8 @@ from harcopa.errors import (
     Overloaded,
     StateNotFound,
 )
+from harcopa_lean_verifier import metrics
+from harcopa_lean_verifier.turns import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +54,90 @@ class StateRef:
     origin: Framework
 
 
+class SessionRepl:
+    """One session's view of its pinned process (which other sessions may share): every call
+    first waits its turn on the process, behind the calls of older sessions (``rank``: lower
+    is older; turns.py), measured in ``harcopa_verifier_acquire_wait_seconds`` with purpose
+    ``turn``; the Lean time of its own calls is summed in ``busy_seconds``."""
+
+    def __init__(self, process: Any, turn: Turn, rank: int) -> None:
+        self.process = process
+        self._turn = turn
+        self._rank = rank
+        self.busy_seconds = 0.0
+
+    @property
+    def alive(self) -> bool:
+        return bool(getattr(self.process, "alive", True))
+
+    @property
+    def incarnation(self) -> str:
+        return str(getattr(self.process, "incarnation", ""))
+
+    def __repr__(self) -> str:
+        return f"SessionRepl({self.process!r})"
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        asked = time.monotonic()
+        async with self._turn.taken(self._rank):
+            metrics.observe_wait("turn", time.monotonic() - asked)
+            before = float(getattr(self.process, "busy_seconds", 0.0))
+            try:
+                return await getattr(self.process, name)(*args, **kwargs)
+            finally:
+                self.busy_seconds += float(getattr(self.process, "busy_seconds", 0.0)) - before
+
+    async def frontend_process(
+        self, file: str, *, sorrys: bool, timeout_seconds: float
+    ) -> list[dict[str, Any]]:
+        return await self._call(  # type: ignore[no-any-return]
+            "frontend_process", file, sorrys=sorrys, timeout_seconds=timeout_seconds
+        )
+
+    async def goal_tactic(
+        self,
+        state_id: int,
+        goal_id: int,
+        *,
+        tactic: str | None = None,
+        draft: str | None = None,
+        timeout_seconds: float,
+    ) -> dict[str, Any]:
+        return await self._call(  # type: ignore[no-any-return]
+            "goal_tactic",
+            state_id,
+            goal_id,
+            tactic=tactic,
+            draft=draft,
+            timeout_seconds=timeout_seconds,
+        )
+
+    async def goal_print(
+        self,
+        state_id: int,
+        *,
+        goals: bool = False,
+        extra_mvars: Sequence[str] = (),
+        timeout_seconds: float,
+    ) -> dict[str, Any]:
+        return await self._call(  # type: ignore[no-any-return]
+            "goal_print",
+            state_id,
+            goals=goals,
+            extra_mvars=extra_mvars,
+            timeout_seconds=timeout_seconds,
+        )
+
+    async def goal_delete(self, state_ids: Sequence[int], *, timeout_seconds: float) -> None:
+        await self._call("goal_delete", state_ids, timeout_seconds=timeout_seconds)
+
+
 @dataclass(eq=False)
 class SessionRecord:
     """Server-side state of one session. Operations hold ``lock`` while they use the REPL."""
 
     session_id: str
-    repl: Any  # harcopa_lean_verifier.backends.pantograph.Repl
+    repl: SessionRepl
     mode: Mode
     header: str
     parsed: ParsedProblem
@@ -67,24 +154,19 @@ class SessionRecord:
     #: Lean seconds spent for this session elsewhere (its parse pass on a parsing process).
     extra_lean_seconds: float = 0.0
     _next_handle: int = 0
-    _busy_at_open: float = 0.0
 
     def __post_init__(self) -> None:
-        self.incarnation = str(getattr(self.repl, "incarnation", ""))
-        self._busy_at_open = float(getattr(self.repl, "busy_seconds", 0.0))
+        self.incarnation = self.repl.incarnation
 
     @property
     def lean_seconds(self) -> float:
-        """Seconds Lean processes worked for this session so far."""
-        busy = float(getattr(self.repl, "busy_seconds", 0.0)) - self._busy_at_open
-        return self.extra_lean_seconds + busy
+        """Seconds Lean processes worked for this session so far (its own calls only)."""
+        return self.extra_lean_seconds + self.repl.busy_seconds
 
     @property
     def alive(self) -> bool:
         """True while the pinned process is the same incarnation and still running."""
-        return bool(getattr(self.repl, "alive", True)) and self.incarnation == str(
-            getattr(self.repl, "incarnation", "")
-        )
+        return self.repl.alive and self.incarnation == self.repl.incarnation
 
     def add_state(
         self, pantograph_id: int, goals: tuple[Goal, ...], origin: Framework
@@ -207,7 +289,9 @@ class SessionRegistry:
         """Hold a live session for one operation.
 
         A crash (or an unconverted timeout) during the operation loses the session: its REPL
-        is destroyed and the call fails with StateNotFound (crash) or DeadlineExceeded.
+        is destroyed and the call fails with StateNotFound (crash) or DeadlineExceeded. A call
+        cut off (cancelled) loses the session too, but destroys the process only if it was
+        cut off inside a Lean command (which kills it); the process's other sessions go on.
         """
         record = self.get(session_id)
         async with record.lock:
@@ -224,8 +308,11 @@ class SessionRegistry:
             except BackendCrashed as exc:
                 await self.drop(record, destroy=True, reason="its Lean process crashed")
                 raise StateNotFound(f"session {session_id!r} lost: {exc}") from exc
-            except (DeadlineExceeded, asyncio.CancelledError):
+            except DeadlineExceeded:
                 await self.drop(record, destroy=True, reason="a call was cut off")
+                raise
+            except asyncio.CancelledError:
+                await self.drop(record, destroy=not record.alive, reason="a call was cut off")
                 raise
             finally:
                 record.touch()

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.settings import ServiceSettings
 from harcopa_lean_verifier.backends.launcher import NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
@@ -63,8 +64,9 @@ class VerifierSettings(ServiceSettings):
     pool_size: int = Field(
         4,
         ge=2,
-        description="Most REPL processes (all keys): each open session pins one, and parsing, "
-        "RPE and CheckFile lease one each, so allow at least 2 beyond the sessions in flight.",
+        description="Most REPL processes (all keys): open sessions pin them "
+        "(sessions_per_process each), and parsing, RPE and CheckFile lease one each, so the "
+        "sessions get pool_size - 2 of them (pool_size - 1 below 4).",
     )
     parse_processes: int = Field(
         1,
@@ -80,6 +82,16 @@ class VerifierSettings(ServiceSettings):
         f"up to {CEILING_FACTOR} times this many in all. The service reports ready once the "
         "parse process and one session process are warm; Describe reports how many of "
         "pool_size are warm.",
+    )
+    sessions_per_process: int = Field(
+        SESSIONS_PER_PROCESS,
+        ge=1,
+        le=64,
+        description="Sessions that may share one REPL process (their calls take turns on it): "
+        "sessions spread over the processes first and share only when every session process "
+        "holds one, so a search waiting on its model leaves the process to another. A process "
+        "that dies (a timeout, a crash) loses all its sessions, which their clients replay. "
+        "1: a process per session.",
     )
     max_uses: int = Field(500, ge=1, description="Requests a REPL serves before it is recycled.")
     max_rss_bytes: int | None = Field(

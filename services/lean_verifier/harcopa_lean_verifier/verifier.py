@@ -3,7 +3,8 @@
 The servicer calls these; so do tests and benchmarks in-process. Sessions pin one REPL each
 (sessions.py); problem parsing and framework construction live in opening.py, submission
 validation in submission.py, and the stateless checks (CheckFile, RPE) in stateless.py, which
-run on leased processes so a session's process is never restarted. (Over 400 lines: the one
+run on leased processes so a session's process is never restarted (sessions may share a
+process: the pool's ``sessions_per_process``). (Over 400 lines: the one
 class that implements the whole Verifier protocol.) A paper-mode session waits as long as the
 reference for every REPL call (``Timeouts.for_mode``).
 """
@@ -11,6 +12,7 @@ reference for every REPL call (``Timeouts.for_mode``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -52,7 +54,7 @@ from harcopa_lean_verifier.opening import (
     build_framework,
     parse_problem,
 )
-from harcopa_lean_verifier.sessions import SessionRecord, SessionRegistry, StateRef
+from harcopa_lean_verifier.sessions import SessionRecord, SessionRegistry, SessionRepl, StateRef
 from harcopa_lean_verifier.timeouts import Timeouts
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class PantographVerifier:
             max_sessions_per_client=max_sessions_per_client,
         )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
+        self._ranks = itertools.count()  # sessions in opening order: the older goes first
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
     def _limits(self, record: SessionRecord) -> Timeouts:
@@ -121,7 +124,7 @@ class PantographVerifier:
             except HarcopaError:  # a process that cannot free its states is not reused
                 destroy = True
         record.states.clear()
-        await self.pool.release(record.repl, destroy=destroy or not record.alive)
+        await self.pool.release(record.repl.process, destroy=destroy or not record.alive)
 
     # ------------------------------------------------------------------ sessions
 
@@ -157,7 +160,8 @@ class PantographVerifier:
             parsed, parse_seconds = UNPARSED, 0.0  # the reference's H-SA: no parse
         else:
             parsed, parse_seconds = await self._parse(problem, mode)
-        repl = await self.pool.acquire(self.default_key, pin=True)
+        process = await self.pool.acquire(self.default_key, pin=True)
+        repl = SessionRepl(process, self.pool.turn(process), next(self._ranks))
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
         )

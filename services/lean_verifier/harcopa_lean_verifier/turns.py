@@ -1,0 +1,65 @@
+"""Turns on one shared REPL process: one call at a time, the oldest waiting session first.
+
+Used by sessions.py (``SessionRepl``) for the sessions that share a pinned process (the pool's
+``sessions_per_process``). A call never waits for more than the calls of older sessions and
+the one call in flight, so the session opened first runs as if it had the process alone
+(but for one call at a time) and the younger ones fill the time it spends waiting for its
+model; first come first served would slow every session on the process equally and stretch the
+critical path of each problem. Ties (the same rank) go in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class Turn:
+    """A lock whose waiters are served lowest ``rank`` first (then in arrival order)."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for *_, future in self._waiting if not future.done())
+
+    @asynccontextmanager
+    async def taken(self, rank: int) -> AsyncIterator[None]:
+        """Hold the turn for the body; waits behind every lower-ranked waiter."""
+        await self._acquire(rank)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, rank: int) -> None:
+        if not self._held and not self.waiting:
+            self._held = True
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (rank, next(self._arrivals), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # granted as it was cancelled: hand the turn on
+            raise
+
+    def _release(self) -> None:
+        """Hand the turn to the best live waiter, or free it."""
+        while self._waiting:
+            *_, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)
+                return  # still held, now by the waiter
+        self._held = False

@@ -1,0 +1,65 @@
+"""The turn of a shared REPL process (turns.py): one holder at a time, the lowest rank waiting
+goes next (then arrival order), and cancelled waiters, granted or not, never wedge it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harcopa_lean_verifier.turns import Turn
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_the_oldest_waiter_goes_next_then_arrival_order() -> None:
+    turn, order = Turn(), []
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with turn.taken(5):
+            await release.wait()
+
+    async def call(name: str, rank: int) -> None:
+        async with turn.taken(rank):
+            order.append(name)
+            await asyncio.sleep(0)
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    assert turn.held
+    waiters = [
+        asyncio.create_task(call(name, rank))
+        for name, rank in (("young", 9), ("old", 1), ("middle", 4), ("middle-later", 4))
+    ]
+    await asyncio.sleep(0.01)
+    assert turn.waiting == 4 and not order  # nobody passes the holder
+    release.set()
+    await asyncio.gather(first, *waiters)
+    assert order == ["old", "middle", "middle-later", "young"]
+    assert not turn.held and turn.waiting == 0
+
+
+async def test_cancelled_waiters_granted_or_not_hand_the_turn_on() -> None:
+    turn = Turn()
+
+    async def call() -> str:
+        async with turn.taken(1):
+            return "ran"
+
+    holding = turn.taken(0)
+    await holding.__aenter__()
+    gone = asyncio.create_task(call())
+    granted_then_cancelled = asyncio.create_task(call())
+    last = asyncio.create_task(call())
+    await asyncio.sleep(0.01)
+    gone.cancel()  # cancelled while waiting
+    await asyncio.sleep(0)
+    await holding.__aexit__(None, None, None)  # grants the next live waiter, without yielding
+    granted_then_cancelled.cancel()  # which is cancelled before it could run
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    with pytest.raises(asyncio.CancelledError):
+        await granted_then_cancelled
+    assert await asyncio.wait_for(last, 1.0) == "ran"  # so the turn went on
+    assert not turn.held
