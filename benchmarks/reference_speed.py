@@ -91,9 +91,10 @@ async def main_async(args: argparse.Namespace) -> int:
     copy = prepare_copy(args.reference, work)
     run = workload_files(args, work)
     seconds: dict[str, float] = {}
+    model_busy: dict[str, float] = {}
     decisions: dict[str, list[list[Any]]] = {}
     for side in ("reference", "paper"):
-        async with endpoint(run["model_scenario"]) as (url, _model):
+        async with endpoint(run["model_scenario"]) as (url, model):
             run |= {"url": url, "mode": side, "log_root": str(work / "reference-output")}
             started = time.monotonic()
             if side == "reference":
@@ -103,6 +104,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 results = await run_harcopa("har", run, args.reference, work / side)
                 decisions[side] = harcopa_decisions("har", results, run["problems"])
             seconds[side] = time.monotonic() - started
+            model_busy[side] = model.inner.busy_seconds
     theirs, ours = decisions["reference"], decisions["paper"]
     same = sum(a == b for a, b in zip(theirs, ours, strict=True))
     print("verifier: lean-sim, a SIMULATOR of Pantograph; model: the scripted model SIMULATOR")
@@ -113,7 +115,12 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     for side, name in (("reference", "reference"), ("paper", "harcopa paper mode")):
         solved = sum(any(d.solved for d in p) for p in decisions[side])
-        print(f"  {name:<20} wall {seconds[side]:7.1f} s  solved {solved}/{run['problems']}")
+        bound = model_busy[side] / args.gpu_slots
+        print(
+            f"  {name:<20} wall {seconds[side]:7.1f} s  solved {solved}/{run['problems']}"
+            f"  (model busy {model_busy[side]:.1f} s: no schedule beats {bound:.1f} s on"
+            f" {args.gpu_slots} slots; wall / that {seconds[side] / max(bound, 1e-9):.2f})"
+        )
     print(
         f"  speed-up {seconds['reference'] / max(seconds['paper'], 1e-9):.2f}x;"
         f" same decisions on {same} of {len(theirs)} problems"

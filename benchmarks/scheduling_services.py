@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import tempfile
 import time
@@ -273,6 +274,10 @@ class Measured:
     first_request_seconds: float
     ready_seconds: float
     counts: dict[str, float]
+    #: CPU seconds of this process (the search, the clients and both in-process services)
+    #: and of its children (the lean-sim processes) over the run.
+    cpu_seconds: float = 0.0
+    children_cpu_seconds: float = 0.0
 
     def commands_per_solved(self) -> float:
         sent = sum(v for k, v in self.counts.items() if k not in ("starts", "evictions"))
@@ -327,6 +332,7 @@ async def serving(
 
 async def measure(args: argparse.Namespace, items: list[Scripted], reference: bool) -> Measured:
     lean_before, counts_before = lean_busy_seconds(), verifier_counts()
+    cpu_before = os.times()
     async with serving(args, items, reference) as (verifier, model, began):
         problems, ready = [i.problem for i in items], time.monotonic() - began
         fresh = FreshProcesses(verifier)
@@ -338,7 +344,17 @@ async def measure(args: argparse.Namespace, items: list[Scripted], reference: bo
         lean = lean_busy_seconds() - lean_before
         first = (model.first_request or began) - began
     counts = {k: v - counts_before.get(k, 0.0) for k, v in verifier_counts().items()}
-    return Measured(wall, solved, lean, model.seconds, fresh.imports, first, ready, counts)
+    cpu = os.times()
+    own = cpu.user + cpu.system - cpu_before.user - cpu_before.system
+    children = (
+        cpu.children_user
+        + cpu.children_system
+        - cpu_before.children_user
+        - cpu_before.children_system
+    )
+    return Measured(
+        wall, solved, lean, model.seconds, fresh.imports, first, ready, counts, own, children
+    )
 
 
 def _params(args: argparse.Namespace) -> SearchParams:
@@ -422,5 +438,7 @@ def report(args: argparse.Namespace) -> None:
             f"  {name}: ready {run.ready_seconds:.2f} s, first model request"
             f" {run.first_request_seconds:.2f} s (one process start {start:.2f} s); process starts"
             f" {run.counts.get('starts', 0):.0f}, evictions {run.counts.get('evictions', 0):.0f};"
-            f" Lean commands per solved problem {run.commands_per_solved():.1f} ({commands})"
+            f" Lean commands per solved problem {run.commands_per_solved():.1f} ({commands});"
+            f" CPU: this process {run.cpu_seconds:.2f} s (search, clients, both services),"
+            f" lean-sim processes {run.children_cpu_seconds:.2f} s"
         )

@@ -217,6 +217,8 @@ class SimulatedGenerator:
         slots = self.latency.slots
         self._slots = asyncio.Semaphore(slots) if slots else None
         self.calls = 0
+        #: Simulated service time of the requests answered so far (seconds, slot-held).
+        self.busy_seconds = 0.0
 
     async def start(self) -> None:
         return None
@@ -275,6 +277,7 @@ class SimulatedGenerator:
         if seconds > 0:
             async with self._slots or contextlib.nullcontext():
                 await asyncio.sleep(seconds)  # cancellation ends the wait at once
+                self.busy_seconds += seconds
         usage = TokenUsage(prompt_tokens, sum(c.num_tokens for c in completions), cached)
         return Generation(completions, usage, self.model_name, time.perf_counter() - started)
 
