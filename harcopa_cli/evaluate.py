@@ -106,7 +106,7 @@ def register(subparsers: Any) -> None:
         "--pool-size",
         type=int,
         help="REPL processes (default: --concurrency + 2, or cores + 2); one is kept for checks"
-        " (and one for parsing from 4 up), the sessions hold the rest, 2 at most on each"
+        " (and one for parsing from 4 up), the sessions hold the rest, 3 at most on each"
         " (--concurrency defaults to that many)",
     )
     parser.set_defaults(handler=_eval)

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         "--sessions-per-process",
         type=int,
         default=None,
-        help="sessions that may share one REPL process (default 2; 1: a process each)",
+        help="sessions that may share one REPL process (default 3; 1: a process each)",
     )
     serve.add_argument("--replica-id", default=None, help="session id prefix (default hostname)")
     serve.add_argument("--executable", type=Path, default=None, help="REPL binary path")

@@ -100,8 +100,10 @@ class Lease:
 
 
 #: Sessions one verifier REPL process holds at most unless configured (the verifier's
-#: ``sessions_per_process``; the local stack's admission counts with it too).
-SESSIONS_PER_PROCESS = 2
+#: ``sessions_per_process``; the local stack's admission counts with it too). Three: a search
+#: session keeps its process busy about a third of the time or less while it waits for its
+#: model (benchmarks/search_scheduling.py measures 1 to 6: 3 was best in its services mode).
+SESSIONS_PER_PROCESS = 3
 
 
 @dataclass(frozen=True, slots=True)

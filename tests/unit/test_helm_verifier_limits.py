@@ -69,7 +69,7 @@ def test_parallel_starts_follow_the_pods_cpus_unless_set(monkeypatch: pytest.Mon
 
 def test_sessions_per_process_reach_the_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
     values = values_of("default-values.yaml")
-    assert _settings(_verifier_env(values), monkeypatch).sessions_per_process == 2
+    assert _settings(_verifier_env(values), monkeypatch).sessions_per_process == 3
     values["verifier"] = {**values.get("verifier", {}), "sessionsPerProcess": 1}
     assert _settings(_verifier_env(values), monkeypatch).sessions_per_process == 1
 
