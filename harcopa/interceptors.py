@@ -22,7 +22,7 @@ from prometheus_client import Counter, Histogram
 
 from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
-from harcopa.metrics import LONG_BUCKETS, counter, histogram
+from harcopa.metrics import LONG_BUCKETS, child, counter, histogram
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         labels = (service, method, grpc_metrics.handler_type(handler))
 
         def begin() -> float:
-            grpc_metrics.STARTED.labels(*labels).inc()
+            child(grpc_metrics.STARTED, *labels).inc()
             return time.perf_counter()
 
         def record(context: grpc.aio.ServicerContext, started: float, cancelled: bool) -> None:
@@ -264,10 +264,10 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             if not isinstance(code, grpc.StatusCode):
                 code = grpc.StatusCode.CANCELLED if cancelled else grpc.StatusCode.OK
             elapsed = time.perf_counter() - started
-            self.requests.labels(method, code.name).inc()
-            self.duration.labels(method).observe(elapsed)
-            grpc_metrics.HANDLED.labels(*labels, grpc_metrics.code_label(code)).inc()
-            grpc_metrics.HANDLING.labels(*labels).observe(elapsed)
+            child(self.requests, method, code.name).inc()
+            child(self.duration, method).observe(elapsed)
+            child(grpc_metrics.HANDLED, *labels, grpc_metrics.code_label(code)).inc()
+            child(grpc_metrics.HANDLING, *labels).observe(elapsed)
 
         def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
             if streaming:

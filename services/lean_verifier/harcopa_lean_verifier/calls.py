@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from harcopa.domain import Goal, ProofComplete, ProofState, TacticError, TacticResult
 from harcopa.errors import StateNotFound
+from harcopa.metrics import child
 from harcopa_lean_verifier.backends.pantograph import PantographError, goals_from_json
 from harcopa_lean_verifier.metrics import TACTIC_RESULTS
 from harcopa_lean_verifier.repl import LeanCommands
@@ -27,7 +28,7 @@ def counted(result: TacticResult) -> TacticResult:
             outcome = "error"
         case _:
             outcome = "timeout"
-    TACTIC_RESULTS.labels(outcome).inc()
+    child(TACTIC_RESULTS, outcome).inc()
     return result
 
 

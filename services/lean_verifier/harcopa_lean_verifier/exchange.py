@@ -28,6 +28,7 @@ import grpc
 from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
 from harcopa.interceptors import REQUEST_ID_KEY, call_metrics
+from harcopa.metrics import child
 from harcopa.v1 import verifier_pb2 as v
 from harcopa.verifier_stream import CALLS
 from harcopa_lean_verifier.metrics import METRICS_SERVICE
@@ -91,12 +92,12 @@ async def answer(service: str, methods: dict[str, Method], request: Any) -> Any:
         return reply
     finally:
         elapsed = time.perf_counter() - started
-        _REQUESTS.labels(method, code.name).inc()
-        _DURATION.labels(method).observe(elapsed)
+        child(_REQUESTS, method, code.name).inc()
+        child(_DURATION, method).observe(elapsed)
         labels = (service, method, "unary")  # the standard series, as the unary call would be
-        grpc_metrics.STARTED.labels(*labels).inc()
-        grpc_metrics.HANDLED.labels(*labels, grpc_metrics.code_label(code)).inc()
-        grpc_metrics.HANDLING.labels(*labels).observe(elapsed)
+        child(grpc_metrics.STARTED, *labels).inc()
+        child(grpc_metrics.HANDLED, *labels, grpc_metrics.code_label(code)).inc()
+        child(grpc_metrics.HANDLING, *labels).observe(elapsed)
 
 
 async def serve(

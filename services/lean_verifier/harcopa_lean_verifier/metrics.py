@@ -8,7 +8,7 @@ one test process) reuses the same collectors.
 
 from __future__ import annotations
 
-from harcopa.metrics import LONG_BUCKETS, counter, gauge, histogram
+from harcopa.metrics import LONG_BUCKETS, child, counter, gauge, histogram
 
 #: The ``<service>`` of the per-call series ``harcopa_<service>_requests_total`` and friends.
 METRICS_SERVICE = "verifier"
@@ -85,9 +85,9 @@ def call_kind(command: str, payload: dict[str, object]) -> str:
 def observe_call(kind: str, seconds: float, command: str = "") -> None:
     """Record the duration of one REPL request of ``kind`` (one of CALL_KINDS) and count its
     Pantograph ``command``."""
-    CALL_DURATION.labels(kind).observe(seconds)
+    child(CALL_DURATION, kind).observe(seconds)
     if command:
-        REPL_COMMANDS.labels(command).inc()
+        child(REPL_COMMANDS, command).inc()
 
 
 def count_restart(reason: str) -> None:
@@ -97,9 +97,9 @@ def count_restart(reason: str) -> None:
 
 def set_repls(*, starting: int, idle: int, busy: int) -> None:
     """Publish the pool's process counts."""
-    REPLS.labels("starting").set(starting)
-    REPLS.labels("idle").set(idle)
-    REPLS.labels("busy").set(busy)
+    child(REPLS, "starting").set(starting)
+    child(REPLS, "idle").set(idle)
+    child(REPLS, "busy").set(busy)
 
 
 def set_queue_depth(waiters: int) -> None:
@@ -109,4 +109,9 @@ def set_queue_depth(waiters: int) -> None:
 
 def observe_wait(purpose: str, seconds: float) -> None:
     """Record how long a caller of the pool waited (``purpose`` in WAIT_PURPOSES)."""
-    ACQUIRE_WAIT.labels(purpose).observe(seconds)
+    child(ACQUIRE_WAIT, purpose).observe(seconds)
+
+
+def observe_turn_wait(seconds: float) -> None:
+    """Record how long a session's call waited for its shared process (every call)."""
+    child(ACQUIRE_WAIT, "turn").observe(seconds)

@@ -36,15 +36,22 @@ class Turn:
     @asynccontextmanager
     async def taken(self, rank: int) -> AsyncIterator[None]:
         """Hold the turn for the body; waits behind every lower-ranked waiter."""
-        await self._acquire(rank)
+        await self.acquire(rank)
         try:
             yield
         finally:
-            self._release()
+            self.release()
 
-    async def _acquire(self, rank: int) -> None:
-        if not self._held and not self.waiting:
-            self._held = True
+    def try_acquire(self) -> bool:
+        """Take the turn if it is free and nobody waits (no await); whether it was taken."""
+        if self._held:
+            return False
+        self._held = True  # free means nobody waits: a release hands the turn to a waiter
+        return True
+
+    async def acquire(self, rank: int) -> None:
+        """Take the turn, behind every waiter ranked lower (and every earlier one of ``rank``)."""
+        if self.try_acquire():
             return
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (rank, next(self._arrivals), future))
@@ -52,10 +59,10 @@ class Turn:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # granted as it was cancelled: hand the turn on
+                self.release()  # granted as it was cancelled: hand the turn on
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """Hand the turn to the best live waiter, or free it."""
         while self._waiting:
             *_, future = heapq.heappop(self._waiting)
