@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+from collections.abc import Mapping
 
-from harcopa.domain.problems import SESSIONS_PER_PROCESS
+from harcopa.domain.problems import MAX_SESSIONS_PER_PROCESS, SESSIONS_PER_PROCESS
 from harcopa.errors import InvalidRequest
 from harcopa_cli.local import Plan
 
+#: The local verifier inherits the environment, so this setting of it applies there too.
+SESSIONS_ENV = "HARCOPA_VERIFIER_SESSIONS_PER_PROCESS"
 PANTOGRAPH_ENV = "HARCOPA_PANTOGRAPH_BIN"
 MATHLIB_ENV = "HARCOPA_MATHLIB_PROJECT"
 
@@ -112,7 +115,21 @@ def session_processes(pool: int) -> int:
     return max(1, pool - parse_reserved - 1)
 
 
-def session_capacity(pool: int) -> int:
-    """Sessions a pool of ``pool`` holds at once: the verifier's default
-    ``SESSIONS_PER_PROCESS`` on each session process."""
-    return session_processes(pool) * SESSIONS_PER_PROCESS
+def sessions_per_process(env: Mapping[str, str]) -> int:
+    """What the local verifier will use: ``$HARCOPA_VERIFIER_SESSIONS_PER_PROCESS`` when set
+    (InvalidRequest unless a whole number from 1 to the maximum), else its default."""
+    raw = env.get(SESSIONS_ENV)
+    if raw is None:
+        return SESSIONS_PER_PROCESS
+    value = int(raw) if raw.strip().isdigit() else 0
+    if not 1 <= value <= MAX_SESSIONS_PER_PROCESS:
+        raise InvalidRequest(
+            f"${SESSIONS_ENV}={raw[:40]!r}: use a whole number from 1 to {MAX_SESSIONS_PER_PROCESS}"
+        )
+    return value
+
+
+def session_capacity(pool: int, env: Mapping[str, str] | None = None) -> int:
+    """Sessions a pool of ``pool`` holds at once: ``sessions_per_process`` on each session
+    process (``env``: the environment the verifier will inherit, default this one's)."""
+    return session_processes(pool) * sessions_per_process(os.environ if env is None else env)

@@ -121,8 +121,9 @@ def _eval(args: argparse.Namespace) -> int:
         _resume_spec(args)  # fills args from the store; refuses conflicting flags
     else:
         require_spec_arguments(args)  # applies --preset
+    capacity = session_capacity(pool_size(args))  # also checks an inherited sessions setting
     if args.concurrency is None:
-        args.concurrency = session_capacity(pool_size(args))
+        args.concurrency = capacity
     args.benchmark_root = preflight.benchmark_root(args.benchmark, args.benchmark_root)
     spec = spec_from_args(args, d.ModelRef("solver"), d.ModelRef("solver"))
     if not args.resume:  # the budgets, sizes, names, problems and corpus

@@ -104,6 +104,8 @@ class Lease:
 #: session keeps its process busy about a third of the time or less while it waits for its
 #: model (benchmarks/search_scheduling.py measures 1 to 6: 3 was best in its services mode).
 SESSIONS_PER_PROCESS = 3
+#: The most sessions one process may be configured to hold.
+MAX_SESSIONS_PER_PROCESS = 64
 
 
 @dataclass(frozen=True, slots=True)

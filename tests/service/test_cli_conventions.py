@@ -17,11 +17,13 @@ from tests.service.test_eval_local import MODEL_SCENARIO, PROBLEMS
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _harcopa(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _harcopa(
+    *args: str, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harcopa_cli", *args],
         cwd=REPO,
-        env={**os.environ, "HARCOPA_CACHE_DIR": "/nonexistent-harcopa-cache"},
+        env={**os.environ, "HARCOPA_CACHE_DIR": "/nonexistent-harcopa-cache", **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -48,8 +50,8 @@ def test_version_and_help_with_defaults() -> None:
     assert "--config FILE" in helptext and "--preset {paper,smoke}" in helptext
 
 
-def _bad_input(workdir: Path, *args: str) -> str:
-    done = _harcopa("eval", "--workdir", str(workdir), *args, timeout=30)
+def _bad_input(workdir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    done = _harcopa("eval", "--workdir", str(workdir), *args, timeout=30, env=env)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("harcopa: error: "), done.stderr
@@ -80,6 +82,11 @@ def test_bad_inputs_fail_before_any_service_starts(
     assert "ks: 'many' is not valid" in _bad_input(workdir, "--config", str(config))
     config.write_text("mode = 'lenient'\n", encoding="utf-8")
     assert "not one of strict, paper" in _bad_input(workdir, "--config", str(config))
+    # The local verifier would inherit it: checked here, even with --concurrency given.
+    sessions = {"HARCOPA_VERIFIER_SESSIONS_PER_PROCESS": "0"}
+    assert "HARCOPA_VERIFIER_SESSIONS_PER_PROCESS='0'" in _bad_input(
+        workdir, *base, "--concurrency", "1", env=sessions
+    )
 
 
 def test_eval_from_a_config_file_with_limit_json_progress_and_estimate(

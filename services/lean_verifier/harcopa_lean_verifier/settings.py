@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from harcopa.domain.problems import SESSIONS_PER_PROCESS
+from harcopa.domain.problems import MAX_SESSIONS_PER_PROCESS, SESSIONS_PER_PROCESS
 from harcopa.settings import ServiceSettings
 from harcopa_lean_verifier.backends.launcher import NetworkIsolation
 from harcopa_lean_verifier.backends.simulated import SimulatedConfig
@@ -86,7 +86,7 @@ class VerifierSettings(ServiceSettings):
     sessions_per_process: int = Field(
         SESSIONS_PER_PROCESS,
         ge=1,
-        le=64,
+        le=MAX_SESSIONS_PER_PROCESS,
         description="Sessions that may share one REPL process (their calls take turns on it): "
         "sessions spread over the processes first and share only when every session process "
         "holds one, so a search waiting on its model leaves the process to another. A process "
