@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from prometheus_client import Counter, Histogram
 
 from harcopa import errors, grpc_metrics, status
 from harcopa import logging as hlog
@@ -218,20 +217,39 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         return _wrap_handler(handler, wrap, guarded)
 
 
-def call_metrics(service: str) -> tuple[Counter, Histogram]:
-    """``harcopa_<service>_requests_total`` (method, code) and
-    ``harcopa_<service>_request_duration_seconds`` (method): every call's count and latency,
-    whether it came as its own RPC or on a stream."""
-    requests = counter(
-        f"harcopa_{service}_requests_total", "gRPC calls by method and code.", ("method", "code")
-    )
-    duration = histogram(
-        f"harcopa_{service}_request_duration_seconds",
-        "gRPC call latency.",
-        ("method",),
-        buckets=LONG_BUCKETS,
-    )
-    return requests, duration
+class CallSeries:
+    """A service's per-call series: ``harcopa_<service>_requests_total`` (method, code) and
+    ``..._request_duration_seconds`` (method), and the standard ``grpc_server_*`` series
+    (grpc_service, grpc_method, grpc_type, grpc_code) that stock gRPC dashboards query. One
+    call is ``begin`` then ``end``, whether it came as its own RPC (MetricsInterceptor) or on a
+    stream (the verifier's Exchange counts each of its calls as its unary method)."""
+
+    def __init__(self, service: str) -> None:
+        self.requests = counter(
+            f"harcopa_{service}_requests_total",
+            "gRPC calls by method and code.",
+            ("method", "code"),
+        )
+        self.duration = histogram(
+            f"harcopa_{service}_request_duration_seconds",
+            "gRPC call latency.",
+            ("method",),
+            buckets=LONG_BUCKETS,
+        )
+
+    @staticmethod
+    def begin(labels: tuple[str, str, str]) -> float:
+        """Count a call of (grpc_service, grpc_method, grpc_type) as started; its start time."""
+        child(grpc_metrics.STARTED, *labels).inc()
+        return time.perf_counter()
+
+    def end(self, labels: tuple[str, str, str], code: grpc.StatusCode, started: float) -> None:
+        """Count the call begun at ``started`` as finished with ``code``, and time it."""
+        elapsed, method = time.perf_counter() - started, labels[1]
+        child(self.requests, method, code.name).inc()
+        child(self.duration, method).observe(elapsed)
+        child(grpc_metrics.HANDLED, *labels, grpc_metrics.code_label(code)).inc()
+        child(grpc_metrics.HANDLING, *labels).observe(elapsed)
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
@@ -240,11 +258,11 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
     (grpc_service, grpc_method, grpc_type, grpc_code) that stock gRPC dashboards query."""
 
     def __init__(self, service: str, services: Sequence[str] = ()) -> None:
-        self.requests, self.duration = call_metrics(service)
+        self.series = CallSeries(service)
         for _service, method, _kind in grpc_metrics.initialize(services):
-            self.duration.labels(method)
+            self.series.duration.labels(method)
             for code in grpc_metrics.INITIAL_CODES:
-                self.requests.labels(method, code.name)
+                self.series.requests.labels(method, code.name)
 
     async def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
         if details.method.startswith("/grpc."):
@@ -254,20 +272,16 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             return handler
         service, method = grpc_metrics.split_method(str(details.method))
         labels = (service, method, grpc_metrics.handler_type(handler))
+        series = self.series
 
         def begin() -> float:
-            child(grpc_metrics.STARTED, *labels).inc()
-            return time.perf_counter()
+            return series.begin(labels)
 
         def record(context: grpc.aio.ServicerContext, started: float, cancelled: bool) -> None:
             code = context.code() if hasattr(context, "code") else None
             if not isinstance(code, grpc.StatusCode):
                 code = grpc.StatusCode.CANCELLED if cancelled else grpc.StatusCode.OK
-            elapsed = time.perf_counter() - started
-            child(self.requests, method, code.name).inc()
-            child(self.duration, method).observe(elapsed)
-            child(grpc_metrics.HANDLED, *labels, grpc_metrics.code_label(code)).inc()
-            child(grpc_metrics.HANDLING, *labels).observe(elapsed)
+            series.end(labels, code, started)
 
         def wrap(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
             if streaming:

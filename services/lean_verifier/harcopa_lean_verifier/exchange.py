@@ -18,17 +18,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from harcopa import errors, grpc_metrics, status
+from harcopa import errors, status
 from harcopa import logging as hlog
-from harcopa.interceptors import REQUEST_ID_KEY, call_metrics
-from harcopa.metrics import child
+from harcopa.interceptors import REQUEST_ID_KEY, CallSeries
 from harcopa.v1 import verifier_pb2 as v
 from harcopa.verifier_stream import CALLS
 from harcopa_lean_verifier.metrics import METRICS_SERVICE
@@ -40,7 +38,7 @@ MAX_PENDING = 1024
 
 Method = Callable[[Any, Any], Awaitable[Any]]
 
-_REQUESTS, _DURATION = call_metrics(METRICS_SERVICE)
+_SERIES = CallSeries(METRICS_SERVICE)
 
 
 def error_reply(
@@ -72,7 +70,8 @@ async def answer(service: str, methods: dict[str, Method], request: Any) -> Any:
     CancelledError)."""
     kind = request.WhichOneof("call")
     method = CALLS[kind]
-    started, code = time.perf_counter(), grpc.StatusCode.OK
+    labels = (service, method, "unary")  # the series its unary call would be counted in
+    started, code = _SERIES.begin(labels), grpc.StatusCode.OK
     try:
         timeout = request.timeout_seconds if request.timeout_seconds > 0 else None
         async with asyncio.timeout(timeout):
@@ -91,13 +90,7 @@ async def answer(service: str, methods: dict[str, Method], request: Any) -> Any:
         reply, code = _failure(request.id, exc, method)
         return reply
     finally:
-        elapsed = time.perf_counter() - started
-        child(_REQUESTS, method, code.name).inc()
-        child(_DURATION, method).observe(elapsed)
-        labels = (service, method, "unary")  # the standard series, as the unary call would be
-        child(grpc_metrics.STARTED, *labels).inc()
-        child(grpc_metrics.HANDLED, *labels, grpc_metrics.code_label(code)).inc()
-        child(grpc_metrics.HANDLING, *labels).observe(elapsed)
+        _SERIES.end(labels, code, started)
 
 
 async def serve(
