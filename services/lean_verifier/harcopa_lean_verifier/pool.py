@@ -99,6 +99,14 @@ class PoolConfig:
             )
 
 
+@dataclasses.dataclass(eq=False)
+class _Pin:
+    """A pinned process's sessions and the turn they take on it."""
+
+    sessions: int = 1
+    turn: Turn = dataclasses.field(default_factory=Turn)
+
+
 class ReplPool:
     """Warm Pantograph processes; ``lease`` for one call, ``acquire``/``release`` to pin one."""
 
@@ -123,9 +131,8 @@ class ReplPool:
         self._refills: set[asyncio.Task[None]] = set()
         self._reaps: set[asyncio.Task[None]] = set()
         self._reserved: dict[PoolKey, int] = {}
-        #: Pinned processes and how many sessions each holds; their turn locks.
-        self._pinned: dict[Repl, int] = {}
-        self._turns: dict[Repl, Turn] = {}
+        #: Pinned processes: the sessions each holds and the turn they take.
+        self._pinned: dict[Repl, _Pin] = {}
         self._pins_starting = 0
         self._sampler: asyncio.Task[None] | None = None
         #: Processes started and idle processes evicted so far (the benchmarks print them).
@@ -173,12 +180,12 @@ class ReplPool:
     @property
     def session_count(self) -> int:
         """Sessions holding a pinned process."""
-        return sum(self._pinned.values())
+        return sum(pin.sessions for pin in self._pinned.values())
 
     def turn(self, repl: Repl) -> Turn:
         """The turn the sessions sharing pinned ``repl`` take (one call at a time, the oldest
         session first, so a call's own timeout never counts a sibling's call)."""
-        return self._turns.setdefault(repl, Turn())
+        return self._pinned[repl].turn
 
     def _publish(self) -> None:
         metrics.set_repls(starting=self._starting, idle=self.idle_count, busy=len(self._busy))
@@ -309,7 +316,7 @@ class ReplPool:
             self._busy[repl] = key
             if pin:
                 self._pins_starting -= 1
-                self._pinned[repl] = 1
+                self._pinned[repl] = _Pin()
             self._changed()
         return repl
 
@@ -337,7 +344,7 @@ class ReplPool:
                 if repl is not None:
                     self._busy[repl] = key
                     if pin:
-                        self._pinned[repl] = 1
+                        self._pinned[repl] = _Pin()
                     self._publish()
                     return repl
             if pin:
@@ -375,19 +382,19 @@ class ReplPool:
         """A pinned process of ``key`` with room for one more session (the one with the
         fewest), counted; None if none. A draining process (used up, or noisy) takes none."""
         best: Repl | None = None
-        for repl, sessions in self._pinned.items():
+        for repl, pin in self._pinned.items():
             if (
-                sessions >= self.config.sessions_per_process
+                pin.sessions >= self.config.sessions_per_process
                 or self._busy.get(repl) != key
                 or not repl.alive
                 or repl.uses >= self.config.max_uses
                 or (self.config.recycle_on_stderr and repl.stderr_noise)
             ):
                 continue
-            if best is None or sessions < self._pinned[best]:
+            if best is None or pin.sessions < self._pinned[best].sessions:
                 best = repl
         if best is not None:
-            self._pinned[best] += 1
+            self._pinned[best].sessions += 1
             self._publish()
         return best
 
@@ -418,13 +425,12 @@ class ReplPool:
         """Give back a process from ``acquire`` (one session's share of a pinned one: the process
         stays with its other sessions unless ``destroy``); ``destroy`` kills (and replaces) it."""
         key = self._busy.get(repl)
-        sessions = self._pinned.get(repl, 0)
-        if sessions > 1 and not destroy:
-            self._pinned[repl] = sessions - 1
+        pin = self._pinned.get(repl)
+        if pin is not None and pin.sessions > 1 and not destroy:
+            pin.sessions -= 1
             self._changed()
             return
         self._pinned.pop(repl, None)
-        self._turns.pop(repl, None)
         if key is None:  # unknown, or already discarded (pool closed)
             repl.kill()
             await repl.close()
@@ -458,7 +464,6 @@ class ReplPool:
         """Kill a busy process now; reap and replace it in the background (sync, no await)."""
         key = self._busy.pop(repl, None)
         self._pinned.pop(repl, None)
-        self._turns.pop(repl, None)
         repl.kill(reason)
         cause = repl.last_failure or reason or "crash"
         metrics.count_restart(cause)
