@@ -40,6 +40,7 @@ from harcopa.errors import (
     StateNotFound,
 )
 from harcopa_lean_verifier import metrics
+from harcopa_lean_verifier.repl import Repl
 from harcopa_lean_verifier.turns import Turn
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class SessionRepl:
     is older; turns.py), measured in ``harcopa_verifier_acquire_wait_seconds`` with purpose
     ``turn``; the Lean time of its own calls is summed in ``busy_seconds``."""
 
-    def __init__(self, process: Any, turn: Turn, rank: int) -> None:
+    def __init__(self, process: Repl, turn: Turn, rank: int) -> None:
         self.process = process
         self._turn = turn
         self._rank = rank
@@ -68,11 +69,8 @@ class SessionRepl:
 
     @property
     def alive(self) -> bool:
-        return bool(getattr(self.process, "alive", True))
-
-    @property
-    def incarnation(self) -> str:
-        return str(getattr(self.process, "incarnation", ""))
+        """The process runs (a process never comes back once dead: the pool starts a new one)."""
+        return self.process.alive
 
     def __repr__(self) -> str:
         return f"SessionRepl({self.process!r})"
@@ -86,11 +84,11 @@ class SessionRepl:
             await turn.acquire(self._rank)
             metrics.observe_turn_wait(time.monotonic() - asked)
         try:
-            before = float(getattr(self.process, "busy_seconds", 0.0))
+            before = self.process.busy_seconds
             try:
                 return await getattr(self.process, name)(*args, **kwargs)
             finally:
-                self.busy_seconds += float(getattr(self.process, "busy_seconds", 0.0)) - before
+                self.busy_seconds += self.process.busy_seconds - before
         finally:
             turn.release()
 
@@ -149,7 +147,6 @@ class SessionRecord:
     header: str
     parsed: ParsedProblem
     max_states: int
-    incarnation: str = ""
     answer_mvars: dict[Framework, str] = field(default_factory=dict)
     frameworks: dict[Framework, int] = field(default_factory=dict)
     states: dict[int, StateRef] = field(default_factory=dict)
@@ -162,9 +159,6 @@ class SessionRecord:
     extra_lean_seconds: float = 0.0
     _next_handle: int = 0
 
-    def __post_init__(self) -> None:
-        self.incarnation = self.repl.incarnation
-
     @property
     def lean_seconds(self) -> float:
         """Seconds Lean processes worked for this session so far (its own calls only)."""
@@ -172,8 +166,8 @@ class SessionRecord:
 
     @property
     def alive(self) -> bool:
-        """True while the pinned process is the same incarnation and still running."""
-        return self.repl.alive and self.incarnation == self.repl.incarnation
+        """True while the session's process runs."""
+        return self.repl.alive
 
     def add_state(
         self, pantograph_id: int, goals: tuple[Goal, ...], origin: Framework
