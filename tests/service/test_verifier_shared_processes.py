@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from harcopa import errors
 from harcopa.domain import Framework, ProofComplete, ProofState, TacticTimeout
 from harcopa.verifier_client import VerifierClient
+from harcopa_lean_verifier import sessions
 from tests.service.verifier_harness import SIMPLE, problem, running, sim_settings
 
 pytestmark = pytest.mark.asyncio
@@ -45,7 +47,11 @@ async def _two_sessions(client: VerifierClient) -> tuple[object, object]:
     ).handle
 
 
-async def test_siblings_take_turns_and_each_gets_its_whole_timeout(tmp_path: Path) -> None:
+async def test_siblings_take_turns_and_each_gets_its_whole_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sessions, "WAIT_LOG_SECONDS", SLOW / 2)  # a long turn wait is logged
+    caplog.set_level(logging.INFO, logger=sessions.__name__)
     async with running(_settings(tmp_path)) as target:
         async with VerifierClient(target, retries=False) as client:
             first, second = await _two_sessions(client)
@@ -57,6 +63,7 @@ async def test_siblings_take_turns_and_each_gets_its_whole_timeout(tmp_path: Pat
             )
             assert time.monotonic() - started >= 2 * SLOW  # they took turns
             assert all(isinstance(r, ProofComplete) for r in results), results
+            assert "goal_tactic waited" in caplog.text and "for its turn" in caplog.text
             # Each session is charged its own call, not its sibling's.
             seconds = [await client.close_session(h.session_id) for h in (first, second)]
             assert all(SLOW <= s < 2 * SLOW for s in seconds), seconds

@@ -40,6 +40,7 @@ from harcopa.errors import (
     StateNotFound,
 )
 from harcopa_lean_verifier import metrics
+from harcopa_lean_verifier.pool import WAIT_LOG_SECONDS
 from harcopa_lean_verifier.repl import Repl
 from harcopa_lean_verifier.turns import Turn
 
@@ -59,7 +60,8 @@ class SessionRepl:
     """One session's view of its pinned process (which other sessions may share): every call
     first waits its turn on the process, behind the calls of older sessions (``rank``: lower
     is older; turns.py), measured in ``harcopa_verifier_acquire_wait_seconds`` with purpose
-    ``turn``; the Lean time of its own calls is summed in ``busy_seconds``."""
+    ``turn`` (and logged past ``WAIT_LOG_SECONDS``); the Lean time of its own calls is summed in
+    ``busy_seconds``."""
 
     def __init__(self, process: Repl, turn: Turn, rank: int) -> None:
         self.process = process
@@ -82,7 +84,15 @@ class SessionRepl:
         else:
             asked = time.monotonic()
             await turn.acquire(self._rank)
-            metrics.observe_turn_wait(time.monotonic() - asked)
+            waited = time.monotonic() - asked
+            metrics.observe_turn_wait(waited)
+            if waited > WAIT_LOG_SECONDS:
+                logger.info(
+                    "a %s waited %.0f s for its turn on %r (shared with other sessions)",
+                    name,
+                    waited,
+                    self.process,
+                )
         try:
             before = self.process.busy_seconds
             try:
