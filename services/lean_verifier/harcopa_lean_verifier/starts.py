@@ -43,7 +43,7 @@ class Start:
 class StartGate:
     """First-come admission of starts under the CPU-bound ``limit`` and the ``ceiling``."""
 
-    SAMPLE_SECONDS = 0.1
+    SAMPLE_SECONDS = 0.05
     IDLE_SHARE = 0.25
 
     def __init__(self, limit: int, ceiling: int | None = None) -> None:
