@@ -9,12 +9,16 @@ prover), so the numbers measure our own overhead, not Lean:
     or this process with ``--in-process``) -> session -> pool -> the same simulator, on the
     client's session stream (``Exchange``, its default) and as one unary RPC per call;
 (c) gRPC floor: ``Describe`` through the same client and service (interceptors included), which
-    touches no REPL: the transport's own cost on this machine.
+    touches no REPL: the unary transport's own cost on this machine;
+(d) bare stream floor: a grpc.aio server in its own process that answers each message of a
+    bidirectional stream with the same bytes, driven by a bare grpc.aio stream (no harcopa code
+    on either side, messages the size of a RunTactic request): what a streamed call costs here
+    before any of ours runs.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
-calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and for the unary
-calls how much of it is the transport, (c), and how much the verifier's own work (sessions, FPS
-checks, wire conversion), (b) - (a) - (c).
+calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and how much of it
+is the transport, (d) for the stream and (c) for unary calls, and how much the verifier's and
+its client's own work (sessions, FPS checks, wire conversion, metrics), (b) - (a) - floor.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The server part may spawn REPLs while gRPC threads run; keep gRPC's fork handlers off.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
+import grpc
+
 from harcopa.domain import FormalProblem, Framework, ProofState
 from harcopa.verifier_client import VerifierClient
 from harcopa_cli.local import ServiceProcess, free_port
@@ -45,6 +51,9 @@ FILE_STATEMENT = "example (answer : ℕ) (h_answer : answer = 3 + 4) : answer = 
 FPS_STATEMENT = "example\n(answer : ℕ)\n(h_answer : answer = 3 + 4)\n: answer = 7\n:= sorry"
 TACTIC = "exfalso"
 SERVICE_NAME = "harcopa.v1.VerifierService"
+ECHO_METHOD = "/bench.Echo/Stream"
+#: The bare stream's message: about the size of the RunTactic request the stream rows send.
+ECHO_MESSAGE = b"x" * 96
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,66 @@ async def grpc_floor(target: str, sessions: int, calls: int, warmup: int) -> Row
         return await measure("(c) gRPC Describe (floor)", sessions, calls, warmup, one_call)
 
 
+def _same(data: bytes) -> bytes:
+    return data
+
+
+async def echo_server(port: int) -> None:
+    """(d)'s server: answer every message of every stream with its own bytes, until killed."""
+
+    async def stream(requests: AsyncIterator[bytes], context: object) -> AsyncIterator[bytes]:
+        async for message in requests:
+            yield message
+
+    handler = grpc.stream_stream_rpc_method_handler(
+        stream, request_deserializer=_same, response_serializer=_same
+    )
+    service, method = ECHO_METHOD.strip("/").split("/")
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {method: handler}),)
+    )
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+async def bare_stream(sessions: int, calls: int, warmup: int) -> Row:
+    """(d) one bare grpc.aio stream per session to the echo server in its own process."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--echo-server",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await asyncio.wait_for(channel.channel_ready(), 60)
+            open_stream = channel.stream_stream(
+                ECHO_METHOD, request_serializer=_same, response_deserializer=_same
+            )
+            streams = [open_stream() for _ in range(sessions)]
+
+            async def one_call(index: int) -> None:
+                await streams[index].write(ECHO_MESSAGE)
+                if await streams[index].read() != ECHO_MESSAGE:
+                    raise RuntimeError("the echo server answered other bytes")
+
+            try:
+                return await measure(
+                    "(d) bare gRPC stream (floor)", sessions, calls, warmup, one_call
+                )
+            finally:
+                for call in streams:
+                    call.cancel()
+    finally:
+        server.kill()
+        await server.wait()
+
+
 def server_environment(port: int, pool_size: int) -> dict[str, str]:
     """HARCOPA_VERIFIER_* settings of a benchmark server on the simulator backend."""
     return {
@@ -211,8 +280,9 @@ def report(rows: Sequence[Row], calls: int) -> str:
         )
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
     floor_rows = {r.sessions: r for r in rows if r.path.startswith("(c)")}
+    stream_rows = {r.sessions: r for r in rows if r.path.startswith("(d)")}
     for row in rows:
-        base, floor = direct_rows.get(row.sessions), floor_rows.get(row.sessions)
+        base = direct_rows.get(row.sessions)
         if row.path.startswith("(b)") and base is not None:
             p50 = row.quantile(0.5) - base.quantile(0.5)
             line = (
@@ -220,11 +290,13 @@ def report(rows: Sequence[Row], calls: int) -> str:
                 f" p50 +{p50 * 1e3:.3f} ms, "
                 f"mean +{(row.mean - base.mean) * 1e3:.3f} ms"
             )
-            if floor is not None and row.path.endswith("unary"):
+            name = "(c)" if row.path.endswith("unary") else "(d)"
+            floor = (floor_rows if name == "(c)" else stream_rows).get(row.sessions)
+            if floor is not None:
                 own = p50 - floor.quantile(0.5)
                 line += (
-                    f"; of it transport (c) {floor.quantile(0.5) * 1e3:.3f} ms, "
-                    f"verifier's own (b - a - c) {own * 1e3:+.3f} ms"
+                    f"; of it transport {name} {floor.quantile(0.5) * 1e3:.3f} ms, "
+                    f"ours (b - a - {name[1]}) {own * 1e3:+.3f} ms"
                 )
             lines.append(line)
     return "\n".join(lines)
@@ -240,6 +312,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
             await through_grpc(target, n, args.calls, args.warmup, streams=False) for n in levels
         ]
         rows += [await grpc_floor(target, n, args.calls, args.warmup) for n in levels]
+    rows += [await bare_stream(n, args.calls, args.warmup) for n in levels]
     return rows
 
 
@@ -251,7 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--in-process", action="store_true", help="run the gRPC server in this process"
     )
+    parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.echo_server is not None:  # (d)'s server process
+        asyncio.run(echo_server(args.echo_server))
+        return 0
     if args.calls < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--calls and --concurrency must be positive, --warmup not negative")
     rows = asyncio.run(run(args))

@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/verifier_throughput.py: both paths run and the report has every row."""
+"""Smoke test of benchmarks/verifier_throughput.py: every path runs (the bare stream floor's
+server in its own process) and the report has every row."""
 
 from __future__ import annotations
 
@@ -28,9 +29,16 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
     )
     out = capsys.readouterr().out
     assert "simulator" in out
-    labels = ("(a) direct", "(b) gRPC RunTactic, stream", "(b) gRPC RunTactic, unary", "(c)")
+    labels = (
+        "(a) direct",
+        "(b) gRPC RunTactic, stream",
+        "(b) gRPC RunTactic, unary",
+        "(c) gRPC Describe",
+        "(d) bare gRPC stream",
+    )
     for label in labels:
         assert sum(line.startswith(label) for line in out.splitlines()) == 2, out
     assert out.count("stream (b - a)") == 2
     assert out.count("unary (b - a)") == 2
-    assert out.count("verifier's own (b - a - c)") == 2  # the unary rows only
+    assert out.count("transport (c)") == out.count("ours (b - a - c)") == 2  # unary rows
+    assert out.count("transport (d)") == out.count("ours (b - a - d)") == 2  # stream rows
