@@ -16,9 +16,11 @@ prover), so the numbers measure our own overhead, not Lean:
     before any of ours runs.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
-calls/s and p50/p99 latency per row, then the overhead per call, (b) - (a), and how much of it
-is the transport, (d) for the stream and (c) for unary calls, and how much the verifier's and
-its client's own work (sessions, FPS checks, wire conversion, metrics), (b) - (a) - floor.
+calls/s, p50/p99 latency and the server process's CPU time per call (its own threads, not the
+REPLs; gRPC rows with the server in its own process) per row, then the overhead per call,
+(b) - (a), and how much of it is the transport, (d) for the stream and (c) for unary calls, and
+how much the verifier's and its client's own work (sessions, FPS checks, wire conversion,
+metrics), (b) - (a) - floor.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ class Row:
     sessions: int
     latencies: tuple[float, ...]
     wall_seconds: float
+    #: CPU seconds the server process used over the measured calls (None: not measured).
+    server_cpu_seconds: float | None = None
+
+    @property
+    def server_cpu_per_call(self) -> float | None:
+        if self.server_cpu_seconds is None:
+            return None
+        return self.server_cpu_seconds / len(self.latencies)
 
     @property
     def calls_per_second(self) -> float:
@@ -78,25 +88,51 @@ class Row:
         return statistics.fmean(self.latencies)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid``, all its threads, not its children (None
+    where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    path: str, sessions: int, calls: int, warmup: int, one_call: Callable[[int], Awaitable[None]]
+    path: str,
+    sessions: int,
+    calls: int,
+    warmup: int,
+    one_call: Callable[[int], Awaitable[None]],
+    server_pid: int | None = None,
 ) -> Row:
-    """Run ``calls`` measured calls (after ``warmup``) in each of ``sessions`` workers."""
+    """Run ``calls`` measured calls (after ``warmup``) in each of ``sessions`` workers; with
+    ``server_pid``, also the CPU time that process spent on them."""
     latencies: list[float] = []
+    measured: list[tuple[float, float | None]] = []  # when the measured calls began, CPU then
+    warm = asyncio.Barrier(sessions)
 
     async def worker(index: int) -> None:
         for _ in range(warmup):
             await one_call(index)
+        if await warm.wait() == 0:
+            cpu = None if server_pid is None else process_cpu_seconds(server_pid)
+            measured.append((time.perf_counter(), cpu))
         for _ in range(calls):
             began = time.perf_counter()
             await one_call(index)
             latencies.append(time.perf_counter() - began)
 
-    began = time.perf_counter()
     async with asyncio.TaskGroup() as group:
         for index in range(sessions):
             group.create_task(worker(index))
-    return Row(path, sessions, tuple(latencies), time.perf_counter() - began)
+    (began, cpu_before), used = measured[0], None
+    wall = time.perf_counter() - began
+    if cpu_before is not None and server_pid is not None:
+        after = process_cpu_seconds(server_pid)
+        used = None if after is None else after - cpu_before
+    return Row(path, sessions, tuple(latencies), wall, used)
 
 
 async def direct(sessions: int, calls: int, warmup: int) -> Row:
@@ -125,12 +161,12 @@ async def direct(sessions: int, calls: int, warmup: int) -> Row:
 
 
 async def through_grpc(
-    target: str, sessions: int, calls: int, warmup: int, *, streams: bool = True
+    server: Server, sessions: int, calls: int, warmup: int, *, streams: bool = True
 ) -> Row:
     """(b) RunTactic through the VerifierClient and the VerifierService: on the session stream
     (Exchange, the client's default) or, ``streams=False``, one unary RPC per call."""
     problem = FormalProblem(benchmark="throughput", index=0, formal_statement=FPS_STATEMENT)
-    client = VerifierClient(target, timeout_seconds=120, retries=False, streams=streams)
+    client = VerifierClient(server.target, timeout_seconds=120, retries=False, streams=streams)
     path = "(b) gRPC RunTactic, stream" if streams else "(b) gRPC RunTactic, unary"
     async with client:
         opened = [
@@ -145,20 +181,21 @@ async def through_grpc(
                 raise RuntimeError(f"unexpected result {result}")
 
         try:
-            return await measure(path, sessions, calls, warmup, one_call)
+            return await measure(path, sessions, calls, warmup, one_call, server.pid)
         finally:
             for session in opened:
                 await client.close_session(session.session_id)
 
 
-async def grpc_floor(target: str, sessions: int, calls: int, warmup: int) -> Row:
+async def grpc_floor(server: Server, sessions: int, calls: int, warmup: int) -> Row:
     """(c) Describe through the same client and service: no REPL, no session."""
-    async with VerifierClient(target, timeout_seconds=120, retries=False) as client:
+    async with VerifierClient(server.target, timeout_seconds=120, retries=False) as client:
 
         async def one_call(index: int) -> None:
             await client.describe()
 
-        return await measure("(c) gRPC Describe (floor)", sessions, calls, warmup, one_call)
+        path = "(c) gRPC Describe (floor)"
+        return await measure(path, sessions, calls, warmup, one_call, server.pid)
 
 
 def _same(data: bytes) -> bytes:
@@ -210,9 +247,8 @@ async def bare_stream(sessions: int, calls: int, warmup: int) -> Row:
                     raise RuntimeError("the echo server answered other bytes")
 
             try:
-                return await measure(
-                    "(d) bare gRPC stream (floor)", sessions, calls, warmup, one_call
-                )
+                path = "(d) bare gRPC stream (floor)"
+                return await measure(path, sessions, calls, warmup, one_call, server.pid)
             finally:
                 for call in streams:
                     call.cancel()
@@ -235,16 +271,25 @@ def server_environment(port: int, pool_size: int) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: its address and, when it runs in its own process, that process."""
+
+    target: str
+    pid: int | None
+
+
 @asynccontextmanager
-async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str]:
-    """A running VerifierService over lean-sim; yields its target address."""
+async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[Server]:
+    """A running VerifierService over lean-sim."""
     port = free_port()
     env = server_environment(port, pool_size)
     if not in_process:
         process = ServiceProcess("harcopa_lean_verifier", SERVICE_NAME, env, port=port)
         await process.start(ready_timeout_seconds=120)
+        assert process.proc is not None  # started
         try:
-            yield process.target
+            yield Server(process.target, process.proc.pid)
         finally:
             await process.stop()
         return
@@ -263,7 +308,7 @@ async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str
     runner = build_runner(settings)
     await runner.start()
     try:
-        yield f"127.0.0.1:{runner.port}"
+        yield Server(f"127.0.0.1:{runner.port}", None)
     finally:
         await runner.stop()
 
@@ -271,12 +316,15 @@ async def verifier_server(pool_size: int, in_process: bool) -> AsyncIterator[str
 def report(rows: Sequence[Row], calls: int) -> str:
     lines = [
         f"lean-sim (simulator, zero latency): `{TACTIC}` x {calls} calls per session",
-        f"{'path':<32} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}",
+        f"{'path':<32} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
+        f" {'server CPU ms/call':>19}",
     ]
     for row in rows:
+        cpu = row.server_cpu_per_call
         lines.append(
             f"{row.path:<32} {row.sessions:>8} {row.calls_per_second:>10.0f} "
             f"{row.quantile(0.5) * 1e3:>9.3f} {row.quantile(0.99) * 1e3:>9.3f}"
+            f" {'-' if cpu is None else f'{cpu * 1e3:.3f}':>19}"
         )
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
     floor_rows = {r.sessions: r for r in rows if r.path.startswith("(c)")}
@@ -306,12 +354,12 @@ async def run(args: argparse.Namespace) -> list[Row]:
     levels = sorted({1, args.concurrency})
     rows = [await direct(n, args.calls, args.warmup) for n in levels]
     # One process per session, the parse pass's reserved one and one checking process.
-    async with verifier_server(max(levels) + 2, args.in_process) as target:
-        rows += [await through_grpc(target, n, args.calls, args.warmup) for n in levels]
+    async with verifier_server(max(levels) + 2, args.in_process) as server:
+        rows += [await through_grpc(server, n, args.calls, args.warmup) for n in levels]
         rows += [
-            await through_grpc(target, n, args.calls, args.warmup, streams=False) for n in levels
+            await through_grpc(server, n, args.calls, args.warmup, streams=False) for n in levels
         ]
-        rows += [await grpc_floor(target, n, args.calls, args.warmup) for n in levels]
+        rows += [await grpc_floor(server, n, args.calls, args.warmup) for n in levels]
     rows += [await bare_stream(n, args.calls, args.warmup) for n in levels]
     return rows
 
