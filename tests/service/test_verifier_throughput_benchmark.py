@@ -38,6 +38,11 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
     )
     for label in labels:
         assert sum(line.startswith(label) for line in out.splitlines()) == 2, out
+    # The bare stream's server runs in its own process: its CPU per call is measured (in clock
+    # ticks, so five calls may read 0); the in-process server's is not.
+    lines = out.splitlines()
+    assert all(float(line.split()[-1]) >= 0 for line in lines if line.startswith("(d) bare"))
+    assert all(line.split()[-1] == "-" for line in lines if line.startswith("(b) gRPC"))
     assert out.count("stream (b - a)") == 2
     assert out.count("unary (b - a)") == 2
     assert out.count("transport (c)") == out.count("ours (b - a - c)") == 2  # unary rows
