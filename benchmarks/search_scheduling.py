@@ -12,7 +12,9 @@ work takes seconds.
 
 It prints our wall time, the lower bound max(total model time / model parallelism, total Lean
 time / verifier processes), the critical path (the longest problem run alone: no schedule
-finishes before it), and the same workload scheduled as the reference does it
+finishes before it), what pinning each session to one process costs (the same run with any call
+free to take any process: a what-if, since a Pantograph state lives in the process that made
+it), and the same workload scheduled as the reference does it
 (16 problems in flight, one request at a time per problem, a fresh Lean process with a
 Mathlib import per attempt (two: start and the restart after parsing) and per RPE check).
 
@@ -25,11 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import heapq
+import itertools
 import random
 import selectors
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,14 +130,43 @@ class _SimProcess:
     sessions: int = 0
 
 
+class _AnyProcess:
+    """The unpinned what-if: a session's call may run on any free process (as if its states
+    could move between processes), still one call per process and the oldest session first."""
+
+    def __init__(self, processes: int) -> None:
+        self._free = processes
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @asynccontextmanager
+    async def taken(self, rank: int) -> AsyncIterator[None]:
+        if self._free and not self._waiting:
+            self._free -= 1
+        else:
+            future = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (rank, next(self._arrivals), future))
+            await future  # handed over by a release, the process still counted as taken
+        try:
+            yield
+        finally:
+            if self._waiting:
+                heapq.heappop(self._waiting)[2].set_result(None)
+            else:
+                self._free += 1
+
+
 @dataclass
 class _SimSession:
     parsed: ParsedProblem
     key: str
     rank: int
     process: _SimProcess = field(default_factory=_SimProcess)
+    anywhere: _AnyProcess | None = None
 
     def turn(self) -> AbstractAsyncContextManager[None]:
+        if self.anywhere is not None:
+            return self.anywhere.taken(self.rank)
         return self.process.turn.taken(self.rank)
 
 
@@ -142,14 +175,18 @@ class VerifierSimulator:
     shares with other sessions as the verifier's pool does (``cores`` processes, sessions
     spread over them first, then ``sessions_per_process`` at most on each), and every unit of
     Lean work holds one of ``cores``. ``reference`` adds the reference's imports (and gives
-    every session a process of its own).
+    every session a process of its own); ``unpinned`` lets every call take any free process
+    instead of its session's (a what-if: Pantograph states stay in the process that made them).
     Outcomes: a step drafts with probability 0.7; a tactic closes its goal with 0.4 and splits
     it with 0.1; a submission validates with 0.85 and is right with 0.3 (seeded by text)."""
 
-    def __init__(self, costs: LeanCosts, cores: int, ledger: Ledger, reference: bool) -> None:
+    def __init__(
+        self, costs: LeanCosts, cores: int, ledger: Ledger, reference: bool, unpinned: bool = False
+    ) -> None:
         self.costs, self.ledger, self.reference = costs, ledger, reference
         self._cores = asyncio.Semaphore(cores)
         self._processes = [_SimProcess() for _ in range(cores)]
+        self._anywhere = _AnyProcess(cores) if unpinned else None
         self._sessions: dict[str, _SimSession] = {}
         self._states: dict[int, tuple[str, tuple[Goal, ...]]] = {}
         self._ids = 0
@@ -184,7 +221,8 @@ class VerifierSimulator:
         self._ids += 1
         session_id = f"s{self._ids}"
         parsed = ParsedProblem((), "ℕ", (Variable("h_answer", "answer = 1"),), "answer = 1")
-        session = _SimSession(parsed, problem.problem_id, self._ids)  # the oldest goes first
+        # The oldest goes first.
+        session = _SimSession(parsed, problem.problem_id, self._ids, anywhere=self._anywhere)
         if not self.reference:  # the process with the fewest sessions (the scheduler caps them)
             session.process = min(self._processes, key=lambda p: p.sessions)
             session.process.sessions += 1
@@ -320,9 +358,13 @@ class Outcome:
     ledger: Ledger
 
 
-async def _ours(problems: list[FormalProblem], args: argparse.Namespace) -> Outcome:
+async def _ours(
+    problems: list[FormalProblem], args: argparse.Namespace, unpinned: bool = False
+) -> Outcome:
     ledger = Ledger()
-    verifier = VerifierSimulator(_costs(args), args.verifier_processes, ledger, reference=False)
+    verifier = VerifierSimulator(
+        _costs(args), args.verifier_processes, ledger, reference=False, unpinned=unpinned
+    )
     model = GeneratorSimulator(args.gpu_slots, args.request_seconds, args.token_seconds, ledger)
     sessions = args.verifier_processes * args.sessions_per_process
     limits = Limits(args.gpu_slots * 2, sessions, args.problems_in_flight)
@@ -474,6 +516,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"  critical path: the longest problem alone takes {longest:.0f} s"
         f" ({longest / max(bound, 1e-9):.2f} of the bound), so no schedule beats"
         f" {tight:.0f} s; ours / that {ours.wall_seconds / max(tight, 1e-9):.2f}"
+    )
+    # What pinning a session to one process costs: the same run with every call free to take
+    # any process (not something the verifier can do: a state lives in the process that made it).
+    free = virtual_loop().run_until_complete(_ours(problems, args, unpinned=True))
+    print(
+        f"  unpinned what-if: {free.wall_seconds:.0f} s (ours / bound"
+        f" {free.wall_seconds / max(bound, 1e-9):.2f}) if any call could run on any free process"
     )
 
 
