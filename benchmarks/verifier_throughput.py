@@ -16,11 +16,11 @@ prover), so the numbers measure our own overhead, not Lean:
     before any of ours runs.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
-calls/s, p50/p99 latency and the server process's CPU time per call (its own threads, not the
-REPLs; gRPC rows with the server in its own process) per row, then the overhead per call,
-(b) - (a), and how much of it is the transport, (d) for the stream and (c) for unary calls, and
-how much the verifier's and its client's own work (sessions, FPS checks, wire conversion,
-metrics), (b) - (a) - floor.
+calls/s, p50/p99 latency and the CPU time per call of the server process (its own threads, not
+the REPLs; gRPC rows with the server in its own process) and of this one (the client; with
+``--in-process`` the server too) per row, then the overhead per call, (b) - (a), and how much of
+it is the transport, (d) for the stream and (c) for unary calls, and how much the verifier's and
+its client's own work (sessions, FPS checks, wire conversion, metrics), (b) - (a) - floor.
 """
 
 from __future__ import annotations
@@ -68,12 +68,18 @@ class Row:
     wall_seconds: float
     #: CPU seconds the server process used over the measured calls (None: not measured).
     server_cpu_seconds: float | None = None
+    #: CPU seconds this process (the client; with --in-process the server too) used over them.
+    own_cpu_seconds: float = 0.0
 
     @property
     def server_cpu_per_call(self) -> float | None:
         if self.server_cpu_seconds is None:
             return None
         return self.server_cpu_seconds / len(self.latencies)
+
+    @property
+    def own_cpu_per_call(self) -> float:
+        return self.own_cpu_seconds / len(self.latencies)
 
     @property
     def calls_per_second(self) -> float:
@@ -107,10 +113,11 @@ async def measure(
     one_call: Callable[[int], Awaitable[None]],
     server_pid: int | None = None,
 ) -> Row:
-    """Run ``calls`` measured calls (after ``warmup``) in each of ``sessions`` workers; with
-    ``server_pid``, also the CPU time that process spent on them."""
+    """Run ``calls`` measured calls (after ``warmup``) in each of ``sessions`` workers, and the
+    CPU time this process spent on them; with ``server_pid``, that process's too."""
     latencies: list[float] = []
-    measured: list[tuple[float, float | None]] = []  # when the measured calls began, CPU then
+    # When the measured calls began, this process's CPU time then, the server's.
+    measured: list[tuple[float, float, float | None]] = []
     warm = asyncio.Barrier(sessions)
 
     async def worker(index: int) -> None:
@@ -118,7 +125,7 @@ async def measure(
             await one_call(index)
         if await warm.wait() == 0:
             cpu = None if server_pid is None else process_cpu_seconds(server_pid)
-            measured.append((time.perf_counter(), cpu))
+            measured.append((time.perf_counter(), time.process_time(), cpu))
         for _ in range(calls):
             began = time.perf_counter()
             await one_call(index)
@@ -127,12 +134,12 @@ async def measure(
     async with asyncio.TaskGroup() as group:
         for index in range(sessions):
             group.create_task(worker(index))
-    (began, cpu_before), used = measured[0], None
-    wall = time.perf_counter() - began
+    (began, own_before, cpu_before), used = measured[0], None
+    wall, own = time.perf_counter() - began, time.process_time() - own_before
     if cpu_before is not None and server_pid is not None:
         after = process_cpu_seconds(server_pid)
         used = None if after is None else after - cpu_before
-    return Row(path, sessions, tuple(latencies), wall, used)
+    return Row(path, sessions, tuple(latencies), wall, used, own)
 
 
 async def direct(sessions: int, calls: int, warmup: int) -> Row:
@@ -317,14 +324,14 @@ def report(rows: Sequence[Row], calls: int) -> str:
     lines = [
         f"lean-sim (simulator, zero latency): `{TACTIC}` x {calls} calls per session",
         f"{'path':<32} {'sessions':>8} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
-        f" {'server CPU ms/call':>19}",
+        f" {'server CPU ms/call':>19} {'this process CPU ms/call':>25}",
     ]
     for row in rows:
         cpu = row.server_cpu_per_call
         lines.append(
             f"{row.path:<32} {row.sessions:>8} {row.calls_per_second:>10.0f} "
             f"{row.quantile(0.5) * 1e3:>9.3f} {row.quantile(0.99) * 1e3:>9.3f}"
-            f" {'-' if cpu is None else f'{cpu * 1e3:.3f}':>19}"
+            f" {'-' if cpu is None else f'{cpu * 1e3:.3f}':>19} {row.own_cpu_per_call * 1e3:>25.3f}"
         )
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
     floor_rows = {r.sessions: r for r in rows if r.path.startswith("(c)")}
