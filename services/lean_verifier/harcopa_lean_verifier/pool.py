@@ -386,9 +386,7 @@ class ReplPool:
             if (
                 pin.sessions >= self.config.sessions_per_process
                 or self._busy.get(repl) != key
-                or not repl.alive
-                or repl.uses >= self.config.max_uses
-                or (self.config.recycle_on_stderr and repl.stderr_noise)
+                or self._worn_out(repl) is not None
             ):
                 continue
             if best is None or pin.sessions < self._pinned[best].sessions:
@@ -445,14 +443,22 @@ class ReplPool:
         self._put_idle(repl, key)
         self._changed()
 
-    async def _recycle_reason(self, repl: Repl) -> str | None:
-        """Why a process that finished normally must not go back idle (None: it may)."""
+    def _worn_out(self, repl: Repl) -> str | None:
+        """Why ``repl`` must serve nothing more (dead, used up, noisy); None if it may. A pinned
+        one stays with its sessions but takes no new one."""
         if not repl.alive:
             return repl.last_failure or "crash"
         if repl.uses >= self.config.max_uses:
             return "max_uses"
         if self.config.recycle_on_stderr and repl.stderr_noise:
             return "stderr"
+        return None
+
+    async def _recycle_reason(self, repl: Repl) -> str | None:
+        """Why a process that finished normally must not go back idle (None: it may)."""
+        worn = self._worn_out(repl)
+        if worn is not None:
+            return worn
         if self.config.max_rss_bytes is not None:
             rss = await repl.rss_bytes()
             if rss > self.config.max_rss_bytes:
