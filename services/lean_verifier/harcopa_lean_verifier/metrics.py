@@ -108,10 +108,6 @@ def set_queue_depth(waiters: int) -> None:
 
 
 def observe_wait(purpose: str, seconds: float) -> None:
-    """Record how long a caller of the pool waited (``purpose`` in WAIT_PURPOSES)."""
+    """Record how long a caller of the pool, or (``turn``) a session's call for its shared
+    process, waited (``purpose`` in WAIT_PURPOSES)."""
     child(ACQUIRE_WAIT, purpose).observe(seconds)
-
-
-def observe_turn_wait(seconds: float) -> None:
-    """Record how long a session's call waited for its shared process (every call)."""
-    child(ACQUIRE_WAIT, "turn").observe(seconds)

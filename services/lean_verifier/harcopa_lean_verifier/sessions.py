@@ -80,12 +80,12 @@ class SessionRepl:
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         turn = self._turn
         if turn.try_acquire():  # the process is free: no wait (the common case)
-            metrics.observe_turn_wait(0.0)
+            metrics.observe_wait("turn", 0.0)
         else:
             asked = time.monotonic()
             await turn.acquire(self._rank)
             waited = time.monotonic() - asked
-            metrics.observe_turn_wait(waited)
+            metrics.observe_wait("turn", waited)
             if waited > WAIT_LOG_SECONDS:
                 logger.info(
                     "a %s waited %.0f s for its turn on %r (shared with other sessions)",
