@@ -27,13 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import heapq
-import itertools
 import random
 import selectors
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,39 +128,14 @@ class _SimProcess:
     sessions: int = 0
 
 
-class _AnyProcess:
-    """The unpinned what-if: a session's call may run on any free process (as if its states
-    could move between processes), still one call per process and the oldest session first."""
-
-    def __init__(self, processes: int) -> None:
-        self._free = processes
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._arrivals = itertools.count()
-
-    @asynccontextmanager
-    async def taken(self, rank: int) -> AsyncIterator[None]:
-        if self._free and not self._waiting:
-            self._free -= 1
-        else:
-            future = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiting, (rank, next(self._arrivals), future))
-            await future  # handed over by a release, the process still counted as taken
-        try:
-            yield
-        finally:
-            if self._waiting:
-                heapq.heappop(self._waiting)[2].set_result(None)
-            else:
-                self._free += 1
-
-
 @dataclass
 class _SimSession:
     parsed: ParsedProblem
     key: str
     rank: int
     process: _SimProcess = field(default_factory=_SimProcess)
-    anywhere: _AnyProcess | None = None
+    #: The unpinned what-if: one turn with a slot per process, taken by every session's calls.
+    anywhere: Turn | None = None
 
     def turn(self) -> AbstractAsyncContextManager[None]:
         if self.anywhere is not None:
@@ -186,7 +159,7 @@ class VerifierSimulator:
         self.costs, self.ledger, self.reference = costs, ledger, reference
         self._cores = asyncio.Semaphore(cores)
         self._processes = [_SimProcess() for _ in range(cores)]
-        self._anywhere = _AnyProcess(cores) if unpinned else None
+        self._anywhere = Turn(cores) if unpinned else None
         self._sessions: dict[str, _SimSession] = {}
         self._states: dict[int, tuple[str, tuple[Goal, ...]]] = {}
         self._ids = 0

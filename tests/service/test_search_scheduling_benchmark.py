@@ -3,7 +3,6 @@ model simulator) and prints figures that parse: wall times, the bound, imports, 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -100,24 +99,3 @@ def test_virtual_mode_prints_the_unpinned_what_if(
     assert figures["ours_solved"] == 6
     # The same Lean work on the same processes: no schedule, pinned or not, beats the bound.
     assert float(free.group(1)) >= figures["bound"] - 1
-
-
-def test_any_process_what_if_holds_at_most_its_processes_oldest_first() -> None:
-    from benchmarks.search_scheduling import _AnyProcess
-
-    async def scenario() -> list[int]:
-        slots, order, running = _AnyProcess(2), [], [0]
-
-        async def call(rank: int) -> None:
-            async with slots.taken(rank):
-                running[0] += 1
-                assert running[0] <= 2
-                order.append(rank)
-                await asyncio.sleep(0.01)
-                running[0] -= 1
-
-        await asyncio.gather(*(call(rank) for rank in (5, 4, 3, 2, 1)))
-        return order
-
-    # 5 and 4 find free processes; the others wait and go lowest rank first.
-    assert asyncio.run(scenario()) == [5, 4, 1, 2, 3]

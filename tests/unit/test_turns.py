@@ -63,3 +63,23 @@ async def test_cancelled_waiters_granted_or_not_hand_the_turn_on() -> None:
         await granted_then_cancelled
     assert await asyncio.wait_for(last, 1.0) == "ran"  # so the turn went on
     assert not turn.held
+
+
+async def test_slots_admit_that_many_holders_then_the_oldest_waiter() -> None:
+    # The unpinned what-if of benchmarks/search_scheduling.py: a turn over several processes.
+    turn, order, running = Turn(2), [], [0]
+
+    async def call(rank: int) -> None:
+        async with turn.taken(rank):
+            running[0] += 1
+            assert running[0] <= 2
+            order.append(rank)
+            await asyncio.sleep(0.01)
+            running[0] -= 1
+
+    await asyncio.gather(*(call(rank) for rank in (5, 4, 3, 2, 1)))
+    # 5 and 4 find free slots; the others wait and go lowest rank first.
+    assert order == [5, 4, 1, 2, 3]
+    assert not turn.held and turn.waiting == 0
+    with pytest.raises(ValueError, match="at least one slot"):
+        Turn(0)

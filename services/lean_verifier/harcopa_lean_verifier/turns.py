@@ -5,7 +5,9 @@ Used by sessions.py (``SessionRepl``) for the sessions that share a pinned proce
 the one call in flight, so the session opened first runs as if it had the process alone
 (but for one call at a time) and the younger ones fill the time it spends waiting for its
 model; first come first served would slow every session on the process equally and stretch the
-critical path of each problem. Ties (the same rank) go in arrival order.
+critical path of each problem. Ties (the same rank) go in arrival order. With ``slots`` above 1
+it admits that many holders at once (benchmarks/search_scheduling.py's unpinned what-if: any
+call on any free process).
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from contextlib import asynccontextmanager
 
 
 class Turn:
-    """A lock whose waiters are served lowest ``rank`` first (then in arrival order)."""
+    """A lock (or, with ``slots``, a semaphore) whose waiters are served lowest ``rank`` first
+    (then in arrival order)."""
 
-    def __init__(self) -> None:
-        self._held = False
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError("a turn needs at least one slot")
+        self._free = slots
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
 
     @property
     def held(self) -> bool:
-        return self._held
+        """Whether every slot is held."""
+        return self._free == 0
 
     @property
     def waiting(self) -> int:
@@ -44,9 +50,9 @@ class Turn:
 
     def try_acquire(self) -> bool:
         """Take the turn if it is free and nobody waits (no await); whether it was taken."""
-        if self._held:
+        if self._free == 0:
             return False
-        self._held = True  # free means nobody waits: a release hands the turn to a waiter
+        self._free -= 1  # free means nobody waits: a release hands its slot to a waiter
         return True
 
     async def acquire(self, rank: int) -> None:
@@ -63,10 +69,10 @@ class Turn:
             raise
 
     def release(self) -> None:
-        """Hand the turn to the best live waiter, or free it."""
+        """Hand the slot to the best live waiter, or free it."""
         while self._waiting:
             *_, future = heapq.heappop(self._waiting)
             if not future.done():
                 future.set_result(None)
                 return  # still held, now by the waiter
-        self._held = False
+        self._free += 1
