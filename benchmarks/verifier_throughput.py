@@ -41,8 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc
+import psutil
 
 from harcopa.domain import FormalProblem, Framework, ProofState
+from harcopa.lifecycle import PARENT_PID_ENV, tie_to_parent
 from harcopa.verifier_client import VerifierClient
 from harcopa_cli.local import ServiceProcess, free_port
 from harcopa_lean_verifier.backends.pantograph import Repl, ReplConfig
@@ -96,13 +98,12 @@ class Row:
 
 def process_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of process ``pid``, all its threads, not its children (None
-    where /proc cannot tell)."""
+    when it is gone); psutil, as the verifier reads its REPLs' CPU."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return float(times.user + times.system)
 
 
 async def measure(
@@ -239,6 +240,7 @@ async def bare_stream(sessions: int, calls: int, warmup: int) -> Row:
         str(port),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, PARENT_PID_ENV: str(os.getpid())},  # it dies with this process
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -381,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.echo_server is not None:  # (d)'s server process
+    if args.echo_server is not None:  # (d)'s server process, ended by its parent's death too
+        tie_to_parent()
         asyncio.run(echo_server(args.echo_server))
         return 0
     if args.calls < 1 or args.concurrency < 1 or args.warmup < 0:

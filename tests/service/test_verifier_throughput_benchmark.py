@@ -4,10 +4,13 @@ server in its own process) and the report has every row."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
+import psutil
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "verifier_throughput.py"
@@ -49,3 +52,24 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
     assert out.count("unary (b - a)") == 2
     assert out.count("transport (c)") == out.count("ours (b - a - c)") == 2  # unary rows
     assert out.count("transport (d)") == out.count("ours (b - a - d)") == 2  # stream rows
+
+
+def test_the_echo_server_dies_with_the_benchmark() -> None:
+    # A benchmark killed outright (SIGKILL, no cleanup) must not leave its floor server behind.
+    launcher = (
+        "import os, subprocess, sys, time\n"
+        f"server = subprocess.Popen([sys.executable, {str(SCRIPT)!r}, '--echo-server', '0'],"
+        " env={**os.environ, 'HARCOPA_PARENT_PID': str(os.getpid())})\n"
+        "print(server.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        server = psutil.Process(int(parent.stdout.readline()))
+        time.sleep(1.5)  # past its start: the tie is in place
+        assert server.is_running()
+    finally:
+        parent.kill()
+        parent.wait()
+    server.wait(timeout=30)  # psutil.TimeoutExpired if it outlived its parent
