@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from harcopa import domain as d
+from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.errors import InvalidRequest
 from harcopa.validation import check_run_spec
 from harcopa_cli import preflight
-from harcopa_cli.backends import plan_backends, pool_size, session_capacity
+from harcopa_cli.backends import SESSIONS_ENV, plan_backends, pool_size, session_capacity
 from harcopa_cli.benchmarks import add_root_argument
 from harcopa_cli.conventions import add_config_flag, add_json_flag, add_parser, print_json
 from harcopa_cli.local import Plan
@@ -106,8 +107,9 @@ def register(subparsers: Any) -> None:
         "--pool-size",
         type=int,
         help="REPL processes (default: --concurrency + 2, or cores + 2); one is kept for checks"
-        " (and one for parsing from 4 up), the sessions hold the rest, 3 at most on each"
-        " (--concurrency defaults to that many)",
+        " (and one for parsing from 4 up), the sessions hold the rest,"
+        f" ${SESSIONS_ENV} (default {SESSIONS_PER_PROCESS}) at most on each (--concurrency"
+        " defaults to that many)",
     )
     parser.set_defaults(handler=_eval)
 

@@ -1,12 +1,12 @@
 """The FPS operations on a REPL pool: the verifier service's implementation of ``Verifier``.
 
-The servicer calls these; so do tests and benchmarks in-process. Sessions pin one REPL each
-(sessions.py); problem parsing and framework construction live in opening.py, submission
-validation in submission.py, and the stateless checks (CheckFile, RPE) in stateless.py, which
-run on leased processes so a session's process is never restarted (sessions may share a
-process: the pool's ``sessions_per_process``). (Over 400 lines: the one
-class that implements the whole Verifier protocol.) A paper-mode session waits as long as the
-reference for every REPL call (``Timeouts.for_mode``).
+The servicer calls these; so do tests and benchmarks in-process. Each session pins a REPL,
+which up to the pool's ``sessions_per_process`` sessions share (sessions.py); problem parsing
+and framework construction live in opening.py, submission validation in submission.py, and the
+stateless checks (CheckFile, RPE) in stateless.py, which run on leased processes so a session's
+process is never restarted. (Over 400 lines: the one class that implements the whole Verifier
+protocol.) A paper-mode session waits as long as the reference for every REPL call
+(``Timeouts.for_mode``).
 """
 
 from __future__ import annotations
