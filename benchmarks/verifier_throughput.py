@@ -13,14 +13,19 @@ prover), so the numbers measure our own overhead, not Lean:
 (d) bare stream floor: a grpc.aio server in its own process that answers each message of a
     bidirectional stream with the same bytes, driven by a bare grpc.aio stream (no harcopa code
     on either side, messages the size of a RunTactic request): what a streamed call costs here
-    before any of ours runs.
+    before any of ours runs;
+(e) bare stream + REPL floor: the same echo server, but each stream drives its own simulator
+    process and runs the same ``goal.tactic`` (the Repl client of (a)) before answering each
+    message: the stream and the REPL call (b) is made of, with no harcopa code on the stream's
+    path. (e) - (a) is the overhead a verifier would have if its own work cost nothing.
 
 Each path runs with 1 and with N concurrent sessions (one process per session). It prints
 calls/s, p50/p99 latency and the CPU time per call of the server process (its own threads, not
 the REPLs; gRPC rows with the server in its own process) and of this one (the client; with
 ``--in-process`` the server too) per row, then the overhead per call, (b) - (a), and how much of
 it is the transport, (d) for the stream and (c) for unary calls, and how much the verifier's and
-its client's own work (sessions, FPS checks, wire conversion, metrics), (b) - (a) - floor.
+its client's own work (sessions, FPS checks, wire conversion, metrics), (b) - (a) - floor; for
+the stream also (e) - (a), the overhead without any of our code, and (b) - (e), ours beyond it.
 """
 
 from __future__ import annotations
@@ -143,18 +148,32 @@ async def measure(
     return Row(path, sessions, tuple(latencies), wall, used, own)
 
 
-async def direct(sessions: int, calls: int, warmup: int) -> Row:
-    """(a) ``goal.tactic`` straight on simulator processes."""
+async def simulator_goal() -> tuple[Repl, int]:
+    """A started simulator process and the id of its state for FILE_STATEMENT's goal."""
     config = ReplConfig(
         executable=simulator_executable(SimulatedConfig()), ready_timeout_seconds=60
     )
-    repls = [Repl(config) for _ in range(sessions)]
+    repl = Repl(config)
     try:
-        await asyncio.gather(*(r.start() for r in repls))
-        states = []
-        for repl in repls:
-            units = await repl.frontend_process(FILE_STATEMENT, sorrys=True, timeout_seconds=60)
-            states.append(int(units[-1]["goalStateId"]))
+        await repl.start()
+        units = await repl.frontend_process(FILE_STATEMENT, sorrys=True, timeout_seconds=60)
+        return repl, int(units[-1]["goalStateId"])
+    except BaseException:
+        await repl.close()
+        raise
+
+
+async def direct(sessions: int, calls: int, warmup: int) -> Row:
+    """(a) ``goal.tactic`` straight on simulator processes."""
+    started = await asyncio.gather(
+        *(simulator_goal() for _ in range(sessions)), return_exceptions=True
+    )
+    repls = [r[0] for r in started if not isinstance(r, BaseException)]
+    try:
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        states = [r[1] for r in started if not isinstance(r, BaseException)]
 
         async def one_call(index: int) -> None:
             reply = await repls[index].goal_tactic(
@@ -210,15 +229,32 @@ def _same(data: bytes) -> bytes:
     return data
 
 
-async def echo_server(port: int) -> None:
-    """(d)'s server: answer every message of every stream with its own bytes, until killed."""
+async def echo_server(port: int, *, with_repl: bool = False) -> None:
+    """(d)'s server: answer every message of every stream with its own bytes, until killed;
+    ``with_repl`` (e): each stream first starts a simulator process and runs one ``goal.tactic``
+    on it per message before answering."""
 
     async def stream(requests: AsyncIterator[bytes], context: object) -> AsyncIterator[bytes]:
         async for message in requests:
             yield message
 
+    async def stream_with_repl(
+        requests: AsyncIterator[bytes], context: object
+    ) -> AsyncIterator[bytes]:
+        repl, state = await simulator_goal()
+        try:
+            async for message in requests:
+                reply = await repl.goal_tactic(state, 0, tactic=TACTIC, timeout_seconds=60)
+                if "nextStateId" not in reply:
+                    raise RuntimeError(f"unexpected reply {reply}")
+                yield message
+        finally:
+            await repl.close()
+
     handler = grpc.stream_stream_rpc_method_handler(
-        stream, request_deserializer=_same, response_serializer=_same
+        stream_with_repl if with_repl else stream,
+        request_deserializer=_same,
+        response_serializer=_same,
     )
     service, method = ECHO_METHOD.strip("/").split("/")
     server = grpc.aio.server()
@@ -230,13 +266,14 @@ async def echo_server(port: int) -> None:
     await server.wait_for_termination()
 
 
-async def bare_stream(sessions: int, calls: int, warmup: int) -> Row:
-    """(d) one bare grpc.aio stream per session to the echo server in its own process."""
+async def bare_stream(sessions: int, calls: int, warmup: int, *, with_repl: bool = False) -> Row:
+    """(d) one bare grpc.aio stream per session to the echo server in its own process; (e)
+    ``with_repl``, the server running a REPL call per message."""
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
-        "--echo-server",
+        "--echo-server-with-repl" if with_repl else "--echo-server",
         str(port),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -256,7 +293,11 @@ async def bare_stream(sessions: int, calls: int, warmup: int) -> Row:
                     raise RuntimeError("the echo server answered other bytes")
 
             try:
-                path = "(d) bare gRPC stream (floor)"
+                path = (
+                    "(e) bare stream + REPL (floor)"
+                    if with_repl
+                    else "(d) bare gRPC stream (floor)"
+                )
                 return await measure(path, sessions, calls, warmup, one_call, server.pid)
             finally:
                 for call in streams:
@@ -338,6 +379,7 @@ def report(rows: Sequence[Row], calls: int) -> str:
     direct_rows = {r.sessions: r for r in rows if r.path.startswith("(a)")}
     floor_rows = {r.sessions: r for r in rows if r.path.startswith("(c)")}
     stream_rows = {r.sessions: r for r in rows if r.path.startswith("(d)")}
+    repl_rows = {r.sessions: r for r in rows if r.path.startswith("(e)")}
     for row in rows:
         base = direct_rows.get(row.sessions)
         if row.path.startswith("(b)") and base is not None:
@@ -355,6 +397,14 @@ def report(rows: Sequence[Row], calls: int) -> str:
                     f"; of it transport {name} {floor.quantile(0.5) * 1e3:.3f} ms, "
                     f"ours (b - a - {name[1]}) {own * 1e3:+.3f} ms"
                 )
+            bare = repl_rows.get(row.sessions) if name == "(d)" else None
+            if bare is not None:
+                floor_p50 = bare.quantile(0.5) - base.quantile(0.5)
+                ours = row.quantile(0.5) - bare.quantile(0.5)
+                line += (
+                    f"; without any of our code (e - a) +{floor_p50 * 1e3:.3f} ms,"
+                    f" ours beyond that (b - e) {ours * 1e3:+.3f} ms"
+                )
             lines.append(line)
     return "\n".join(lines)
 
@@ -370,6 +420,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         ]
         rows += [await grpc_floor(server, n, args.calls, args.warmup) for n in levels]
     rows += [await bare_stream(n, args.calls, args.warmup) for n in levels]
+    rows += [await bare_stream(n, args.calls, args.warmup, with_repl=True) for n in levels]
     return rows
 
 
@@ -382,11 +433,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--in-process", action="store_true", help="run the gRPC server in this process"
     )
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--echo-server-with-repl", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.echo_server is not None:  # (d)'s server process, ended by its parent's death too
-        tie_to_parent()
-        asyncio.run(echo_server(args.echo_server))
-        return 0
+    # (d)'s and (e)'s server process, ended by its parent's death too
+    for port, with_repl in ((args.echo_server, False), (args.echo_server_with_repl, True)):
+        if port is not None:
+            tie_to_parent()
+            asyncio.run(echo_server(port, with_repl=with_repl))
+            return 0
     if args.calls < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--calls and --concurrency must be positive, --warmup not negative")
     rows = asyncio.run(run(args))

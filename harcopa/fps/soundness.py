@@ -24,6 +24,7 @@ strings or comments, bad escapes, a string Lean may read two ways) is refused to
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from harcopa.fps.tokens import Kind, LexError, Token, tokenize
@@ -121,12 +122,32 @@ class Violation:
         return f"`{self.construct}` {self.reason}"
 
 
+#: Texts up to this many characters have their verdicts remembered (``_remembered``).
+CACHED_TEXT_CHARS = 512
+#: How many short texts' verdicts are remembered (least recently used go first): at most
+#: about CACHED_TEXT_CHARS x CACHED_TEXTS characters (4 MiB of text at most).
+CACHED_TEXTS = 8192
+
+
 def strict_violation(text: str, *, allow_sorry: bool) -> Violation | None:
     """The first refused construct of ``text`` in reading order, or None when it is clean.
 
     ``allow_sorry`` lets the ``sorry`` keyword through (drafts, whose ``sorry``s are gaps);
-    ``sorryAx`` and everything else stays refused.
+    ``sorryAx`` and everything else stays refused. The verdict depends on the text alone, so a
+    short text's is remembered: a search sends the same few tactics (``norm_num``,
+    ``linarith``, ...) thousands of times, and the verifier reads each once.
     """
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _remembered(text, allow_sorry)
+    return _violation(text, allow_sorry)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _remembered(text: str, allow_sorry: bool) -> Violation | None:
+    return _violation(text, allow_sorry)
+
+
+def _violation(text: str, allow_sorry: bool) -> Violation | None:
     try:
         tokens = tokenize(text)
     except LexError as error:

@@ -1,5 +1,5 @@
-"""Smoke test of benchmarks/verifier_throughput.py: every path runs (the bare stream floor's
-server in its own process) and the report has every row."""
+"""Smoke test of benchmarks/verifier_throughput.py: every path runs (the bare stream floors'
+servers in their own processes) and the report has every row."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
         "(b) gRPC RunTactic, unary",
         "(c) gRPC Describe",
         "(d) bare gRPC stream",
+        "(e) bare stream + REPL",
     )
     for label in labels:
         assert sum(line.startswith(label) for line in out.splitlines()) == 2, out
@@ -45,13 +46,18 @@ def test_benchmark_reports_direct_and_grpc_rows(capsys: pytest.CaptureFixture[st
     # ticks, so five calls may read 0); the in-process server's is not.
     # The last two columns: the server's CPU per call, this process's.
     lines = out.splitlines()
-    assert all(float(line.split()[-2]) >= 0 for line in lines if line.startswith("(d) bare"))
+    floors = [line for line in lines if line.startswith(("(d) bare", "(e) bare"))]
+    assert len(floors) == 4 and all(float(line.split()[-2]) >= 0 for line in floors)
     assert all(line.split()[-2] == "-" for line in lines if line.startswith("(b) gRPC"))
     assert all(float(line.split()[-1]) >= 0 for line in lines if line.startswith("(b) gRPC"))
     assert out.count("stream (b - a)") == 2
     assert out.count("unary (b - a)") == 2
     assert out.count("transport (c)") == out.count("ours (b - a - c)") == 2  # unary rows
     assert out.count("transport (d)") == out.count("ours (b - a - d)") == 2  # stream rows
+    # and the stream's overhead without any of our code, from the REPL floor (e)
+    assert (
+        out.count("without any of our code (e - a)") == out.count("ours beyond that (b - e)") == 2
+    )
 
 
 def test_the_echo_server_dies_with_the_benchmark() -> None:
@@ -73,3 +79,13 @@ def test_the_echo_server_dies_with_the_benchmark() -> None:
         parent.kill()
         parent.wait()
     server.wait(timeout=30)  # psutil.TimeoutExpired if it outlived its parent
+
+
+async def test_the_repl_floor_runs_the_tactic_on_its_own_simulator() -> None:
+    # (e)'s server answers each message only after its REPL call succeeded on a real simulator
+    # process it started for the stream (a failed start or call ends the stream, and the read
+    # raises here); its CPU is measured (in clock ticks: three calls may read 0).
+    benchmark = load_benchmark()
+    row = await benchmark.bare_stream(1, 3, 1, with_repl=True)
+    assert row.path.startswith("(e)") and len(row.latencies) == 3
+    assert row.server_cpu_seconds is not None and row.server_cpu_seconds >= 0

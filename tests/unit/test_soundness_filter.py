@@ -133,3 +133,25 @@ def test_interpolated_strings_expose_their_code() -> None:
     assert "x" in texts and "y" in texts and "f" in texts
     with pytest.raises(LexError):  # ordinary reading ends at the second quote: two readings
         tokenize('dbg "{ "}" }"')
+
+
+def test_remembered_verdicts_are_the_fresh_ones() -> None:
+    # A short text's verdict is remembered; asking again (in either sorry policy) gives the
+    # same answer as reading it afresh, and long texts are always read afresh.
+    from harcopa.fps import soundness
+
+    for payload in PAYLOADS:
+        for allow_sorry in (False, True):
+            fresh = soundness._violation(payload.step, allow_sorry)
+            assert strict_violation(payload.step, allow_sorry=allow_sorry) == fresh
+            assert strict_violation(payload.step, allow_sorry=allow_sorry) == fresh  # remembered
+    assert strict_violation("sorry", allow_sorry=True) is None
+    assert strict_violation("sorry", allow_sorry=False) is not None  # not the other's verdict
+    padding = "norm_num\n" * (soundness.CACHED_TEXT_CHARS // 9 + 1)
+    long_text = padding + "native_decide"
+    assert len(long_text) > soundness.CACHED_TEXT_CHARS
+    before = soundness._remembered.cache_info().currsize
+    found = strict_violation(long_text, allow_sorry=False)
+    assert found is not None and found.construct == "native_decide"
+    assert soundness._remembered.cache_info().currsize == before  # not kept
+    assert soundness._remembered.cache_info().maxsize == soundness.CACHED_TEXTS
