@@ -68,7 +68,7 @@ from harcopa.domain import (
 )
 from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.prompts import PromptTemplates
-from harcopa_lean_verifier.turns import Turn
+from harcopa_lean_verifier.turns import ProblemRanks, Turn
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier
 from harcopa_orchestrator.pipelines import solve
@@ -121,8 +121,8 @@ class LeanCosts:
 
 @dataclass
 class _SimProcess:
-    """A simulated REPL process: the sessions on it take turns, the oldest first, as on the
-    verifier's shared processes."""
+    """A simulated REPL process: the sessions on it take turns, the oldest problem's first, as
+    on the verifier's shared processes."""
 
     turn: Turn = field(default_factory=Turn)
     sessions: int = 0
@@ -160,6 +160,7 @@ class VerifierSimulator:
         self._cores = asyncio.Semaphore(cores)
         self._processes = [_SimProcess() for _ in range(cores)]
         self._anywhere = Turn(cores) if unpinned else None
+        self._ranks = ProblemRanks()
         self._sessions: dict[str, _SimSession] = {}
         self._states: dict[int, tuple[str, tuple[Goal, ...]]] = {}
         self._ids = 0
@@ -194,8 +195,9 @@ class VerifierSimulator:
         self._ids += 1
         session_id = f"s{self._ids}"
         parsed = ParsedProblem((), "ℕ", (Variable("h_answer", "answer = 1"),), "answer = 1")
-        # The oldest goes first.
-        session = _SimSession(parsed, problem.problem_id, self._ids, anywhere=self._anywhere)
+        # The oldest problem goes first, as on the verifier (its first session's place).
+        rank = self._ranks.rank(client_id, problem.problem_id)
+        session = _SimSession(parsed, problem.problem_id, rank, anywhere=self._anywhere)
         if not self.reference:  # the process with the fewest sessions (the scheduler caps them)
             session.process = min(self._processes, key=lambda p: p.sessions)
             session.process.sessions += 1

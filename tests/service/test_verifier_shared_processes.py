@@ -100,3 +100,38 @@ async def test_a_timeout_loses_every_session_on_the_process_and_it_is_replaced(
             again = await client.open_session(problem(SIMPLE), FORWARD)  # a fresh process
             state = again.state(Framework.FORWARD_REASONING).handle
             assert isinstance(await client.run_tactic(state, 0, "exfalso"), ProofState)
+
+
+async def test_a_problems_new_session_keeps_its_problems_place_in_the_turns(
+    tmp_path: Path,
+) -> None:
+    # Problem 0 opened first, then 1 and 2 on the same process; problem 0 starts over (a new
+    # attempt: a new session). While 2 holds the process, 1 asks first and then 0's new
+    # session: 0 goes next, the older problem, though its session is the newest.
+    settings = _settings(tmp_path, sessions_per_process=3)
+    async with running(settings) as target:
+        async with VerifierClient(target, retries=False) as client:
+            opened = [
+                await client.open_session(problem(SIMPLE, index=i), FORWARD) for i in range(3)
+            ]
+            await client.close_session(opened[0].session_id)
+            again = await client.open_session(problem(SIMPLE, index=0), FORWARD)
+            handle = {
+                "0 again": again.state(Framework.FORWARD_REASONING).handle,
+                "1": opened[1].state(Framework.FORWARD_REASONING).handle,
+                "2": opened[2].state(Framework.FORWARD_REASONING).handle,
+            }
+            order: list[str] = []
+
+            async def call(name: str) -> None:
+                result = await client.run_tactic(handle[name], 0, "slow_tactic")
+                assert isinstance(result, ProofComplete), result
+                order.append(name)
+
+            holder = asyncio.create_task(call("2"))
+            await asyncio.sleep(SLOW / 3)  # 2 holds the process
+            younger = asyncio.create_task(call("1"))
+            await asyncio.sleep(SLOW / 3)  # 1 waits first
+            older = asyncio.create_task(call("0 again"))
+            await asyncio.gather(holder, younger, older)
+            assert order == ["2", "0 again", "1"]

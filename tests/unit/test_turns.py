@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from harcopa_lean_verifier.turns import Turn
+from harcopa_lean_verifier.turns import ProblemRanks, Turn
 
 pytestmark = pytest.mark.asyncio
 
@@ -83,3 +83,19 @@ async def test_slots_admit_that_many_holders_then_the_oldest_waiter() -> None:
     assert not turn.held and turn.waiting == 0
     with pytest.raises(ValueError, match="at least one slot"):
         Turn(0)
+
+
+async def test_a_problems_sessions_keep_its_first_sessions_rank() -> None:
+    ranks = ProblemRanks(limit=3)
+    first = ranks.rank("client", "bench/0")
+    second = ranks.rank("client", "bench/1")
+    assert first < second
+    assert ranks.rank("client", "bench/0") == first  # its next attempt: still the older
+    assert ranks.rank("other", "bench/0") > second  # another client's problem is its own
+    ranks.rank("client", "bench/2")  # a fourth problem: the least recently opened goes
+    assert len(ranks) == 3
+    assert ranks.rank("client", "bench/0") == first  # opened recently: still remembered
+    assert ranks.rank("client", "bench/1") > first  # forgotten: it ranks as a new one now
+    assert len(ranks) == 3
+    with pytest.raises(ValueError):
+        ProblemRanks(limit=0)

@@ -12,7 +12,6 @@ protocol.) A paper-mode session waits as long as the reference for every REPL ca
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -56,6 +55,7 @@ from harcopa_lean_verifier.opening import (
 )
 from harcopa_lean_verifier.sessions import SessionRecord, SessionRegistry, SessionRepl, StateRef
 from harcopa_lean_verifier.timeouts import Timeouts
+from harcopa_lean_verifier.turns import ProblemRanks
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class PantographVerifier:
             max_sessions_per_client=max_sessions_per_client,
         )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
-        self._ranks = itertools.count()  # sessions in opening order: the older goes first
+        self._ranks = ProblemRanks()  # problems in order of first opening: the older first
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
     def _limits(self, record: SessionRecord) -> Timeouts:
@@ -161,7 +161,8 @@ class PantographVerifier:
         else:
             parsed, parse_seconds = await self._parse(problem, mode)
         process = await self.pool.acquire(self.default_key, pin=True)
-        repl = SessionRepl(process, self.pool.turn(process), next(self._ranks))
+        rank = self._ranks.rank(client_id, problem.problem_id)
+        repl = SessionRepl(process, self.pool.turn(process), rank)
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
         )
