@@ -89,13 +89,19 @@ class OpenAIGenerator:
         self.logprobs_unconfirmed = False
 
     async def start(self) -> None:
+        # Importing httpx and building the client (its TLS context reads the CA store) take
+        # a few tenths of a second, more on a busy machine: off the event loop, so the other
+        # work of a starting run (sessions opening) goes on meanwhile.
+        self._client = await asyncio.to_thread(self._new_client)
+
+    def _new_client(self) -> Any:
         import httpx
 
         headers = dict(self._headers)
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         read, connect = self._timeout
-        self._client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
             timeout=httpx.Timeout(read, connect=connect),

@@ -10,6 +10,8 @@ variable of the operator's configuration, never from a run specification.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import logging
 import os
@@ -102,6 +104,9 @@ class ModelRegistry:
         self.config = config
         self.allowed_hosts = frozenset(h.lower() for h in allowed_endpoint_hosts)
         self._generators: dict[tuple[str, str, str], Generator] = {}
+        #: Generators being started: the problems of a starting run all ask at once, and
+        #: share one start (a failed start is forgotten, so the next asker tries again).
+        self._starting: dict[tuple[str, str, str], asyncio.Task[Generator]] = {}
 
     @property
     def names(self) -> list[str]:
@@ -139,15 +144,38 @@ class ModelRegistry:
         """Raise InvalidRequest unless ``ref`` resolves (no connection is made)."""
         self.resolve(ref)
 
+    async def prepare(self) -> None:
+        """Load the HTTP client library (off the event loop) when a configured model or an
+        allowed endpoint host speaks the OpenAI API: its import takes a few tenths of a second,
+        which the first run's first model request would otherwise wait for. Never raises."""
+        openai = bool(self.allowed_hosts) or any(m.is_openai for m in self.config.models.values())
+        if openai:
+            try:
+                await asyncio.to_thread(importlib.import_module, "httpx")
+            except ImportError as exc:  # the first OpenAI request will say so
+                logger.warning("the OpenAI client library cannot be loaded: %s", exc)
+
     async def get(self, ref: d.ModelRef) -> Generator:
         key, endpoint = self.resolve(ref)
         cache_key = (key, endpoint.target, endpoint.model)
         generator = self._generators.get(cache_key)
-        if generator is None:
-            generator = self._build(endpoint, configured=key.startswith("model:"))
+        if generator is not None:
+            return generator
+        starting = self._starting.get(cache_key)
+        if starting is None:
+            built = self._build(endpoint, configured=key.startswith("model:"))
+            starting = asyncio.create_task(self._start(cache_key, built), name=f"start {key}")
+            self._starting[cache_key] = starting
+        # A caller cancelled while it waits leaves the start running for the others.
+        return await asyncio.shield(starting)
+
+    async def _start(self, cache_key: tuple[str, str, str], generator: Generator) -> Generator:
+        try:
             await generator.start()
             self._generators[cache_key] = generator
-        return generator
+            return generator
+        finally:
+            self._starting.pop(cache_key, None)
 
     @staticmethod
     def _build(endpoint: ModelEndpoint, *, configured: bool) -> Generator:
@@ -170,6 +198,9 @@ class ModelRegistry:
         )
 
     async def close(self) -> None:
+        for task in list(self._starting.values()):
+            task.cancel()
+        await asyncio.gather(*self._starting.values(), return_exceptions=True)
         for generator in self._generators.values():
             await generator.close()
         self._generators.clear()

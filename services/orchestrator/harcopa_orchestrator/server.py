@@ -57,8 +57,11 @@ class OrchestratorBackend:
         self.store = store
         self.scheduler = scheduler
         self._sizer: asyncio.Task[None] | None = None
+        self._preparing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        # In the background: readiness does not wait for it, the first run's model may.
+        self._preparing = asyncio.create_task(self.models.prepare(), name="model-clients")
         await self.verifier.start()
         await self._fit_sessions()
         self._sizer = asyncio.create_task(self._fit_forever(), name="session-capacity")
@@ -76,9 +79,10 @@ class OrchestratorBackend:
             await self._fit_sessions()
 
     async def close(self) -> None:
-        if self._sizer is not None:
-            self._sizer.cancel()
-            await asyncio.gather(self._sizer, return_exceptions=True)
+        for task in (self._sizer, self._preparing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.runs.close()
         await self.models.close()
         await self.verifier.close()
