@@ -68,7 +68,7 @@ from harcopa.domain import (
 )
 from harcopa.domain.problems import SESSIONS_PER_PROCESS
 from harcopa.prompts import PromptTemplates
-from harcopa_lean_verifier.turns import ProblemRanks, Turn
+from harcopa_lean_verifier.turns import ProblemRanks, Rank, Turn
 from harcopa_orchestrator.context import SearchContext
 from harcopa_orchestrator.metering import Meter, MeteredGenerator, MeteredVerifier
 from harcopa_orchestrator.pipelines import solve
@@ -121,8 +121,8 @@ class LeanCosts:
 
 @dataclass
 class _SimProcess:
-    """A simulated REPL process: the sessions on it take turns, the oldest problem's first, as
-    on the verifier's shared processes."""
+    """A simulated REPL process: the sessions on it take turns, the lowest ranked first, as on
+    the verifier's shared processes."""
 
     turn: Turn = field(default_factory=Turn)
     sessions: int = 0
@@ -132,7 +132,7 @@ class _SimProcess:
 class _SimSession:
     parsed: ParsedProblem
     key: str
-    rank: int
+    rank: Rank
     process: _SimProcess = field(default_factory=_SimProcess)
     #: The unpinned what-if: one turn with a slot per process, taken by every session's calls.
     anywhere: Turn | None = None
@@ -195,7 +195,7 @@ class VerifierSimulator:
         self._ids += 1
         session_id = f"s{self._ids}"
         parsed = ParsedProblem((), "ℕ", (Variable("h_answer", "answer = 1"),), "answer = 1")
-        # The oldest problem goes first, as on the verifier (its first session's place).
+        # Ranked as on the verifier: the fewest sessions opened before, then the older problem.
         rank = self._ranks.rank(client_id, problem.problem_id)
         session = _SimSession(parsed, problem.problem_id, rank, anywhere=self._anywhere)
         if not self.reference:  # the process with the fewest sessions (the scheduler caps them)

@@ -102,25 +102,23 @@ async def test_a_timeout_loses_every_session_on_the_process_and_it_is_replaced(
             assert isinstance(await client.run_tactic(state, 0, "exfalso"), ProofState)
 
 
-async def test_a_problems_new_session_keeps_its_problems_place_in_the_turns(
+async def test_a_problem_on_its_first_attempt_goes_before_one_that_started_over(
     tmp_path: Path,
 ) -> None:
-    # Problem 0 opened first, then 1 and 2 on the same process; problem 0 starts over (a new
-    # attempt: a new session). While 2 holds the process, 1 asks first and then 0's new
-    # session: 0 goes next, the older problem, though its session is the newest.
+    # Problem 0 opens and starts over (a new attempt: a new session), then problems 1 and 2
+    # open, all on the one session process. While 2 holds it, 0's second session asks first
+    # and then 1: 1 goes next, on its first attempt (more of its search ahead), though its
+    # session is younger and its problem came later.
     settings = _settings(tmp_path, sessions_per_process=3)
     async with running(settings) as target:
         async with VerifierClient(target, retries=False) as client:
-            opened = [
-                await client.open_session(problem(SIMPLE, index=i), FORWARD) for i in range(3)
-            ]
-            await client.close_session(opened[0].session_id)
-            again = await client.open_session(problem(SIMPLE, index=0), FORWARD)
-            handle = {
-                "0 again": again.state(Framework.FORWARD_REASONING).handle,
-                "1": opened[1].state(Framework.FORWARD_REASONING).handle,
-                "2": opened[2].state(Framework.FORWARD_REASONING).handle,
+            first = await client.open_session(problem(SIMPLE, index=0), FORWARD)
+            await client.close_session(first.session_id)
+            opened = {
+                name: await client.open_session(problem(SIMPLE, index=index), FORWARD)
+                for name, index in (("0 again", 0), ("1", 1), ("2", 2))
             }
+            handle = {n: s.state(Framework.FORWARD_REASONING).handle for n, s in opened.items()}
             order: list[str] = []
 
             async def call(name: str) -> None:
@@ -130,8 +128,8 @@ async def test_a_problems_new_session_keeps_its_problems_place_in_the_turns(
 
             holder = asyncio.create_task(call("2"))
             await asyncio.sleep(SLOW / 3)  # 2 holds the process
-            younger = asyncio.create_task(call("1"))
-            await asyncio.sleep(SLOW / 3)  # 1 waits first
-            older = asyncio.create_task(call("0 again"))
-            await asyncio.gather(holder, younger, older)
-            assert order == ["2", "0 again", "1"]
+            started_over = asyncio.create_task(call("0 again"))
+            await asyncio.sleep(SLOW / 3)  # 0's second session waits first
+            first_attempt = asyncio.create_task(call("1"))
+            await asyncio.gather(holder, started_over, first_attempt)
+            assert order == ["2", "1", "0 again"]

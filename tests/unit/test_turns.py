@@ -17,10 +17,10 @@ async def test_the_oldest_waiter_goes_next_then_arrival_order() -> None:
     release = asyncio.Event()
 
     async def holder() -> None:
-        async with turn.taken(5):
+        async with turn.taken((0, 5)):
             await release.wait()
 
-    async def call(name: str, rank: int) -> None:
+    async def call(name: str, rank: tuple[int, int]) -> None:
         async with turn.taken(rank):
             order.append(name)
             await asyncio.sleep(0)
@@ -30,13 +30,19 @@ async def test_the_oldest_waiter_goes_next_then_arrival_order() -> None:
     assert turn.held
     waiters = [
         asyncio.create_task(call(name, rank))
-        for name, rank in (("young", 9), ("old", 1), ("middle", 4), ("middle-later", 4))
+        for name, rank in (
+            ("young", (0, 9)),
+            ("old", (0, 1)),
+            ("middle", (0, 4)),
+            ("second attempt", (1, 0)),  # more attempts made: after every first attempt
+            ("middle-later", (0, 4)),
+        )
     ]
     await asyncio.sleep(0.01)
-    assert turn.waiting == 4 and not order  # nobody passes the holder
+    assert turn.waiting == 5 and not order  # nobody passes the holder
     release.set()
     await asyncio.gather(first, *waiters)
-    assert order == ["old", "middle", "middle-later", "young"]
+    assert order == ["old", "middle", "middle-later", "young", "second attempt"]
     assert not turn.held and turn.waiting == 0
 
 
@@ -44,10 +50,10 @@ async def test_cancelled_waiters_granted_or_not_hand_the_turn_on() -> None:
     turn = Turn()
 
     async def call() -> str:
-        async with turn.taken(1):
+        async with turn.taken((0, 1)):
             return "ran"
 
-    holding = turn.taken(0)
+    holding = turn.taken((0, 0))
     await holding.__aenter__()
     gone = asyncio.create_task(call())
     granted_then_cancelled = asyncio.create_task(call())
@@ -69,15 +75,15 @@ async def test_slots_admit_that_many_holders_then_the_oldest_waiter() -> None:
     # The unpinned what-if of benchmarks/search_scheduling.py: a turn over several processes.
     turn, order, running = Turn(2), [], [0]
 
-    async def call(rank: int) -> None:
+    async def call(rank: tuple[int, int]) -> None:
         async with turn.taken(rank):
             running[0] += 1
             assert running[0] <= 2
-            order.append(rank)
+            order.append(rank[1])
             await asyncio.sleep(0.01)
             running[0] -= 1
 
-    await asyncio.gather(*(call(rank) for rank in (5, 4, 3, 2, 1)))
+    await asyncio.gather(*(call((0, rank)) for rank in (5, 4, 3, 2, 1)))
     # 5 and 4 find free slots; the others wait and go lowest rank first.
     assert order == [5, 4, 1, 2, 3]
     assert not turn.held and turn.waiting == 0
@@ -85,17 +91,17 @@ async def test_slots_admit_that_many_holders_then_the_oldest_waiter() -> None:
         Turn(0)
 
 
-async def test_a_problems_sessions_keep_its_first_sessions_rank() -> None:
+async def test_a_session_ranks_by_its_problems_attempts_then_its_problems_age() -> None:
     ranks = ProblemRanks(limit=3)
-    first = ranks.rank("client", "bench/0")
-    second = ranks.rank("client", "bench/1")
-    assert first < second
-    assert ranks.rank("client", "bench/0") == first  # its next attempt: still the older
-    assert ranks.rank("other", "bench/0") > second  # another client's problem is its own
+    assert ranks.rank("client", "bench/0") == (0, 0)  # first seen, first attempt
+    assert ranks.rank("client", "bench/1") == (0, 1)
+    assert ranks.rank("client", "bench/0") == (1, 0)  # its second attempt: after first ones
+    assert ranks.rank("other", "bench/0") == (0, 2)  # another client's problem is its own
+    assert (0, 2) < (1, 0)  # a first attempt, however late, goes before a second one
     ranks.rank("client", "bench/2")  # a fourth problem: the least recently opened goes
     assert len(ranks) == 3
-    assert ranks.rank("client", "bench/0") == first  # opened recently: still remembered
-    assert ranks.rank("client", "bench/1") > first  # forgotten: it ranks as a new one now
+    assert ranks.rank("client", "bench/0") == (2, 0)  # opened recently: still remembered
+    assert ranks.rank("client", "bench/1") == (0, 4)  # forgotten: it ranks as a new one now
     assert len(ranks) == 3
     with pytest.raises(ValueError):
         ProblemRanks(limit=0)

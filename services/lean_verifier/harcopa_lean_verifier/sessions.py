@@ -42,7 +42,7 @@ from harcopa.errors import (
 from harcopa_lean_verifier import metrics
 from harcopa_lean_verifier.pool import WAIT_LOG_SECONDS
 from harcopa_lean_verifier.repl import Repl
-from harcopa_lean_verifier.turns import Turn
+from harcopa_lean_verifier.turns import Rank, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,12 @@ class StateRef:
 
 class SessionRepl:
     """One session's view of its pinned process (which other sessions may share): every call
-    first waits its turn on the process, behind the calls of older problems' sessions
-    (``rank``: lower is older; turns.py), measured in
+    first waits its turn on the process, behind the calls of lower-ranked sessions (``rank``:
+    turns.py), measured in
     ``harcopa_verifier_acquire_wait_seconds`` with purpose ``turn`` (and logged past
     ``WAIT_LOG_SECONDS``); the Lean time of its own calls is summed in ``busy_seconds``."""
 
-    def __init__(self, process: Repl, turn: Turn, rank: int) -> None:
+    def __init__(self, process: Repl, turn: Turn, rank: Rank) -> None:
         self.process = process
         self._turn = turn
         self._rank = rank

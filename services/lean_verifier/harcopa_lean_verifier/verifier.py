@@ -101,7 +101,7 @@ class PantographVerifier:
             max_sessions_per_client=max_sessions_per_client,
         )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
-        self._ranks = ProblemRanks()  # problems in order of first opening: the older first
+        self._ranks = ProblemRanks()  # the most of its search ahead first (turns.py)
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
     def _limits(self, record: SessionRecord) -> Timeouts:
