@@ -17,6 +17,8 @@ free to take any process: a what-if, since a Pantograph state lives in the proce
 it), and the same workload scheduled as the reference does it
 (16 problems in flight, one request at a time per problem, a fresh Lean process with a
 Mathlib import per attempt (two: start and the restart after parsing) and per RPE check).
+``--compare-ranks`` instead runs 18 workloads (problems, processes, sessions per process) under
+the verifier's turn ranking (turns.py) and two other rules, printing wall / bound for each.
 
 Over 400 lines: the workload, the simulated latencies and the printed figures of one benchmark
 stay together so that a run's numbers can be read against its code.
@@ -27,13 +29,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import random
 import selectors
+import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -119,6 +124,37 @@ class LeanCosts:
     rpe_tactics: int = 5  # rfl, norm_num, ring_nf, rw_search, aesop
 
 
+class _NewestLast:
+    """Each new session behind every earlier one (the verifier's rule before ProblemRanks)."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+
+    def rank(self, client_id: str, problem_id: str) -> Rank:
+        return (0, next(self._next))
+
+
+class _ProblemAge:
+    """A problem's sessions in the place of its first one (its attempts not counted)."""
+
+    def __init__(self) -> None:
+        self._inner = ProblemRanks()
+
+    def rank(self, client_id: str, problem_id: str) -> Rank:
+        return (0, self._inner.rank(client_id, problem_id)[1])
+
+
+#: Ranking rules ``--compare-ranks`` runs: the verifier's (ProblemRanks) and two others.
+RANK_RULES: dict[str, Callable[[], Any]] = {
+    "most search ahead (the verifier's)": ProblemRanks,
+    "newest session last": _NewestLast,
+    "problem age": _ProblemAge,
+}
+#: ``--compare-ranks`` workloads: (problems, processes), each with 2, 3 and 4 sessions per
+#: process; 64 problems in flight.
+RANK_WORKLOADS = ((64, 16), (128, 16), (64, 8), (96, 16), (48, 16), (128, 32))
+
+
 @dataclass
 class _SimProcess:
     """A simulated REPL process: the sessions on it take turns, the lowest ranked first, as on
@@ -154,13 +190,19 @@ class VerifierSimulator:
     it with 0.1; a submission validates with 0.85 and is right with 0.3 (seeded by text)."""
 
     def __init__(
-        self, costs: LeanCosts, cores: int, ledger: Ledger, reference: bool, unpinned: bool = False
+        self,
+        costs: LeanCosts,
+        cores: int,
+        ledger: Ledger,
+        reference: bool,
+        unpinned: bool = False,
+        ranks: Callable[[], Any] = ProblemRanks,
     ) -> None:
         self.costs, self.ledger, self.reference = costs, ledger, reference
         self._cores = asyncio.Semaphore(cores)
         self._processes = [_SimProcess() for _ in range(cores)]
         self._anywhere = Turn(cores) if unpinned else None
-        self._ranks = ProblemRanks()
+        self._ranks = ranks()
         self._sessions: dict[str, _SimSession] = {}
         self._states: dict[int, tuple[str, tuple[Goal, ...]]] = {}
         self._ids = 0
@@ -334,11 +376,19 @@ class Outcome:
 
 
 async def _ours(
-    problems: list[FormalProblem], args: argparse.Namespace, unpinned: bool = False
+    problems: list[FormalProblem],
+    args: argparse.Namespace,
+    unpinned: bool = False,
+    ranks: Callable[[], Any] = ProblemRanks,
 ) -> Outcome:
     ledger = Ledger()
     verifier = VerifierSimulator(
-        _costs(args), args.verifier_processes, ledger, reference=False, unpinned=unpinned
+        _costs(args),
+        args.verifier_processes,
+        ledger,
+        reference=False,
+        unpinned=unpinned,
+        ranks=ranks,
     )
     model = GeneratorSimulator(args.gpu_slots, args.request_seconds, args.token_seconds, ledger)
     sessions = args.verifier_processes * args.sessions_per_process
@@ -398,6 +448,38 @@ async def _reference(problems: list[FormalProblem], args: argparse.Namespace) ->
     return Outcome(loop.time() - started, sum(solved), ledger)
 
 
+def compare_ranks(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Each RANK_WORKLOADS workload under each of RANK_RULES; prints wall (wall / bound) per
+    workload and the mean ratio per rule, and returns the ratios by rule."""
+    ratios: dict[str, list[float]] = {rule: [] for rule in RANK_RULES}
+    print(f"turn ranking rules, virtual time, {args.problems_in_flight} problems in flight:")
+    print("  problems processes sessions/process  " + "  ".join(RANK_RULES))
+    for count, processes in RANK_WORKLOADS:
+        for per_process in (2, 3, 4):
+            run = argparse.Namespace(
+                **{
+                    **vars(args),
+                    "problems": count,
+                    "verifier_processes": processes,
+                    "sessions_per_process": per_process,
+                }
+            )
+            problems, cells = _problems(run), []
+            for rule, ranks in RANK_RULES.items():
+                out = virtual_loop().run_until_complete(_ours(problems, run, ranks=ranks))
+                bound = max(
+                    out.ledger.model_seconds / run.gpu_slots,
+                    out.ledger.lean_seconds / processes,
+                )
+                ratios[rule].append(out.wall_seconds / max(bound, 1e-9))
+                cell = f"{out.wall_seconds:.0f} s ({ratios[rule][-1]:.2f})"
+                cells.append(f"{cell:>{len(rule)}}")
+            print(f"  {count:>8} {processes:>9} {per_process:>17}  " + "  ".join(cells))
+    means = "; ".join(f"{rule} {statistics.mean(r):.3f}" for rule, r in ratios.items())
+    print(f"  mean wall / bound: {means}")
+    return ratios
+
+
 def _costs(args: argparse.Namespace) -> LeanCosts:
     return LeanCosts(args.tactic_seconds, args.import_seconds)
 
@@ -453,7 +535,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="REPL processes starting at once (services mode; 0: the verifier's default, the"
         " core count)",
     )
+    parser.add_argument(
+        "--compare-ranks",
+        action="store_true",
+        help="virtual mode: run 18 workloads (problems, processes, sessions per process) under"
+        " the verifier's turn ranking and two other rules, and print wall / bound for each",
+    )
     args = parser.parse_args(argv)
+    if args.compare_ranks and args.backend == "services":
+        parser.error("--compare-ranks runs in virtual time only")
     mode = 1 if args.backend == "services" else 0
     for name, values in defaults.items():
         if getattr(args, name) is None:
@@ -462,6 +552,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         from benchmarks.scheduling_services import report
 
         report(args)
+        return
+    if args.compare_ranks:
+        compare_ranks(args)
         return
     problems = _problems(args)
     ours = virtual_loop().run_until_complete(_ours(problems, args))

@@ -99,3 +99,28 @@ def test_virtual_mode_prints_the_unpinned_what_if(
     assert figures["ours_solved"] == 6
     # The same Lean work on the same processes: no schedule, pinned or not, beats the bound.
     assert float(free.group(1)) >= figures["bound"] - 1
+
+
+def test_compare_ranks_runs_every_rule_on_every_workload(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import search_scheduling
+
+    monkeypatch.setattr(search_scheduling, "RANK_WORKLOADS", ((6, 2),))
+    main(["--compare-ranks", "--benchmark-root", str(BENCHMARK_ROOT)])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\s+6\s+2\s+[234]\s", line)]
+    assert len(rows) == 3  # 2, 3 and 4 sessions per process
+    for row in rows:
+        ratios = [float(r) for r in re.findall(r"\(([\d.]+)\)", row)]
+        assert len(ratios) == len(search_scheduling.RANK_RULES) and min(ratios) >= 1.0
+    assert "mean wall / bound" in out and "(the verifier's)" in out
+    with pytest.raises(SystemExit):  # virtual time only
+        main(["--compare-ranks", "--backend", "services"])
+    # The rules rank as named: the old one puts each new session last, problem age repeats
+    # a problem's first place, the verifier's counts the problem's attempts first.
+    newest, age = search_scheduling._NewestLast(), search_scheduling._ProblemAge()
+    assert [newest.rank("c", p) for p in ("a", "b", "a")] == [(0, 0), (0, 1), (0, 2)]
+    assert [age.rank("c", p) for p in ("a", "b", "a")] == [(0, 0), (0, 1), (0, 0)]
+    verifier = search_scheduling.RANK_RULES["most search ahead (the verifier's)"]()
+    assert [verifier.rank("c", p) for p in ("a", "b", "a")] == [(0, 0), (0, 1), (1, 0)]
