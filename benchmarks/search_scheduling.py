@@ -133,6 +133,9 @@ class _NewestLast:
     def rank(self, client_id: str, problem_id: str) -> Rank:
         return (0, next(self._next))
 
+    def closed(self, client_id: str, problem_id: str) -> None:
+        return None
+
 
 class _ProblemAge:
     """A problem's sessions in the place of its first one (its attempts not counted)."""
@@ -142,6 +145,9 @@ class _ProblemAge:
 
     def rank(self, client_id: str, problem_id: str) -> Rank:
         return (0, self._inner.rank(client_id, problem_id)[1])
+
+    def closed(self, client_id: str, problem_id: str) -> None:
+        self._inner.closed(client_id, problem_id)
 
 
 #: Ranking rules ``--compare-ranks`` runs: the verifier's (ProblemRanks) and two others.
@@ -172,6 +178,7 @@ class _SimSession:
     process: _SimProcess = field(default_factory=_SimProcess)
     #: The unpinned what-if: one turn with a slot per process, taken by every session's calls.
     anywhere: Turn | None = None
+    client_id: str = ""
 
     def turn(self) -> AbstractAsyncContextManager[None]:
         if self.anywhere is not None:
@@ -239,7 +246,9 @@ class VerifierSimulator:
         parsed = ParsedProblem((), "ℕ", (Variable("h_answer", "answer = 1"),), "answer = 1")
         # Ranked as on the verifier: the fewest sessions opened before, then the older problem.
         rank = self._ranks.rank(client_id, problem.problem_id)
-        session = _SimSession(parsed, problem.problem_id, rank, anywhere=self._anywhere)
+        session = _SimSession(
+            parsed, problem.problem_id, rank, anywhere=self._anywhere, client_id=client_id
+        )
         if not self.reference:  # the process with the fewest sessions (the scheduler caps them)
             session.process = min(self._processes, key=lambda p: p.sessions)
             session.process.sessions += 1
@@ -319,6 +328,7 @@ class VerifierSimulator:
         session = self._sessions.pop(session_id, None)
         if session is not None:
             session.process.sessions -= 1
+            self._ranks.closed(session.client_id, session.key)
         return 0.0
 
     async def renew_lease(self, client_id: str, *, release: bool = False) -> Lease:

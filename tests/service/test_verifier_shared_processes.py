@@ -133,3 +133,25 @@ async def test_a_problem_on_its_first_attempt_goes_before_one_that_started_over(
             first_attempt = asyncio.create_task(call("1"))
             await asyncio.gather(holder, started_over, first_attempt)
             assert order == ["2", "1", "0 again"]
+
+
+async def test_every_end_of_a_session_reaches_its_problems_rank(tmp_path: Path) -> None:
+    # Closed by its client or lost (a tactic timeout kills the process): either way its
+    # problem counts it as ended, so a problem idle past the limit ranks as new again.
+    from harcopa_lean_verifier.server import build_verifier
+    from harcopa_lean_verifier.turns import ProblemRanks
+
+    verifier = build_verifier(_settings(tmp_path, sessions_per_process=3))
+    await verifier.start()
+    try:
+        now = [0.0]
+        verifier._ranks = ProblemRanks(forget_idle_seconds=10, clock=lambda: now[0])
+        first = await verifier.open_session(problem(SIMPLE), FORWARD, client_id="c")
+        await verifier.close_session(first.session_id)
+        lost = await verifier.open_session(problem(SIMPLE), FORWARD, client_id="c")
+        handle = lost.state(Framework.FORWARD_REASONING).handle
+        assert isinstance(await verifier.run_tactic(handle, 0, "hang_tactic"), TacticTimeout)
+        now[0] = 11.0  # both ended, and the problem idle past the limit
+        assert verifier._ranks.rank("c", problem(SIMPLE).problem_id) == (0, 1)  # new again
+    finally:
+        await verifier.close()

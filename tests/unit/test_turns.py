@@ -105,3 +105,27 @@ async def test_a_session_ranks_by_its_problems_attempts_then_its_problems_age() 
     assert len(ranks) == 3
     with pytest.raises(ValueError):
         ProblemRanks(limit=0)
+
+
+async def test_a_problem_idle_long_enough_starts_afresh() -> None:
+    # Another run of the same benchmark (or the same run resumed) is not behind its earlier
+    # attempts: once none of a problem's sessions was open for the idle limit, it is new.
+    now = [0.0]
+    ranks = ProblemRanks(forget_idle_seconds=600, clock=lambda: now[0])
+    assert ranks.rank("c", "bench/0") == (0, 0)
+    ranks.closed("c", "bench/0")
+    now[0] = 1.0
+    assert ranks.rank("c", "bench/0") == (1, 0)  # the search's next attempt: counted
+    assert ranks.rank("c", "bench/0") == (2, 0)  # two open at once
+    ranks.closed("c", "bench/0")
+    now[0] = 5000.0
+    assert ranks.rank("c", "bench/0") == (3, 0)  # one still open: never idle, still counted
+    ranks.closed("c", "bench/0")
+    ranks.closed("c", "bench/0")
+    ranks.closed("c", "bench/0")  # a close too many (or of a forgotten problem) is ignored
+    now[0] = 5599.0
+    assert ranks.rank("c", "bench/0") == (4, 0)  # idle 599 s: the same run's
+    ranks.closed("c", "bench/0")
+    now[0] = 6199.0
+    assert ranks.rank("c", "bench/0") == (0, 1)  # idle 600 s: a new problem's first attempt
+    ranks.closed("c", "unknown")  # never ranked: nothing to do

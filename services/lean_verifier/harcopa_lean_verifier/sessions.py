@@ -165,6 +165,8 @@ class SessionRecord:
     closed: bool = False
     #: The client instance the session belongs to ("" for in-process callers).
     client_id: str = ""
+    #: The problem it was opened for (``FormalProblem.problem_id``; its turn rank's key).
+    problem_id: str = ""
     #: Lean seconds spent for this session elsewhere (its parse pass on a parsing process).
     extra_lean_seconds: float = 0.0
     _next_handle: int = 0

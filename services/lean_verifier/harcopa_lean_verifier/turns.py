@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 #: What orders a turn's waiters, lowest first; for a session (ProblemRanks): (sessions its
 #: problem opened before it, the order in which its problem was first seen).
@@ -34,19 +36,39 @@ Rank = tuple[int, int]
 #: Problems whose place ProblemRanks remembers (the least recently opened is forgotten first: a
 #: forgotten problem's next session ranks as a new problem's).
 REMEMBERED_PROBLEMS = 65536
+#: A problem none of whose sessions was open for this long starts afresh: its next session is
+#: another run's (the same benchmark evaluated again, or resumed) and ranks as a new
+#: problem's; between one attempt and the next a search opens its new session at once.
+FORGET_IDLE_SECONDS = 600.0
+
+
+@dataclass(slots=True)
+class _Problem:
+    order: int  # when the problem was first seen
+    opened: int = 0  # its sessions opened so far
+    open_now: int = 0  # of them, not closed yet
+    idle_since: float = 0.0  # when its last open session closed
 
 
 class ProblemRanks:
     """The rank of each new session: per (client, problem), the sessions opened before it and
     the order in which that problem's first session came. At most ``limit`` problems are
-    remembered."""
+    remembered; one with no session open for ``forget_idle_seconds`` starts afresh.
+    ``closed`` must be told of every session ``rank`` ranked, when it ends."""
 
-    def __init__(self, limit: int = REMEMBERED_PROBLEMS) -> None:
+    def __init__(
+        self,
+        limit: int = REMEMBERED_PROBLEMS,
+        *,
+        forget_idle_seconds: float = FORGET_IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if limit < 1:
             raise ValueError("ProblemRanks needs room for at least one problem")
         self._limit = limit
-        #: (client, problem) -> [sessions opened so far, the problem's order]
-        self._problems: OrderedDict[tuple[str, str], list[int]] = OrderedDict()
+        self._forget = forget_idle_seconds
+        self._clock = clock
+        self._problems: OrderedDict[tuple[str, str], _Problem] = OrderedDict()
         self._next = itertools.count()
 
     def __len__(self) -> int:
@@ -56,15 +78,26 @@ class ProblemRanks:
         """The rank of a new session of ``problem_id`` opened for ``client_id``."""
         key = (client_id, problem_id)
         found = self._problems.get(key)
+        if found is not None and not found.open_now:
+            if self._clock() - found.idle_since >= self._forget:
+                found = None  # idle long enough: another run's problem
         if found is None:
-            found = self._problems[key] = [0, next(self._next)]
+            found = self._problems[key] = _Problem(next(self._next))
             if len(self._problems) > self._limit:
                 self._problems.popitem(last=False)
-        else:
-            self._problems.move_to_end(key)
-        opened, order = found
-        found[0] += 1
-        return (opened, order)
+        self._problems.move_to_end(key)
+        rank = (found.opened, found.order)
+        found.opened += 1
+        found.open_now += 1
+        return rank
+
+    def closed(self, client_id: str, problem_id: str) -> None:
+        """A session ``rank`` ranked for this client and problem has ended."""
+        found = self._problems.get((client_id, problem_id))
+        if found is not None and found.open_now:
+            found.open_now -= 1
+            if not found.open_now:
+                found.idle_since = self._clock()
 
 
 class Turn:

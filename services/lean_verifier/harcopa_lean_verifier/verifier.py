@@ -116,6 +116,7 @@ class PantographVerifier:
         await self.pool.close()
 
     async def _release(self, record: SessionRecord, destroy: bool) -> None:
+        self._ranks.closed(record.client_id, record.problem_id)
         if not destroy and record.alive and record.states:
             ids = [ref.pantograph_id for ref in record.states.values()]
             try:
@@ -166,9 +167,9 @@ class PantographVerifier:
         record = SessionRecord(
             self.sessions.new_id(), repl, mode, problem.effective_header, parsed, self.max_states
         )
-        record.client_id = client_id
+        record.client_id, record.problem_id = client_id, problem.problem_id
         record.extra_lean_seconds = parse_seconds
-        self.sessions.add(record)
+        self.sessions.add(record)  # its end (any way) tells self._ranks (_release)
         try:
             async with record.lock:
                 states = [await self._build(record, problem, kind) for kind in kinds]
