@@ -141,17 +141,17 @@ async def test_every_end_of_a_session_reaches_its_problems_rank(tmp_path: Path) 
     from harcopa_lean_verifier.server import build_verifier
     from harcopa_lean_verifier.turns import ProblemRanks
 
-    verifier = build_verifier(_settings(tmp_path, sessions_per_process=3))
+    now = [0.0]
+    ranks = ProblemRanks(forget_idle_seconds=10, clock=lambda: now[0])
+    verifier = build_verifier(_settings(tmp_path, sessions_per_process=3), ranks=ranks)
     await verifier.start()
     try:
-        now = [0.0]
-        verifier._ranks = ProblemRanks(forget_idle_seconds=10, clock=lambda: now[0])
         first = await verifier.open_session(problem(SIMPLE), FORWARD, client_id="c")
         await verifier.close_session(first.session_id)
         lost = await verifier.open_session(problem(SIMPLE), FORWARD, client_id="c")
         handle = lost.state(Framework.FORWARD_REASONING).handle
         assert isinstance(await verifier.run_tactic(handle, 0, "hang_tactic"), TacticTimeout)
         now[0] = 11.0  # both ended, and the problem idle past the limit
-        assert verifier._ranks.rank("c", problem(SIMPLE).problem_id) == (0, 1)  # new again
+        assert ranks.rank("c", problem(SIMPLE).problem_id) == (0, 1)  # new again
     finally:
         await verifier.close()

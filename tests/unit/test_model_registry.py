@@ -31,22 +31,19 @@ class _Generator:
         self.closed = True
 
 
-def _registry(
-    monkeypatch: pytest.MonkeyPatch, fails: list[bool]
-) -> tuple[ModelRegistry, list[_Generator]]:
+def _registry(fails: list[bool]) -> tuple[ModelRegistry, list[_Generator]]:
     built: list[_Generator] = []
 
-    def build(endpoint: ModelEndpoint, *, configured: bool) -> _Generator:
+    def build(endpoint: ModelEndpoint, configured: bool) -> _Generator:
         built.append(_Generator(fails.pop(0)))
         return built[-1]
 
-    registry = ModelRegistry(ModelsConfig(default="m", models={"m": ModelEndpoint(target="x:1")}))
-    monkeypatch.setattr(registry, "_build", build)
-    return registry, built
+    config = ModelsConfig(default="m", models={"m": ModelEndpoint(target="x:1")})
+    return ModelRegistry(config, factory=build), built
 
 
-async def test_concurrent_askers_share_one_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    registry, built = _registry(monkeypatch, [False])
+async def test_concurrent_askers_share_one_start() -> None:
+    registry, built = _registry([False])
     askers = [asyncio.create_task(registry.get(ModelRef())) for _ in range(8)]
     await asyncio.sleep(0)
     impatient = askers.pop()
@@ -62,10 +59,8 @@ async def test_concurrent_askers_share_one_start(monkeypatch: pytest.MonkeyPatch
     assert built[0].closed
 
 
-async def test_a_failed_start_is_tried_again_by_the_next_asker(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    registry, built = _registry(monkeypatch, [True, False])
+async def test_a_failed_start_is_tried_again_by_the_next_asker() -> None:
+    registry, built = _registry([True, False])
     askers = [asyncio.create_task(registry.get(ModelRef())) for _ in range(3)]
     await asyncio.sleep(0)
     built[0].release.set()

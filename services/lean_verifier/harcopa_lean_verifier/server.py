@@ -19,6 +19,7 @@ from harcopa_lean_verifier.pool import PoolConfig, ReplPool
 from harcopa_lean_verifier.servicer import SERVICE_NAME, VerifierServicer, register
 from harcopa_lean_verifier.settings import PantographConfig, VerifierLimits, VerifierSettings
 from harcopa_lean_verifier.timeouts import Timeouts
+from harcopa_lean_verifier.turns import ProblemRanks
 from harcopa_lean_verifier.verifier import PantographVerifier
 from harcopa_lean_verifier.versions import (
     LEAN_VERSION,
@@ -112,8 +113,11 @@ def stack_info(settings: VerifierSettings) -> VerifierInfo:
     raise ValueError(f"unknown backend {settings.backend!r}")
 
 
-def build_verifier(settings: VerifierSettings) -> PantographVerifier:
-    """The FPS operations on a (not yet started) pool for the configured backend."""
+def build_verifier(
+    settings: VerifierSettings, *, ranks: ProblemRanks | None = None
+) -> PantographVerifier:
+    """The FPS operations on a (not yet started) pool for the configured backend; ``ranks``
+    orders the turns of sessions sharing a process (default: a new ProblemRanks)."""
     limits = timeouts(settings)
     repl = repl_config(settings, limits)
     pool = ReplPool(pool_config(settings), repl)
@@ -128,6 +132,7 @@ def build_verifier(settings: VerifierSettings) -> PantographVerifier:
         max_sessions_per_client=settings.max_sessions_per_client,
         stack=stack_info(settings),
         max_states_per_session=settings.max_states_per_session,
+        ranks=ranks,
     )
     # Keep the explicit-printing parse pass warm: a new problem never evicts a session's
     # process (and pays a Mathlib import) just to be parsed. A pool too small to leave a

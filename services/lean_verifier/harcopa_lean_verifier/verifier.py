@@ -85,6 +85,7 @@ class PantographVerifier:
         max_sessions_per_client: int | None = None,
         max_states_per_session: int = 20000,
         stack: VerifierInfo | None = None,
+        ranks: ProblemRanks | None = None,
     ) -> None:
         self.pool = pool
         self.imports = tuple(imports)
@@ -101,7 +102,8 @@ class PantographVerifier:
             max_sessions_per_client=max_sessions_per_client,
         )
         self._parsed: OrderedDict[tuple[str, str], ParsedProblem] = OrderedDict()
-        self._ranks = ProblemRanks()  # the most of its search ahead first (turns.py)
+        # the most of its search ahead first (turns.py)
+        self._ranks = ranks if ranks is not None else ProblemRanks()
         self._stack = stack or VerifierInfo(replica_id, "unknown", imports=self.imports)
 
     def _limits(self, record: SessionRecord) -> Timeouts:

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -100,8 +101,17 @@ def endpoint_host(endpoint: str) -> str:
 class ModelRegistry:
     """One started Generator per configured model (or allowed endpoint), shared by every run."""
 
-    def __init__(self, config: ModelsConfig, allowed_endpoint_hosts: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        config: ModelsConfig,
+        allowed_endpoint_hosts: tuple[str, ...] = (),
+        *,
+        factory: Callable[[ModelEndpoint, bool], Generator] | None = None,
+    ) -> None:
+        """``factory(endpoint, configured)`` builds an endpoint's (not started) Generator;
+        default ``generator_for``."""
         self.config = config
+        self._factory = factory or generator_for
         self.allowed_hosts = frozenset(h.lower() for h in allowed_endpoint_hosts)
         self._generators: dict[tuple[str, str, str], Generator] = {}
         #: Generators being started: the problems of a starting run all ask at once, and
@@ -163,7 +173,7 @@ class ModelRegistry:
             return generator
         starting = self._starting.get(cache_key)
         if starting is None:
-            built = self._build(endpoint, configured=key.startswith("model:"))
+            built = self._factory(endpoint, key.startswith("model:"))
             starting = asyncio.create_task(self._start(cache_key, built), name=f"start {key}")
             self._starting[cache_key] = starting
         # A caller cancelled while it waits leaves the start running for the others.
@@ -177,26 +187,6 @@ class ModelRegistry:
         finally:
             self._starting.pop(cache_key, None)
 
-    @staticmethod
-    def _build(endpoint: ModelEndpoint, *, configured: bool) -> Generator:
-        """A Generator for ``endpoint``; credentials only for configured models."""
-        if endpoint.is_openai:
-            key = None
-            if configured:
-                key = read_secret(endpoint.api_key_file)
-                if key is None and endpoint.api_key_env:
-                    key = os.environ.get(endpoint.api_key_env) or None
-            return OpenAIGenerator(endpoint.target, endpoint.model, api_key=key)
-        token = read_secret(endpoint.token_file) if configured else None
-        credentials = endpoint.tls.channel_credentials() if configured and endpoint.tls else None
-        return ModelClient(
-            endpoint.target,
-            model=endpoint.model,
-            token=token,
-            timeout_seconds=endpoint.timeout_seconds,
-            credentials=credentials,
-        )
-
     async def close(self) -> None:
         for task in list(self._starting.values()):
             task.cancel()
@@ -204,3 +194,23 @@ class ModelRegistry:
         for generator in self._generators.values():
             await generator.close()
         self._generators.clear()
+
+
+def generator_for(endpoint: ModelEndpoint, configured: bool) -> Generator:
+    """A Generator for ``endpoint``; credentials only for configured models."""
+    if endpoint.is_openai:
+        key = None
+        if configured:
+            key = read_secret(endpoint.api_key_file)
+            if key is None and endpoint.api_key_env:
+                key = os.environ.get(endpoint.api_key_env) or None
+        return OpenAIGenerator(endpoint.target, endpoint.model, api_key=key)
+    token = read_secret(endpoint.token_file) if configured else None
+    credentials = endpoint.tls.channel_credentials() if configured and endpoint.tls else None
+    return ModelClient(
+        endpoint.target,
+        model=endpoint.model,
+        token=token,
+        timeout_seconds=endpoint.timeout_seconds,
+        credentials=credentials,
+    )
