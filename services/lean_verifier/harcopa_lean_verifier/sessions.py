@@ -59,9 +59,9 @@ class StateRef:
 class SessionRepl:
     """One session's view of its pinned process (which other sessions may share): every call
     first waits its turn on the process, behind the calls of lower-ranked sessions (``rank``:
-    turns.py), measured in
-    ``harcopa_verifier_acquire_wait_seconds`` with purpose ``turn`` (and logged past
-    ``WAIT_LOG_SECONDS``); the Lean time of its own calls is summed in ``busy_seconds``."""
+    turns.py), measured in ``harcopa_verifier_acquire_wait_seconds`` with purpose ``turn``
+    (and logged past ``WAIT_LOG_SECONDS``); the Lean time of its own calls is summed in
+    ``busy_seconds``."""
 
     def __init__(self, process: Repl, turn: Turn, rank: Rank) -> None:
         self.process = process
